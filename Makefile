@@ -1,0 +1,46 @@
+# lwc: two commands do everything on a fresh Debian 12 machine.
+#   make run    install missing packages (as root), build, code the bundled sample
+#   make test   the same set-up, then every test (plain build and ASan+UBSan build)
+# Other targets: build, install (PREFIX=/usr/local), clean, deps.
+
+BUILD      ?= build
+BUILD_SAN  ?= build-san
+PREFIX     ?= /usr/local
+JOBS       ?= 2
+SAMPLE     ?= docs/sample.png
+QUALITY    ?= 50
+
+BUILD_PKGS = cmake make gcc pkg-config libpng-dev libjpeg62-turbo-dev libopenblas-dev check
+TEST_PKGS  = libjpeg-turbo-progs webp
+
+.PHONY: all run test build install clean deps deps-test
+
+all: build
+
+deps:
+	@sh tools/install-deps.sh $(BUILD_PKGS)
+
+deps-test:
+	@sh tools/install-deps.sh $(BUILD_PKGS) $(TEST_PKGS)
+
+$(BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+
+build: deps $(BUILD)/Makefile
+	cmake --build $(BUILD) -j$(JOBS)
+
+run: build
+	@sh tools/run-sample.sh $(BUILD)/lwc $(SAMPLE) $(QUALITY)
+
+test: deps-test $(BUILD)/Makefile
+	cmake --build $(BUILD) -j$(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DLWC_SANITIZE=ON
+	cmake --build $(BUILD_SAN) -j$(JOBS)
+	cd $(BUILD_SAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j$(JOBS) -LE slow
+
+install: build
+	cmake --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(BUILD_SAN)

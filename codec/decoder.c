@@ -1,0 +1,148 @@
+/* Decoder: container -> z (factorized prior) -> hyper features -> y slices
+ * (anchors, then non-anchors) -> synthesis -> image. */
+#include <string.h>
+
+#include "bitstream.h"
+#include "common.h"
+#include "entropy/cdf.h"
+#include "entropy/ctxmodel.h"
+#include "entropy/rans.h"
+#include "internal.h"
+
+const uint32_t *lwc_cdf_table(const LwcCdfSet *s, int t, int *n, int *offset)
+{
+    *n = (int)s->sizes[t];
+    *offset = s->offsets[t];
+    return s->data + s->starts[t];
+}
+
+static int decode_z(const LwcModel *m, const LwcGeom *g, const LwcSection *sec, int32_t *zhat)
+{
+    LwcRansDec d;
+    LWC_FWD(lwc_rans_dec_init(&d, sec->data, sec->size));
+    size_t hw = (size_t)g->hz * g->wz;
+    for (int c = 0; c < m->a.Nz; c++) {
+        int n, off;
+        const uint32_t *cdf = lwc_cdf_table(&m->fact, c, &n, &off);
+        for (size_t i = 0; i < hw; i++) LWC_FWD(lwc_cdf_decode_value(&d, cdf, n, off, &zhat[c * hw + i]));
+    }
+    return lwc_rans_dec_finish(&d);
+}
+
+void lwc_scatter_pass(const int32_t *src, int hy, int wy, int ch0, int ms, int parity, int32_t *yq)
+{
+    size_t hw = (size_t)hy * wy;
+    for (int c = 0; c < ms; c++) {
+        int32_t *dst = yq + (size_t)(ch0 + c) * hw;
+        for (int i = 0; i < hy; i++)
+            for (int j = (i & 1) ^ parity; j < wy; j += 2) dst[(size_t)i * wy + j] = *src++;
+    }
+}
+
+static int decode_y(const LwcModel *m, const LwcGeom *g, LwcCtx *ctx, LwcRansDec *d, int32_t *yq)
+{
+    int ms = ctx->ms, npos_max = lwc_int_npos(g->hy, g->wy, 0);
+    size_t n = (size_t)ms * npos_max;
+    int32_t *mu = lwc_malloc_array(n, sizeof(int32_t));
+    int32_t *vals = lwc_malloc_array(n, sizeof(int32_t));
+    uint8_t *idx = lwc_malloc(n);
+    int r = (!mu || !vals || !idx) ? LWC_ERR_NOMEM : LWC_OK;
+    for (int s = 0; s < m->a.S && r == LWC_OK; s++)
+        for (int par = 0; par < 2 && r == LWC_OK; par++) {
+            size_t cnt = (size_t)ms * lwc_int_npos(g->hy, g->wy, par);
+            lwc_ctx_params(ctx, s, par, mu, idx);
+            for (size_t i = 0; i < cnt && r == LWC_OK; i++) {
+                int tn, off;
+                int32_t sym;
+                const uint32_t *cdf = lwc_cdf_table(&m->gauss, idx[i], &tn, &off);
+                r = lwc_cdf_decode_value(d, cdf, tn, off, &sym);
+                vals[i] = sym * 16 + mu[i];
+            }
+            lwc_ctx_store(ctx, s, par, vals);
+            lwc_scatter_pass(vals, g->hy, g->wy, s * ms, ms, par, yq);
+        }
+    lwc_free(mu); lwc_free(vals); lwc_free(idx);
+    return r;
+}
+
+/* Entropy decoding of z and y into yq ([M][hy][wy], Q4). */
+static int decode_latents(const LwcModel *m, const LwcGeom *g, const LwcSection *zs,
+                          const LwcSection *ys, int32_t *yq, LwcStats *st)
+{
+    double t0 = lwc_now();
+    int32_t *zhat = lwc_malloc_array((size_t)m->a.Nz * g->hz * g->wz, sizeof(int32_t));
+    LWC_RET_IF(!zhat, LWC_ERR_NOMEM);
+    LwcCtx ctx;
+    int r = decode_z(m, g, zs, zhat);
+    if (r == LWC_OK) r = lwc_ctx_open(&ctx, m, g->hy, g->wy);
+    if (r == LWC_OK) {
+        lwc_ctx_hyper(&ctx, zhat);
+        double t1 = lwc_now();
+        if (st) st->t_hyper = t1 - t0;
+        LwcRansDec d;
+        r = lwc_rans_dec_init(&d, ys->data, ys->size);
+        if (r == LWC_OK) r = decode_y(m, g, &ctx, &d, yq);
+        if (r == LWC_OK) r = lwc_rans_dec_finish(&d);
+        if (st) st->t_entropy = lwc_now() - t1;
+        lwc_ctx_close(&ctx);
+    }
+    lwc_free(zhat);
+    return r;
+}
+
+static const LwcSection *find(const LwcSection *s, int n, uint32_t tag)
+{
+    for (int i = 0; i < n; i++)
+        if (s[i].tag == tag) return &s[i];
+    return NULL;
+}
+
+int lwc_reconstruct(const LwcModel *m, const LwcGeom *g, const int32_t *yq, double quality,
+                    int channels, int bit_depth, LwcImage *out, LwcStats *st)
+{
+    float gain[1024], igain[1024];
+    double t0 = lwc_now();
+    lwc_model_gains(m, quality, gain, igain);
+    float *planes = lwc_malloc_array((size_t)3 * g->hp * g->wp, sizeof(float));
+    LWC_RET_IF(!planes, LWC_ERR_NOMEM);
+    int r = lwc_synthesize(m, g, yq, igain, planes);
+    if (r == LWC_OK) r = lwc_image_alloc(out, g->w, g->h, channels, bit_depth);
+    if (r == LWC_OK) lwc_planes_to_image(planes, g, out);
+    lwc_free(planes);
+    if (st) st->t_synthesis = lwc_now() - t0;
+    return r;
+}
+
+int lwc_decode(LwcContext *c, const uint8_t *buf, size_t size, LwcImage *out, LwcStats *st)
+{
+    LWC_RET_IF(!out, LWC_ERR_INVAL);
+    memset(out, 0, sizeof(*out));
+    LWC_RET_IF(!c || !buf, LWC_ERR_INVAL);
+    double t0 = lwc_now();
+    if (st) memset(st, 0, sizeof(*st));
+    LwcHeader h;
+    LwcSection secs[LWC_MAX_SECTIONS];
+    int nsec;
+    LWC_FWD(lwc_stream_parse(buf, size, c->s.max_pixels, &h, secs, &nsec));
+    LWC_RET_IF(h.model_id != c->m->id, LWC_ERR_MODEL);
+    const LwcSection *zs = find(secs, nsec, LWC_SEC_Z), *ys = find(secs, nsec, LWC_SEC_Y);
+    const LwcSection *as = find(secs, nsec, LWC_SEC_ALPHA);
+    int has_alpha = h.channels == 2 || h.channels == 4;
+    LWC_RET_IF(!zs || !ys || (has_alpha && !as), LWC_ERR_CORRUPT);
+    LwcGeom g;
+    lwc_geom_init(&g, h.width, h.height);
+    int32_t *yq = lwc_calloc((size_t)c->m->a.M * g.hy * g.wy, sizeof(int32_t));
+    LWC_RET_IF(!yq, LWC_ERR_NOMEM);
+    int r = decode_latents(c->m, &g, zs, ys, yq, st);
+    if (r == LWC_OK) r = lwc_reconstruct(c->m, &g, yq, h.quality_x100 / 100.0, h.channels, h.bit_depth, out, st);
+    if (r == LWC_OK && has_alpha) r = lwc_alpha_decode(as->data, as->size, out);
+    lwc_free(yq);
+    if (r < 0) lwc_image_free(out);
+    if (st && r == LWC_OK) {
+        st->t_total = lwc_now() - t0;
+        st->bytes_total = size;
+        st->bytes_z = zs->size; st->bytes_y = ys->size; st->bytes_alpha = as ? as->size : 0;
+        st->bytes_header = size - st->bytes_z - st->bytes_y - st->bytes_alpha;
+    }
+    return r;
+}

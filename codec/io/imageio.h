@@ -1,0 +1,95 @@
+/* Image file I/O for the CLI and tools (never part of liblwc itself): PNG,
+ * JPEG and binary PPM/PGM, read into and written from LwcImage.
+ *
+ * Reading: the format comes from the magic bytes, never from the extension.
+ *   PNG   8/16-bit gray, gray+alpha, RGB, RGBA; palette -> RGB(A), 1/2/4-bit
+ *         gray -> 8-bit, tRNS -> alpha channel, interlaced files.
+ *   JPEG  8-bit gray (1 channel) or colour (3 channels, RGB); CMYK/YCCK are
+ *         refused (LWC_ERR_UNSUPPORTED). Stricter than libjpeg: a stream it
+ *         would pad (truncated) or resync (damaged scan data) is an error,
+ *         and so is a progressive file with more than 500 scans.
+ *   PNM   P5 (gray) and P6 (RGB), maxval 1..65535. maxval <= 255 gives 8-bit,
+ *         above gives 16-bit; a maxval other than 255/65535 is rescaled to
+ *         the full range of that depth (v * 255 / maxval, rounded).
+ * Writing: PNG (8/16-bit, 1..4 channels), PPM/PGM (1 or 3 channels), JPEG
+ *   (8-bit, 1 or 3 channels, quality 1..100, 4:2:0 libjpeg defaults).
+ *   16-bit images need 2-byte aligned data and an even stride.
+ *
+ * Limits: width and height must be 1..LWC_IO_MAX_SIDE and the pixel count at
+ * most LWC_IO_MAX_PIXELS; this is checked from the header, before any pixel
+ * memory is allocated (LWC_ERR_TOO_BIG). Input files are read whole into
+ * memory, at most LWC_IO_MAX_FILE bytes.
+ *
+ * Errors: every function returns 0 or a negative LWC_ERR_* code and, when
+ * `err` is non-NULL, leaves a one-line message (no trailing newline) in it.
+ * Read messages do not name the input file (callers prefix it). Truncated
+ * input gives LWC_ERR_TRUNCATED, malformed input LWC_ERR_CORRUPT.
+ * Nothing is ever printed: libpng/libjpeg messages are captured, not shown.
+ *
+ * Ownership: on success the image passed to a reader owns new pixel memory
+ * (free with lwc_image_free); on failure it is zeroed. Writers never take
+ * ownership of the image. */
+#ifndef LWC_IMAGEIO_H
+#define LWC_IMAGEIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lwc.h"
+
+#define LWC_IO_MAX_SIDE (1 << 20)
+#define LWC_IO_MAX_PIXELS ((uint64_t)1 << 28)
+#define LWC_IO_MAX_FILE ((size_t)1 << 30)
+
+/* File formats. LWC_FMT_AUTO is only meaningful for writing. */
+enum { LWC_FMT_AUTO = 0, LWC_FMT_PNG = 1, LWC_FMT_PPM = 2, LWC_FMT_JPEG = 3 };
+
+/* Read an image from a file ("-" reads stdin to its end). */
+int lwc_image_read_file(const char *path, LwcImage *img, char *err, size_t errlen);
+/* Read an image from memory (the buffer is not retained). */
+int lwc_image_read_mem(const uint8_t *buf, size_t size, LwcImage *img, char *err,
+                       size_t errlen);
+
+/* Write an image. format: an LWC_FMT_* value; LWC_FMT_AUTO picks it from the
+ * extension of path (PNG for "-", which writes stdout). jpeg_quality (1..100)
+ * is used only for JPEG. A file is written to a temporary file in the same
+ * directory and renamed over `path` once complete, so a failure leaves any
+ * previous file untouched and no partial file behind; the new file gets
+ * mode 0666 & ~umask, as fopen would give it. */
+int lwc_image_write_file(const char *path, const LwcImage *img, int format,
+                         int jpeg_quality, char *err, size_t errlen);
+
+/* LWC_FMT_PNG / PPM / JPEG from the extension (case-insensitive: .png; .ppm,
+ * .pgm, .pnm; .jpg, .jpeg), LWC_FMT_PNG for "-", else LWC_ERR_UNSUPPORTED. */
+int lwc_format_from_path(const char *path);
+/* The format whose magic bytes start buf, or LWC_ERR_UNSUPPORTED. */
+int lwc_format_detect(const uint8_t *buf, size_t size);
+
+/* ---- Below: shared by the format modules in codec/io/, not for callers. */
+
+/* Per-format codecs. Readers expect the format's magic at buf[0]. Writers
+ * write to an open stream and leave flushing/closing to the caller. */
+int lwc_png_read_mem(const uint8_t *buf, size_t size, LwcImage *img, char *err,
+                     size_t errlen);
+int lwc_png_write(FILE *f, const LwcImage *img, char *err, size_t errlen);
+int lwc_jpeg_read_mem(const uint8_t *buf, size_t size, LwcImage *img, char *err,
+                      size_t errlen);
+int lwc_jpeg_write(FILE *f, const LwcImage *img, int quality, char *err, size_t errlen);
+int lwc_pnm_read_mem(const uint8_t *buf, size_t size, LwcImage *img, char *err,
+                     size_t errlen);
+int lwc_pnm_write(FILE *f, const LwcImage *img, char *err, size_t errlen);
+
+/* Store a printf-style message in err (if non-NULL) and return code. */
+int lwc_io_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* 0 if 1 <= w,h <= LWC_IO_MAX_SIDE and w*h <= LWC_IO_MAX_PIXELS; else
+ * LWC_ERR_CORRUPT (a zero side) or LWC_ERR_TOO_BIG, with a message naming
+ * the format `what`. */
+int lwc_io_check_dims(uint64_t w, uint64_t h, const char *what, char *err, size_t errlen);
+/* LWC_ERR_INVAL unless img is a well-formed image (shape, depth, stride, data). */
+int lwc_io_check_image(const LwcImage *img, char *err, size_t errlen);
+/* 1 on a little-endian host: PNG and PNM store 16-bit samples big-endian. */
+int lwc_io_host_is_le(void);
+
+#endif

@@ -1,0 +1,137 @@
+/* liblwc: a learned image codec (wavelet packet + shallow autoencoder +
+ * multi-reference entropy model + rANS). This is the only installed header.
+ *
+ * Usage:
+ *   LwcSettings s; lwc_default_settings(&s);
+ *   LwcModel *m; lwc_model_load_file(&m, "model.lwcm");
+ *   LwcContext *c; lwc_open(&c, m, &s);
+ *   lwc_encode(c, &img, &params, &buf, &size, NULL, NULL);
+ *   lwc_decode(c, buf, size, &out);
+ *   lwc_free_buffer(buf); lwc_image_free(&out);
+ *   lwc_close(&c); lwc_model_free(&m);
+ *
+ * Every function returns 0 (LWC_OK) or a negative LWC_ERR_* code; turn a code
+ * into text with lwc_strerror(). Contexts are not thread-safe: use one per
+ * thread. Models are read-only after loading and may be shared by contexts. */
+#ifndef LWC_H
+#define LWC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LWC_VERSION_MAJOR 0
+#define LWC_VERSION_MINOR 1
+#define LWC_VERSION_PATCH 0
+
+enum {
+    LWC_OK = 0,
+    LWC_ERR_NOMEM = -1,       /* an allocation failed */
+    LWC_ERR_INVAL = -2,       /* invalid argument or option value */
+    LWC_ERR_TRUNCATED = -3,   /* input ends before a section it announces */
+    LWC_ERR_CORRUPT = -4,     /* inconsistent data (bad length, bad symbol) */
+    LWC_ERR_CRC = -5,         /* a section checksum does not match */
+    LWC_ERR_MAGIC = -6,       /* not an lwc stream / model file */
+    LWC_ERR_VERSION = -7,     /* format version not supported */
+    LWC_ERR_MODEL = -8,       /* stream was made with another model */
+    LWC_ERR_TOO_BIG = -9,     /* dimensions or sizes above the configured caps */
+    LWC_ERR_IO = -10,         /* file could not be read or written */
+    LWC_ERR_UNSUPPORTED = -11 /* valid input this build or model cannot handle */
+};
+
+/* Static text for an error code; never NULL. */
+const char *lwc_strerror(int err);
+/* "major.minor.patch" */
+const char *lwc_version(void);
+
+/* An image in memory: interleaved channels, rows `stride` bytes apart.
+ * channels: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA. bit_depth: 8 or 16 (16-bit
+ * samples are native-endian uint16_t). */
+typedef struct LwcImage {
+    int width, height;
+    int channels;
+    int bit_depth;
+    size_t stride;
+    uint8_t *data;
+} LwcImage;
+
+/* Allocate data for an image of the given shape (stride = width*channels*bytes).
+ * On failure the image is left zeroed. */
+int lwc_image_alloc(LwcImage *img, int width, int height, int channels, int bit_depth);
+/* Free image data allocated by liblwc and zero the struct. NULL-safe. */
+void lwc_image_free(LwcImage *img);
+
+typedef struct LwcModel LwcModel;
+
+/* Load a .lwcm model from memory or a file. On success *out owns a new model
+ * (free with lwc_model_free); on failure *out is NULL. */
+int lwc_model_load(LwcModel **out, const uint8_t *buf, size_t size);
+int lwc_model_load_file(LwcModel **out, const char *path);
+/* Free a model and set *m to NULL. NULL-safe. */
+void lwc_model_free(LwcModel **m);
+/* 64-bit content hash of the model file: the model id written into streams. */
+uint64_t lwc_model_id(const LwcModel *m);
+
+typedef struct LwcSettings {
+    int threads;            /* worker threads, 1..64; default 1 */
+    uint64_t max_pixels;    /* refuse images above this many pixels; default 1<<28 */
+    int reference_kernels;  /* 1: plain C float kernels instead of OpenBLAS; default 0 */
+    uint8_t reserved[32];   /* must be zero */
+} LwcSettings;
+
+void lwc_default_settings(LwcSettings *s);
+
+typedef struct LwcContext LwcContext;
+
+/* Open a context bound to `model` (which must outlive the context). */
+int lwc_open(LwcContext **out, const LwcModel *model, const LwcSettings *s);
+/* Close a context and set *c to NULL. NULL-safe. */
+void lwc_close(LwcContext **c);
+
+typedef struct LwcEncodeParams {
+    double quality;         /* 0 (smallest) .. 100 (best); default 50 */
+    uint8_t reserved[32];   /* must be zero */
+} LwcEncodeParams;
+
+void lwc_default_encode_params(LwcEncodeParams *p);
+
+/* Per-stage timing and sizes of the last encode/decode (seconds, bytes). */
+typedef struct LwcStats {
+    double t_wavelet, t_analysis, t_hyper, t_entropy, t_synthesis, t_total;
+    size_t bytes_header, bytes_z, bytes_y, bytes_alpha, bytes_total;
+} LwcStats;
+
+/* Encode `img` (8/16-bit, 1..4 channels). On success *out is a buffer owned
+ * by the caller (free with lwc_free_buffer). If `recon` is non-NULL it
+ * receives the exact image a decoder will produce (caller frees with
+ * lwc_image_free). `stats` may be NULL. */
+int lwc_encode(LwcContext *c, const LwcImage *img, const LwcEncodeParams *p,
+               uint8_t **out, size_t *out_size, LwcImage *recon, LwcStats *stats);
+
+/* Decode a stream. On success `out` holds a new image (free with
+ * lwc_image_free); on failure it is zeroed. */
+int lwc_decode(LwcContext *c, const uint8_t *buf, size_t size, LwcImage *out,
+               LwcStats *stats);
+
+/* Header fields of a stream, read without decoding it. */
+typedef struct LwcStreamInfo {
+    int version;
+    int width, height, channels, bit_depth;
+    double quality;
+    uint64_t model_id;
+    int num_sections;
+    struct { uint32_t tag; uint32_t size; } sections[8];
+    size_t total_size;
+} LwcStreamInfo;
+
+int lwc_stream_info(const uint8_t *buf, size_t size, LwcStreamInfo *info);
+
+void lwc_free_buffer(void *buf);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,350 @@
+/* .lwcm model files: parsing with bounds checks, validation, writing. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+#include "model.h"
+
+#define MAX_TENSORS 4096
+
+typedef struct Entry {
+    const char *name;
+    int name_len, dtype, ndim;
+    uint32_t dims[4];
+    const uint8_t *data;
+    size_t count;
+} Entry;
+
+typedef struct Parser {
+    const Entry *e;
+    int n;
+    LwcModel *m;
+} Parser;
+
+static const int dt_size[] = { 4, 2, 4, 4, 1 };
+
+uint64_t lwc_fnv1a64(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static uint32_t rd32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+
+static int parse_entries(const uint8_t *buf, size_t size, Entry *e, int *count)
+{
+    LWC_RET_IF(size < 12, LWC_ERR_TRUNCATED);
+    LWC_RET_IF(memcmp(buf, "LWCM", 4), LWC_ERR_MAGIC);
+    LWC_RET_IF(rd32(buf + 4) != LWC_MODEL_VERSION, LWC_ERR_VERSION);
+    uint32_t n = rd32(buf + 8);
+    LWC_RET_IF(n > MAX_TENSORS, LWC_ERR_CORRUPT);
+    size_t pos = 12;
+    for (uint32_t t = 0; t < n; t++) {
+        LWC_RET_IF(size - pos < 2, LWC_ERR_TRUNCATED);
+        int nl = buf[pos] | buf[pos + 1] << 8;
+        pos += 2;
+        LWC_RET_IF(size - pos < (size_t)nl + 2, LWC_ERR_TRUNCATED);
+        e[t].name = (const char *)buf + pos;
+        e[t].name_len = nl;
+        pos += nl;
+        e[t].dtype = buf[pos++];
+        e[t].ndim = buf[pos++];
+        LWC_RET_IF(e[t].dtype > LWC_DT_U8 || e[t].ndim < 1 || e[t].ndim > 4, LWC_ERR_CORRUPT);
+        LWC_RET_IF(size - pos < (size_t)4 * e[t].ndim, LWC_ERR_TRUNCATED);
+        size_t cnt = 1;
+        for (int d = 0; d < e[t].ndim; d++, pos += 4) {
+            e[t].dims[d] = rd32(buf + pos);
+            LWC_RET_IF(lwc_mul_size(cnt, e[t].dims[d], &cnt), LWC_ERR_CORRUPT);
+        }
+        size_t bytes;
+        LWC_RET_IF(lwc_mul_size(cnt, dt_size[e[t].dtype], &bytes), LWC_ERR_CORRUPT);
+        LWC_RET_IF(size - pos < bytes, LWC_ERR_TRUNCATED);
+        e[t].data = buf + pos;
+        e[t].count = cnt;
+        pos += bytes;
+    }
+    LWC_RET_IF(pos != size, LWC_ERR_CORRUPT);
+    *count = (int)n;
+    return LWC_OK;
+}
+
+static int track(LwcModel *m, void *p)
+{
+    if (m->nallocs == m->cap_allocs) {
+        int nc = m->cap_allocs ? 2 * m->cap_allocs : 64;
+        void **na = lwc_malloc_array((size_t)nc, sizeof(*na));
+        if (!na) return LWC_ERR_NOMEM;
+        if (m->nallocs) memcpy(na, m->allocs, (size_t)m->nallocs * sizeof(*na));
+        lwc_free(m->allocs);
+        m->allocs = na;
+        m->cap_allocs = nc;
+    }
+    m->allocs[m->nallocs++] = p;
+    return LWC_OK;
+}
+
+/* Copy tensor `name` of the given type and element count into *out. */
+static int get(Parser *ps, const char *name, int dtype, size_t count, void **out)
+{
+    size_t nl = strlen(name);
+    for (int i = 0; i < ps->n; i++) {
+        const Entry *e = &ps->e[i];
+        if ((size_t)e->name_len != nl || memcmp(e->name, name, nl)) continue;
+        LWC_RET_IF(e->dtype != dtype || e->count != count, LWC_ERR_CORRUPT);
+        void *p = lwc_malloc_array(count, dt_size[dtype]);
+        LWC_RET_IF(!p, LWC_ERR_NOMEM);
+        if (track(ps->m, p)) { lwc_free(p); return LWC_ERR_NOMEM; }
+        memcpy(p, e->data, count * dt_size[dtype]); /* file is little-endian, as is every target */
+        *out = p;
+        return LWC_OK;
+    }
+    return LWC_ERR_CORRUPT;
+}
+
+static int get_fconv(Parser *ps, const char *name, LwcFloatConv *c, int cin, int cout, int k,
+                     int stride, int has_bias)
+{
+    char nm[64];
+    c->cin = cin; c->cout = cout; c->k = k; c->stride = stride;
+    snprintf(nm, sizeof(nm), "%s.w", name);
+    LWC_FWD(get(ps, nm, LWC_DT_F32, (size_t)cin * cout * k * k, (void **)&c->w));
+    c->b = NULL;
+    if (!has_bias) return LWC_OK;
+    snprintf(nm, sizeof(nm), "%s.b", name);
+    return get(ps, nm, LWC_DT_F32, (size_t)cout, (void **)&c->b);
+}
+
+static int get_iconv(Parser *ps, const char *name, LwcIntConv *c, int cin, int cout, int k)
+{
+    char nm[64];
+    int32_t *clamp;
+    c->cin = cin; c->cout = cout; c->k = k;
+    snprintf(nm, sizeof(nm), "%s.w", name);
+    LWC_FWD(get(ps, nm, LWC_DT_I16, (size_t)cin * cout * k * k, (void **)&c->w));
+    snprintf(nm, sizeof(nm), "%s.bias", name);
+    LWC_FWD(get(ps, nm, LWC_DT_I32, (size_t)cout, (void **)&c->bias));
+    snprintf(nm, sizeof(nm), "%s.mult", name);
+    LWC_FWD(get(ps, nm, LWC_DT_I32, (size_t)cout, (void **)&c->mult));
+    snprintf(nm, sizeof(nm), "%s.shift", name);
+    LWC_FWD(get(ps, nm, LWC_DT_U8, (size_t)cout, (void **)&c->shift));
+    snprintf(nm, sizeof(nm), "%s.clamp", name);
+    LWC_FWD(get(ps, nm, LWC_DT_I32, 2, (void **)&clamp));
+    c->lo = clamp[0]; c->hi = clamp[1];
+    LWC_RET_IF(c->lo > c->hi || c->lo < -32768 || c->hi > 32767, LWC_ERR_CORRUPT);
+    for (int o = 0; o < cout; o++) LWC_RET_IF(c->shift[o] < 1 || c->shift[o] > 62, LWC_ERR_CORRUPT);
+    return LWC_OK;
+}
+
+/* A table set is valid when every cdf is strictly increasing from 0 to 1<<16. */
+static int get_cdfs(Parser *ps, const char *name, LwcCdfSet *s, int count)
+{
+    char nm[64];
+    s->count = count;
+    snprintf(nm, sizeof(nm), "%s.starts", name);
+    LWC_FWD(get(ps, nm, LWC_DT_U32, (size_t)count, (void **)&s->starts));
+    snprintf(nm, sizeof(nm), "%s.sizes", name);
+    LWC_FWD(get(ps, nm, LWC_DT_U32, (size_t)count, (void **)&s->sizes));
+    snprintf(nm, sizeof(nm), "%s.offsets", name);
+    LWC_FWD(get(ps, nm, LWC_DT_I32, (size_t)count, (void **)&s->offsets));
+    snprintf(nm, sizeof(nm), "%s.data", name);
+    const Entry *de = NULL;
+    for (int i = 0; i < ps->n; i++)
+        if ((size_t)ps->e[i].name_len == strlen(nm) && !memcmp(ps->e[i].name, nm, strlen(nm))) de = &ps->e[i];
+    LWC_RET_IF(!de || de->count > (1u << 24), LWC_ERR_CORRUPT);
+    s->data_len = (uint32_t)de->count;
+    LWC_FWD(get(ps, nm, LWC_DT_U32, de->count, (void **)&s->data));
+    for (int t = 0; t < count; t++) {
+        uint32_t n = s->sizes[t], st = s->starts[t];
+        LWC_RET_IF(n < 2 || n > 65535 || st > s->data_len || s->data_len - st < n + 1, LWC_ERR_CORRUPT);
+        LWC_RET_IF(s->offsets[t] < 0 || (uint32_t)s->offsets[t] > n - 2, LWC_ERR_CORRUPT);
+        const uint32_t *c = s->data + st;
+        LWC_RET_IF(c[0] != 0 || c[n] != 65536, LWC_ERR_CORRUPT);
+        for (uint32_t i = 0; i < n; i++) LWC_RET_IF(c[i + 1] <= c[i], LWC_ERR_CORRUPT);
+    }
+    return LWC_OK;
+}
+
+static int check_arch(const LwcArch *a)
+{
+    const int32_t *v = &a->M;
+    for (int i = 0; i < LWC_ARCH_FIELDS; i++) LWC_RET_IF(v[i] < 1 || v[i] > 1024, LWC_ERR_CORRUPT);
+    LWC_RET_IF(a->S > LWC_MAX_SLICES || a->M % a->S, LWC_ERR_CORRUPT);
+    LWC_RET_IF(a->B > LWC_MAX_RB || a->L > LWC_MAX_LEVELS || a->D > LWC_WPT_CHANNELS, LWC_ERR_CORRUPT);
+    return LWC_OK;
+}
+
+static int load_all(Parser *ps)
+{
+    LwcModel *m = ps->m;
+    int32_t *arch;
+    LWC_FWD(get(ps, "arch", LWC_DT_I32, LWC_ARCH_FIELDS, (void **)&arch));
+    memcpy(&m->a, arch, sizeof(m->a));
+    LWC_FWD(check_arch(&m->a));
+    const LwcArch *a = &m->a;
+    int ms = a->M / a->S;
+    LWC_FWD(get_fconv(ps, "ga", &m->ga, LWC_WPT_CHANNELS, a->M, 1, 1, 1));
+    LWC_FWD(get_fconv(ps, "ha0", &m->ha0, a->M, a->N, 3, 2, 1));
+    LWC_FWD(get_fconv(ps, "ha1", &m->ha1, a->N, a->Nz, 3, 2, 1));
+    LWC_FWD(get(ps, "gain", LWC_DT_F32, (size_t)a->L * a->M, (void **)&m->gain));
+    LWC_FWD(get(ps, "igain", LWC_DT_F32, (size_t)a->L * a->M, (void **)&m->igain));
+    LWC_FWD(get(ps, "lambda", LWC_DT_F32, (size_t)a->L, (void **)&m->lambda));
+    LWC_FWD(get_fconv(ps, "gs_in", &m->gs_in, a->M, a->D, 3, 1, 1));
+    for (int i = 0; i < 2 * a->B; i++) {
+        char nm[32];
+        snprintf(nm, sizeof(nm), "gs_rb%d", i);
+        LWC_FWD(get_fconv(ps, nm, &m->gs_rb[i], a->D, a->D, 3, 1, 1));
+    }
+    LWC_FWD(get_fconv(ps, "gs_out", &m->gs_out, a->D, LWC_WPT_CHANNELS, 1, 1, 1));
+    LWC_FWD(get_fconv(ps, "gs_skip", &m->gs_skip, a->M, LWC_WPT_CHANNELS, 1, 1, 0));
+    LWC_FWD(get_iconv(ps, "hs0", &m->hs0, a->Nz, a->N, 3));
+    LWC_FWD(get_iconv(ps, "hs1", &m->hs1, a->N, a->Ch, 3));
+    for (int s = 0; s < a->S; s++) {
+        char nm[32];
+        snprintf(nm, sizeof(nm), "ctx%d", s);
+        LWC_FWD(get_iconv(ps, nm, &m->ctx[s], ms, a->Cc, 3));
+        snprintf(nm, sizeof(nm), "p0_%d", s);
+        LWC_FWD(get_iconv(ps, nm, &m->p0[s], a->Ch + s * ms + a->Cc, a->P, 1));
+        snprintf(nm, sizeof(nm), "p1_%d", s);
+        LWC_FWD(get_iconv(ps, nm, &m->p1[s], a->P, a->P, 1));
+        snprintf(nm, sizeof(nm), "p2_%d", s);
+        LWC_FWD(get_iconv(ps, nm, &m->p2[s], a->P, 2 * ms, 1));
+    }
+    int32_t *thr;
+    LWC_FWD(get(ps, "scale_thr", LWC_DT_I32, LWC_NUM_SCALES, (void **)&thr));
+    memcpy(m->scale_thr, thr, sizeof(m->scale_thr));
+    LWC_FWD(get_cdfs(ps, "gauss", &m->gauss, LWC_NUM_SCALES));
+    return get_cdfs(ps, "fact", &m->fact, a->Nz);
+}
+
+int lwc_model_load(LwcModel **out, const uint8_t *buf, size_t size)
+{
+    LWC_RET_IF(!out || !buf, LWC_ERR_INVAL);
+    *out = NULL;
+    Entry *e = lwc_malloc_array(MAX_TENSORS, sizeof(*e));
+    LwcModel *m = lwc_calloc(1, sizeof(*m));
+    int r = (!e || !m) ? LWC_ERR_NOMEM : LWC_OK;
+    Parser ps = { e, 0, m };
+    if (r == LWC_OK) r = parse_entries(buf, size, e, &ps.n);
+    if (r == LWC_OK) r = load_all(&ps);
+    lwc_free(e);
+    if (r < 0) {
+        lwc_model_free(&m);
+        return r;
+    }
+    m->id = lwc_fnv1a64(buf, size);
+    *out = m;
+    return LWC_OK;
+}
+
+int lwc_model_load_file(LwcModel **out, const char *path)
+{
+    LWC_RET_IF(!out || !path, LWC_ERR_INVAL);
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    LWC_RET_IF(!f, LWC_ERR_IO);
+    uint8_t *buf = NULL;
+    long len = -1;
+    if (!fseek(f, 0, SEEK_END)) len = ftell(f);
+    int r = (len < 0 || fseek(f, 0, SEEK_SET)) ? LWC_ERR_IO : LWC_OK;
+    if (r == LWC_OK && len > (1l << 30)) r = LWC_ERR_TOO_BIG;
+    if (r == LWC_OK && !(buf = lwc_malloc((size_t)len))) r = LWC_ERR_NOMEM;
+    if (r == LWC_OK && fread(buf, 1, (size_t)len, f) != (size_t)len) r = LWC_ERR_IO;
+    fclose(f);
+    if (r == LWC_OK) r = lwc_model_load(out, buf, (size_t)len);
+    lwc_free(buf);
+    return r;
+}
+
+void lwc_model_free(LwcModel **pm)
+{
+    if (!pm || !*pm) return;
+    LwcModel *m = *pm;
+    for (int i = 0; i < m->nallocs; i++) lwc_free(m->allocs[i]);
+    lwc_free(m->allocs);
+    lwc_free(m);
+    *pm = NULL;
+}
+
+uint64_t lwc_model_id(const LwcModel *m) { return m ? m->id : 0; }
+
+void lwc_model_gains(const LwcModel *m, double quality, float *gain, float *igain)
+{
+    int L = m->a.L, M = m->a.M;
+    double t = LWC_CLAMP(quality, 0.0, 100.0) / 100.0 * (L - 1);
+    int l = (int)t;
+    if (l >= L - 1) l = L > 1 ? L - 2 : 0;
+    double f = L > 1 ? t - l : 0.0;
+    int l1 = L > 1 ? l + 1 : 0;
+    for (int c = 0; c < M; c++) {
+        double g0 = fabs(m->gain[l * M + c]) + 1e-12, g1 = fabs(m->gain[l1 * M + c]) + 1e-12;
+        double i0 = fabs(m->igain[l * M + c]) + 1e-12, i1 = fabs(m->igain[l1 * M + c]) + 1e-12;
+        gain[c] = (float)(pow(g0, 1 - f) * pow(g1, f));
+        igain[c] = (float)(pow(i0, 1 - f) * pow(i1, f));
+    }
+}
+
+/* ---- writer ---- */
+
+void lwc_mw_init(LwcModelWriter *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->buf = lwc_malloc(1 << 16);
+    w->cap = 1 << 16;
+    if (!w->buf) { w->err = LWC_ERR_NOMEM; return; }
+    memcpy(w->buf, "LWCM", 4);
+    w->len = 12;
+}
+
+static void put(LwcModelWriter *w, const void *p, size_t n)
+{
+    if (w->err) return;
+    if (w->cap - w->len < n) {
+        size_t nc = w->cap;
+        while (nc - w->len < n) nc *= 2;
+        uint8_t *nb = lwc_malloc(nc);
+        if (!nb) { w->err = LWC_ERR_NOMEM; return; }
+        memcpy(nb, w->buf, w->len);
+        lwc_free(w->buf);
+        w->buf = nb;
+        w->cap = nc;
+    }
+    memcpy(w->buf + w->len, p, n);
+    w->len += n;
+}
+
+void lwc_mw_tensor(LwcModelWriter *w, const char *name, int dtype, int ndim,
+                   const uint32_t *dims, const void *data)
+{
+    uint16_t nl = (uint16_t)strlen(name);
+    uint8_t hdr[2] = { (uint8_t)dtype, (uint8_t)ndim };
+    size_t cnt = 1;
+    put(w, &nl, 2);
+    put(w, name, nl);
+    put(w, hdr, 2);
+    for (int d = 0; d < ndim; d++) {
+        put(w, &dims[d], 4);
+        cnt *= dims[d];
+    }
+    put(w, data, cnt * dt_size[dtype]);
+    w->count++;
+}
+
+int lwc_mw_finish(LwcModelWriter *w, uint8_t **out, size_t *size)
+{
+    if (w->err) return w->err;
+    uint32_t ver = LWC_MODEL_VERSION;
+    memcpy(w->buf + 4, &ver, 4);
+    memcpy(w->buf + 8, &w->count, 4);
+    *out = w->buf;
+    *size = w->len;
+    w->buf = NULL;
+    return LWC_OK;
+}
+
+void lwc_mw_free(LwcModelWriter *w)
+{
+    lwc_free(w->buf);
+    w->buf = NULL;
+}

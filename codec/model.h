@@ -1,0 +1,105 @@
+/* The model: architecture hyperparameters, float weights of the encoder and
+ * synthesis networks, integer weights of the entropy-parameter path, and the
+ * integer CDF tables. File format (.lwcm), all little-endian:
+ *
+ *   "LWCM" u32 version(=1) u32 tensor_count
+ *   per tensor: u16 name_len, name bytes, u8 dtype (0 f32, 1 i16, 2 i32, 3 u32, 4 u8),
+ *               u8 ndim (1..4), u32 dims[ndim], payload (prod(dims)*sizeof(dtype))
+ *
+ * The architecture is the i32 tensor "arch" (see LwcArch, in field order).
+ * The model id is a 64-bit FNV-1a hash of the whole file. */
+#ifndef LWC_MODEL_H
+#define LWC_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "entropy/intconv.h"
+#include "lwc.h"
+
+#define LWC_WPT_LEVELS 3
+#define LWC_WPT_CHANNELS 192 /* 3 colour channels * 4^3 */
+#define LWC_NUM_SCALES 64
+#define LWC_MAX_SLICES 8
+#define LWC_MAX_RB 8
+#define LWC_MAX_LEVELS 16
+#define LWC_MODEL_VERSION 1
+
+typedef struct LwcArch {
+    int32_t M;   /* latent channels at H/8 */
+    int32_t Nz;  /* hyper-latent channels at H/32 */
+    int32_t N;   /* hyper hidden channels */
+    int32_t Ch;  /* hyper feature channels at H/8 */
+    int32_t S;   /* channel slices (M % S == 0) */
+    int32_t Cc;  /* checkerboard context channels */
+    int32_t P;   /* parameter-net hidden channels */
+    int32_t D;   /* synthesis width */
+    int32_t B;   /* synthesis residual blocks */
+    int32_t L;   /* rate levels (gain vectors) */
+} LwcArch;
+#define LWC_ARCH_FIELDS 10
+
+/* Coding tables: table t covers sizes[t] symbols (the last one is the escape)
+ * for values [-offsets[t], sizes[t]-2-offsets[t]]; its cdf starts at
+ * data + starts[t] and has sizes[t]+1 entries. */
+typedef struct LwcCdfSet {
+    int count;
+    uint32_t *starts, *sizes;
+    int32_t *offsets;
+    uint32_t *data;
+    uint32_t data_len;
+} LwcCdfSet;
+
+typedef struct LwcFloatConv {
+    int cin, cout, k, stride;
+    float *w, *b; /* w: [cout][cin][k][k]; b: [cout] */
+} LwcFloatConv;
+
+struct LwcModel {
+    LwcArch a;
+    uint64_t id;
+    /* encoder (float) */
+    LwcFloatConv ga;                 /* 1x1, 192 -> M */
+    LwcFloatConv ha0, ha1;           /* 3x3 s2: M -> N, N -> Nz */
+    float *gain, *igain, *lambda;    /* [L][M], [L][M], [L] */
+    /* synthesis (float) */
+    LwcFloatConv gs_in;              /* 3x3 M -> D */
+    LwcFloatConv gs_rb[2 * LWC_MAX_RB]; /* 3x3 D -> D, pairs */
+    LwcFloatConv gs_out;             /* 1x1 D -> 192 */
+    LwcFloatConv gs_skip;            /* 1x1 M -> 192, no bias */
+    /* entropy-parameter path (integer) */
+    LwcIntConv hs0, hs1;             /* up2 + 3x3: Nz -> N, N -> Ch */
+    LwcIntConv ctx[LWC_MAX_SLICES];  /* 3x3 over anchors: M/S -> Cc */
+    LwcIntConv p0[LWC_MAX_SLICES], p1[LWC_MAX_SLICES], p2[LWC_MAX_SLICES];
+    int32_t scale_thr[LWC_NUM_SCALES]; /* log-scale thresholds (p2 units) */
+    LwcCdfSet gauss;                 /* LWC_NUM_SCALES tables */
+    LwcCdfSet fact;                  /* Nz tables */
+    /* storage */
+    void **allocs;
+    int nallocs, cap_allocs;
+};
+
+/* Serialised-tensor writer used by model export (tools) and tests. */
+typedef struct LwcModelWriter {
+    uint8_t *buf;
+    size_t len, cap;
+    uint32_t count;
+    int err;
+} LwcModelWriter;
+
+void lwc_mw_init(LwcModelWriter *w);
+void lwc_mw_tensor(LwcModelWriter *w, const char *name, int dtype, int ndim,
+                   const uint32_t *dims, const void *data);
+/* Finish: on success *out (lwc_malloc'd) holds the file. */
+int lwc_mw_finish(LwcModelWriter *w, uint8_t **out, size_t *size);
+void lwc_mw_free(LwcModelWriter *w);
+
+enum { LWC_DT_F32 = 0, LWC_DT_I16 = 1, LWC_DT_I32 = 2, LWC_DT_U32 = 3, LWC_DT_U8 = 4 };
+
+uint64_t lwc_fnv1a64(const uint8_t *p, size_t n);
+
+/* Gains for a quality in [0,100]: interpolated geometrically between the
+ * two nearest rate levels. Only the encoder and synthesis use them (float). */
+void lwc_model_gains(const LwcModel *m, double quality, float *gain, float *igain);
+
+#endif

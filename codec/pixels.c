@@ -1,0 +1,82 @@
+/* Conversions between interleaved images and padded float colour planes. */
+#include <math.h>
+#include <time.h>
+
+#include "common.h"
+#include "internal.h"
+
+void lwc_geom_init(LwcGeom *g, int w, int h)
+{
+    g->w = w; g->h = h;
+    g->wp = (w + 31) & ~31;
+    g->hp = (h + 31) & ~31;
+    g->wy = g->wp / 8; g->hy = g->hp / 8;
+    g->wz = g->wp / 32; g->hz = g->hp / 32;
+}
+
+double lwc_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Half-sample symmetric reflection of index i into [0, n). */
+static int reflect(int i, int n)
+{
+    if (n == 1) return 0;
+    int period = 2 * n;
+    i %= period;
+    if (i < 0) i += period;
+    return i < n ? i : period - 1 - i;
+}
+
+static float sample(const LwcImage *img, int x, int y, int c)
+{
+    const uint8_t *row = img->data + (size_t)y * img->stride;
+    if (img->bit_depth == 16) return ((const uint16_t *)row)[(size_t)x * img->channels + c] / 65535.0f;
+    return row[(size_t)x * img->channels + c] / 255.0f;
+}
+
+void lwc_image_to_planes(const LwcImage *img, const LwcGeom *g, float *planes)
+{
+    int colour = img->channels >= 3 ? 3 : 1;
+    size_t plane = (size_t)g->hp * g->wp;
+    for (int y = 0; y < g->hp; y++) {
+        int sy = reflect(y, g->h);
+        for (int x = 0; x < g->wp; x++) {
+            int sx = reflect(x, g->w);
+            for (int c = 0; c < 3; c++) {
+                float v = sample(img, sx, sy, colour == 3 ? c : 0) - 0.5f;
+                planes[c * plane + (size_t)y * g->wp + x] = v;
+            }
+        }
+    }
+}
+
+static int to_code(float v)
+{
+    float s = (v + 0.5f) * 255.0f;
+    int q = (int)floorf(s + 0.5f);
+    return LWC_CLAMP(q, 0, 255);
+}
+
+void lwc_planes_to_image(const float *planes, const LwcGeom *g, LwcImage *img)
+{
+    size_t plane = (size_t)g->hp * g->wp;
+    int colour = img->channels >= 3 ? 3 : 1;
+    for (int y = 0; y < g->h; y++) {
+        uint8_t *row = img->data + (size_t)y * img->stride;
+        for (int x = 0; x < g->w; x++) {
+            size_t k = (size_t)y * g->wp + x;
+            for (int c = 0; c < colour; c++) {
+                int v = colour == 3 ? to_code(planes[c * plane + k])
+                                    : to_code((planes[k] + planes[plane + k] + planes[2 * plane + k]) / 3.0f);
+                if (img->bit_depth == 16)
+                    ((uint16_t *)row)[(size_t)x * img->channels + c] = (uint16_t)(v * 257);
+                else
+                    row[(size_t)x * img->channels + c] = (uint8_t)v;
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+#include <string.h>
+
+#include "common.h"
+#include "entropy/ctxmodel.h"
+
+void lwc_gather_parity(const int16_t *src, int h, int w, int parity, int16_t *dst)
+{
+    for (int i = 0; i < h; i++)
+        for (int j = (i & 1) ^ parity; j < w; j += 2) *dst++ = src[(size_t)i * w + j];
+}
+
+static void scatter_parity(const int32_t *src, int h, int w, int parity, int16_t *dst)
+{
+    for (int i = 0; i < h; i++)
+        for (int j = (i & 1) ^ parity; j < w; j += 2) {
+            int32_t v = *src++;
+            dst[(size_t)i * w + j] = (int16_t)LWC_CLAMP(v, -32768, 32767);
+        }
+}
+
+static size_t max_work(const LwcModel *m, int hy, int wy)
+{
+    const LwcArch *a = &m->a;
+    size_t w = lwc_intconv_work_size(&m->hs0, hy / 2, wy / 2);
+    w = LWC_MAX(w, lwc_intconv_work_size(&m->hs1, hy, wy));
+    for (int s = 0; s < a->S; s++) {
+        w = LWC_MAX(w, lwc_intconv_work_size(&m->ctx[s], hy, wy));
+        w = LWC_MAX(w, lwc_intconv_work_size(&m->p0[s], hy, wy));
+        w = LWC_MAX(w, lwc_intconv_work_size(&m->p1[s], hy, wy));
+        w = LWC_MAX(w, lwc_intconv_work_size(&m->p2[s], hy, wy));
+    }
+    return w;
+}
+
+int lwc_ctx_open(LwcCtx *c, const LwcModel *m, int hy, int wy)
+{
+    const LwcArch *a = &m->a;
+    size_t hw = (size_t)hy * wy;
+    memset(c, 0, sizeof(*c));
+    c->m = m; c->hy = hy; c->wy = wy; c->ms = a->M / a->S;
+    size_t hz_up = (size_t)(hy / 2) * (wy / 2);
+    size_t big = LWC_MAX((size_t)a->N * hz_up, (size_t)a->Ch * hw);
+    c->hyper = lwc_malloc_array(big, sizeof(int16_t));
+    c->yq = lwc_calloc((size_t)a->M * hw, sizeof(int16_t));
+    c->anchors = lwc_malloc_array((size_t)LWC_MAX(LWC_MAX(c->ms, a->N), a->Nz) * hw, sizeof(int16_t));
+    c->in = lwc_malloc_array((size_t)LWC_MAX(a->Ch + a->M + a->Cc, LWC_MAX(a->N, a->Nz)) * hw, sizeof(int16_t));
+    c->h1 = lwc_malloc_array((size_t)LWC_MAX(a->P, a->Cc) * hw, sizeof(int16_t));
+    c->h2 = lwc_malloc_array((size_t)a->P * hw, sizeof(int16_t));
+    c->out = lwc_malloc_array((size_t)2 * c->ms * hw, sizeof(int16_t));
+    c->work = lwc_malloc_array(max_work(m, hy, wy), sizeof(int32_t));
+    if (!c->hyper || !c->yq || !c->anchors || !c->in || !c->h1 || !c->h2 || !c->out || !c->work) {
+        lwc_ctx_close(c);
+        return LWC_ERR_NOMEM;
+    }
+    return LWC_OK;
+}
+
+void lwc_ctx_close(LwcCtx *c)
+{
+    lwc_free(c->hyper); lwc_free(c->yq); lwc_free(c->anchors); lwc_free(c->in);
+    lwc_free(c->h1); lwc_free(c->h2); lwc_free(c->out); lwc_free(c->work);
+    memset(c, 0, sizeof(*c));
+}
+
+void lwc_ctx_hyper(LwcCtx *c, const int32_t *zhat)
+{
+    const LwcModel *m = c->m;
+    int hz = c->hy / 4, wz = c->wy / 4, nz = m->a.Nz;
+    size_t nzhw = (size_t)nz * hz * wz;
+    /* z_hat -> int16 (clamped), upsample, 3x3: stage buffers reuse `anchors`/`in`. */
+    int16_t *z16 = c->in, *up = c->anchors;
+    for (size_t i = 0; i < nzhw; i++) z16[i] = (int16_t)LWC_CLAMP(zhat[i], -32768, 32767);
+    lwc_int_upsample2(z16, nz, hz, wz, up);
+    lwc_intconv_forward(&m->hs0, up, 2 * hz, 2 * wz, LWC_INT_ALL, c->hyper, c->work);
+    lwc_int_upsample2(c->hyper, m->a.N, 2 * hz, 2 * wz, c->in);
+    lwc_intconv_forward(&m->hs1, c->in, c->hy, c->wy, LWC_INT_ALL, c->hyper, c->work);
+}
+
+/* Scale index: the number of thresholds below the predicted log-scale, i.e.
+ * the smallest level >= scale (capped at the last level). */
+static uint8_t scale_index(const int32_t *thr, int16_t v)
+{
+    int lo = 0, hi = LWC_NUM_SCALES - 1;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (thr[mid] < v) lo = mid + 1; else hi = mid;
+    }
+    return (uint8_t)lo;
+}
+
+static void build_inputs(LwcCtx *c, int s, int parity, int npos)
+{
+    const LwcArch *a = &c->m->a;
+    size_t hw = (size_t)c->hy * c->wy;
+    int16_t *dst = c->in;
+    for (int ch = 0; ch < a->Ch; ch++, dst += npos)
+        lwc_gather_parity(c->hyper + ch * hw, c->hy, c->wy, parity, dst);
+    for (int ch = 0; ch < s * c->ms; ch++, dst += npos)
+        lwc_gather_parity(c->yq + ch * hw, c->hy, c->wy, parity, dst);
+    if (parity == 0) { /* anchors see no context of their own slice */
+        memset(dst, 0, (size_t)a->Cc * npos * sizeof(*dst));
+        return;
+    }
+    /* 3x3 context over the anchors of slice s (non-anchors zeroed). */
+    const int16_t *ys = c->yq + (size_t)s * c->ms * hw;
+    for (int ch = 0; ch < c->ms; ch++)
+        for (int i = 0; i < c->hy; i++)
+            for (int j = 0; j < c->wy; j++) {
+                size_t k = ch * hw + (size_t)i * c->wy + j;
+                c->anchors[k] = ((i + j) & 1) ? 0 : ys[k];
+            }
+    lwc_intconv_forward(&c->m->ctx[s], c->anchors, c->hy, c->wy, parity, dst, c->work);
+}
+
+void lwc_ctx_params(LwcCtx *c, int s, int parity, int32_t *mu, uint8_t *idx)
+{
+    const LwcModel *m = c->m;
+    int npos = lwc_int_npos(c->hy, c->wy, parity);
+    build_inputs(c, s, parity, npos);
+    lwc_intconv_1x1_forward(&m->p0[s], c->in, npos, c->h1, c->work);
+    lwc_intconv_1x1_forward(&m->p1[s], c->h1, npos, c->h2, c->work);
+    lwc_intconv_1x1_forward(&m->p2[s], c->h2, npos, c->out, c->work);
+    size_t n = (size_t)c->ms * npos;
+    for (size_t i = 0; i < n; i++) {
+        mu[i] = c->out[i];
+        idx[i] = scale_index(m->scale_thr, c->out[n + i]);
+    }
+}
+
+void lwc_ctx_store(LwcCtx *c, int s, int parity, const int32_t *yq)
+{
+    size_t hw = (size_t)c->hy * c->wy;
+    int npos = lwc_int_npos(c->hy, c->wy, parity);
+    for (int ch = 0; ch < c->ms; ch++)
+        scatter_parity(yq + (size_t)ch * npos, c->hy, c->wy, parity,
+                       c->yq + ((size_t)s * c->ms + ch) * hw);
+}

@@ -1,0 +1,40 @@
+/* The multi-reference entropy model (after ELIC / MLIC): hyperprior features,
+ * channel slices and a checkerboard context, all in integer arithmetic so the
+ * encoder and every decoder derive the same CDF indexes.
+ *
+ * Coding order: for slice s = 0..S-1, first the anchors (parity 0:
+ * (i+j) even), then the non-anchors (parity 1). The parameters of a pass
+ * depend on the hyper features, on y_hat of the earlier slices, and (for
+ * non-anchors) on a 3x3 context over the anchors of the same slice.
+ * Values of y_hat are integers in units of 1/16 ("Q4"): y_hat = 16*symbol + mu. */
+#ifndef LWC_CTXMODEL_H
+#define LWC_CTXMODEL_H
+
+#include <stdint.h>
+
+#include "model.h"
+
+typedef struct LwcCtx {
+    const LwcModel *m;
+    int hy, wy, ms;
+    int16_t *hyper;   /* [Ch][hy][wy] */
+    int16_t *yq;      /* [M][hy][wy], y_hat in Q4 clamped to int16 */
+    int16_t *anchors; /* [ms][hy][wy] scratch */
+    int16_t *in, *h1, *h2, *out;
+    int32_t *work;
+} LwcCtx;
+
+int lwc_ctx_open(LwcCtx *c, const LwcModel *m, int hy, int wy);
+void lwc_ctx_close(LwcCtx *c);
+/* Hyper features from z_hat [Nz][hy/4][wy/4]. */
+void lwc_ctx_hyper(LwcCtx *c, const int32_t *zhat);
+/* Means (Q4) and scale indexes of slice s, pass `parity`, laid out
+ * [ms][npos] with positions in raster order. */
+void lwc_ctx_params(LwcCtx *c, int s, int parity, int32_t *mu, uint8_t *idx);
+/* Record y_hat (Q4, [ms][npos]) of slice s, pass `parity`. */
+void lwc_ctx_store(LwcCtx *c, int s, int parity, const int32_t *yq);
+
+/* Copy the positions of one parity of a [h][w] map into dst[npos] and back. */
+void lwc_gather_parity(const int16_t *src, int h, int w, int parity, int16_t *dst);
+
+#endif

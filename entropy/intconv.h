@@ -1,0 +1,55 @@
+/* Integer convolutions for the entropy-parameter path.
+ *
+ * Everything the decoder recomputes to choose a CDF goes through these
+ * layers, so they are pure integer arithmetic and give the same result on
+ * every build and machine (DESIGN.md section 3):
+ *   acc = bias[o] + sum_i w[o][i] * x[i]      (int32, wrapping: computed in uint32)
+ *   out = clamp(round_shift((int64)acc * mult[o], shift[o]), lo, hi)
+ * where round_shift(v, s) = floor((v + 2^(s-1)) / 2^s), defined for negative v
+ * without relying on implementation-defined shifts. Inputs and outputs are
+ * int16 values stored in int16_t; weights int16 with |w| <= 2047 so the
+ * accumulation cannot overflow for the channel counts we use (and if it
+ * did, the wrap is still identical everywhere).
+ *
+ * A 3x3 layer uses zero padding. Outputs can be computed at every position or
+ * only at the positions of one checkerboard parity ((i+j)&1 == parity), which
+ * the context model needs; those are stored compactly in raster order. */
+#ifndef LWC_INTCONV_H
+#define LWC_INTCONV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct LwcIntConv {
+    int cin, cout, k;     /* k = 1 or 3 */
+    int16_t *w;           /* [cout][cin][k][k] */
+    int32_t *bias, *mult; /* [cout] */
+    uint8_t *shift;       /* [cout], 1..62 */
+    int32_t lo, hi;       /* output clamp */
+} LwcIntConv;
+
+#define LWC_INT_ALL (-1)
+
+/* Number of positions of a parity in an h x w map (all positions for LWC_INT_ALL). */
+int lwc_int_npos(int h, int w, int parity);
+
+/* Forward over planar input x [cin][h][w] (int16). Output y [cout][npos].
+ * work: lwc_intconv_work_size() int32 elements. */
+size_t lwc_intconv_work_size(const LwcIntConv *l, int h, int w);
+void lwc_intconv_forward(const LwcIntConv *l, const int16_t *x, int h, int w,
+                         int parity, int16_t *y, int32_t *work);
+
+/* Same, with the input already laid out as [cin][npos] (1x1 layers only). */
+void lwc_intconv_1x1_forward(const LwcIntConv *l, const int16_t *x, int npos,
+                             int16_t *y, int32_t *work);
+
+/* Nearest-neighbour 2x upsampling of a planar int16 map. */
+void lwc_int_upsample2(const int16_t *x, int c, int h, int w, int16_t *y);
+
+/* Exact rounding shift used by the requantisation (exposed for tests). */
+int64_t lwc_round_shift(int64_t v, int s);
+
+/* Reference vs optimised kernel selection (the two must be bit-exact). */
+void lwc_intconv_force_reference(int on);
+
+#endif

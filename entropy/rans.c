@@ -1,0 +1,198 @@
+/* rANS coder; the stream format and the LIFO handling are described in
+ * rans.h. The encoder codes its queue backwards in finish() and writes the
+ * renormalisation words into the queue itself (see encode_queue). */
+#include <assert.h>
+#include <string.h>
+
+#include "common.h"
+#include "rans.h"
+
+#define MASK (LWC_RANS_TOTAL - 1)
+#define INIT_CAP 1024
+
+void lwc_rans_enc_init(LwcRansEnc *e)
+{
+    memset(e, 0, sizeof(*e));
+}
+
+void lwc_rans_enc_free(LwcRansEnc *e)
+{
+    lwc_free(e->q);
+    memset(e, 0, sizeof(*e));
+}
+
+void lwc_rans_enc_reset(LwcRansEnc *e)
+{
+    e->count = 0;
+    e->err = LWC_OK;
+}
+
+size_t lwc_rans_enc_count(const LwcRansEnc *e)
+{
+    return e->count;
+}
+
+/* Grow to hold at least `need` entries (no realloc in lwc: copy over). */
+static int enc_grow(LwcRansEnc *e, size_t need)
+{
+    size_t cap = e->cap ? e->cap : INIT_CAP;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2) return LWC_ERR_NOMEM;
+        cap *= 2;
+    }
+    uint32_t *q = lwc_malloc_array(cap, sizeof(*q));
+    LWC_RET_IF(!q, LWC_ERR_NOMEM);
+    if (e->count) memcpy(q, e->q, e->count * sizeof(*q));
+    lwc_free(e->q);
+    e->q = q;
+    e->cap = cap;
+    return LWC_OK;
+}
+
+int lwc_rans_enc_reserve(LwcRansEnc *e, size_t n)
+{
+    LWC_FWD(e->err);
+    if (n <= e->cap - e->count) return LWC_OK;
+    if (n > SIZE_MAX - e->count) return e->err = LWC_ERR_NOMEM;
+    int r = enc_grow(e, e->count + n);
+    if (r) e->err = r;
+    return r;
+}
+
+int lwc_rans_enc_put(LwcRansEnc *e, uint32_t start, uint32_t freq)
+{
+    LWC_FWD(e->err);
+    if (freq < 1 || freq > LWC_RANS_TOTAL || start > LWC_RANS_TOTAL - freq)
+        return e->err = LWC_ERR_INVAL;
+    if (e->count == e->cap) {
+        int r = enc_grow(e, e->count + 1);
+        if (r) return e->err = r;
+    }
+    e->q[e->count++] = start | (freq - 1) << 16;
+    return LWC_OK;
+}
+
+int lwc_rans_enc_put_bits(LwcRansEnc *e, uint32_t value, int nbits)
+{
+    LWC_FWD(e->err);
+    if (nbits < 1 || nbits > LWC_RANS_PREC || value >> nbits)
+        return e->err = LWC_ERR_INVAL;
+    int sh = LWC_RANS_PREC - nbits;
+    return lwc_rans_enc_put(e, value << sh, 1u << sh);
+}
+
+/* Code q[0..count) from last to first. Each symbol emits at most one word
+ * (x < 2^63 and x_max >= 2^47 * freq, so one 32-bit shift suffices), and
+ * the k-th word emitted while coding entry i is stored at q[count-k] with
+ * count-k >= i: only already-consumed entries are overwritten. The words end
+ * up in q[count-nw..count) in decoder order. Returns the final state. */
+static uint64_t encode_queue(uint32_t *q, size_t count, size_t *nwords)
+{
+    uint64_t x = LWC_RANS_L;
+    size_t w = count;
+    for (size_t i = count; i-- > 0;) {
+        uint32_t start = q[i] & MASK, freq = (q[i] >> 16) + 1;
+        uint64_t x_max = ((LWC_RANS_L >> LWC_RANS_PREC) << 32) * freq;
+        if (x >= x_max) {
+            q[--w] = (uint32_t)x;
+            x >>= 32;
+        }
+        assert(w >= i);
+        x = ((x / freq) << LWC_RANS_PREC) + (x % freq) + start;
+    }
+    *nwords = count - w;
+    return x;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+int lwc_rans_enc_finish(LwcRansEnc *e, uint8_t **out, size_t *size)
+{
+    *out = NULL;
+    *size = 0;
+    int err = e->err;
+    size_t nw = 0;
+    uint64_t x = err ? 0 : encode_queue(e->q, e->count, &nw);
+    uint32_t *words = e->q ? e->q + (e->count - nw) : NULL;
+    lwc_rans_enc_reset(e);
+    LWC_FWD(err);
+    uint8_t *buf = lwc_malloc_array(nw + 2, 4);
+    LWC_RET_IF(!buf, LWC_ERR_NOMEM);
+    put_le32(buf, (uint32_t)x);
+    put_le32(buf + 4, (uint32_t)(x >> 32));
+    for (size_t i = 0; i < nw; i++)
+        put_le32(buf + 8 + 4 * i, words[i]);
+    *out = buf;
+    *size = 8 + 4 * nw;
+    return LWC_OK;
+}
+
+/* ---- decoder ---- */
+
+static uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+/* Next renormalisation word, or 0 (and a sticky TRUNCATED) past the end. */
+static uint32_t dec_word(LwcRansDec *d)
+{
+    if (d->p == d->end || d->end - d->p < 4) {  /* p == end may be NULL */
+        if (!d->err) d->err = LWC_ERR_TRUNCATED;
+        d->p = d->end;
+        return 0;
+    }
+    uint32_t w = get_le32(d->p);
+    d->p += 4;
+    return w;
+}
+
+int lwc_rans_dec_init(LwcRansDec *d, const uint8_t *buf, size_t size)
+{
+    d->p = d->end = buf;
+    d->state = LWC_RANS_L;
+    d->err = LWC_OK;
+    if (size < 8) return d->err = LWC_ERR_TRUNCATED;
+    uint64_t x = get_le32(buf) | (uint64_t)get_le32(buf + 4) << 32;
+    d->p = buf + 8;
+    d->end = buf + size;
+    if (x < LWC_RANS_L || x >> 63) return d->err = LWC_ERR_CORRUPT;
+    d->state = x;
+    return LWC_OK;
+}
+
+uint32_t lwc_rans_dec_peek(const LwcRansDec *d)
+{
+    return (uint32_t)(d->state & MASK);
+}
+
+void lwc_rans_dec_advance(LwcRansDec *d, uint32_t start, uint32_t freq)
+{
+    uint64_t x = d->state;
+    x = freq * (x >> LWC_RANS_PREC) + (x & MASK) - start;
+    if (x < LWC_RANS_L) x = x << 32 | dec_word(d);
+    d->state = x;
+}
+
+uint32_t lwc_rans_dec_get_bits(LwcRansDec *d, int nbits)
+{
+    assert(nbits >= 1 && nbits <= LWC_RANS_PREC);
+    int sh = LWC_RANS_PREC - nbits;
+    uint32_t v = lwc_rans_dec_peek(d) >> sh;
+    lwc_rans_dec_advance(d, v << sh, 1u << sh);
+    return v;
+}
+
+int lwc_rans_dec_finish(const LwcRansDec *d)
+{
+    LWC_FWD(d->err);
+    LWC_RET_IF(d->state != LWC_RANS_L || d->p != d->end, LWC_ERR_CORRUPT);
+    return LWC_OK;
+}

@@ -1,0 +1,281 @@
+/* End-to-end codec tests with a small pseudo-random model: round trips,
+ * determinism across kernel paths and thread counts, broken streams. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bitstream.h"
+#include "common.h"
+#include "internal.h"
+#include "testutil.h"
+#include "tools/train/net.h"
+#include "transforms/gemm.h"
+
+static LwcModel *g_model;
+static uint8_t *g_model_buf;
+static size_t g_model_len;
+
+static const LwcArch k_arch = { .M = 16, .Nz = 8, .N = 16, .Ch = 16, .S = 2, .Cc = 8, .P = 16, .D = 16, .B = 1, .L = 4 };
+
+static void setup(void)
+{
+    ck_assert_int_eq(lwc_net_random_model(&k_arch, 7, &g_model_buf, &g_model_len), 0);
+    ck_assert_int_eq(lwc_model_load(&g_model, g_model_buf, g_model_len), 0);
+}
+
+static void teardown(void)
+{
+    lwc_model_free(&g_model);
+    lwc_free(g_model_buf);
+}
+
+/* A smooth image with texture and noise, so every code path sees real data. */
+static void make_image(LwcImage *img, int w, int h, int ch, int depth, uint64_t seed)
+{
+    TestRng r;
+    trng_seed(&r, seed);
+    ck_assert_int_eq(lwc_image_alloc(img, w, h, ch, depth), 0);
+    int maxv = depth == 16 ? 65535 : 255;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < ch; c++) {
+                double v = 0.5 + 0.3 * __builtin_sin(0.05 * x * (c + 1) + 0.03 * y) + 0.05 * trng_normal(&r);
+                if (c == ch - 1 && (ch == 2 || ch == 4)) v = (x + y) % 7 ? 1.0 : 0.25 * (x % 3);
+                int q = (int)(v * maxv + 0.5);
+                q = q < 0 ? 0 : q > maxv ? maxv : q;
+                uint8_t *row = img->data + (size_t)y * img->stride;
+                if (depth == 16) ((uint16_t *)row)[x * ch + c] = (uint16_t)q;
+                else row[x * ch + c] = (uint8_t)q;
+            }
+}
+
+static int images_equal(const LwcImage *a, const LwcImage *b)
+{
+    if (a->width != b->width || a->height != b->height || a->channels != b->channels || a->bit_depth != b->bit_depth)
+        return 0;
+    size_t row = (size_t)a->width * a->channels * (a->bit_depth / 8);
+    for (int y = 0; y < a->height; y++)
+        if (memcmp(a->data + y * a->stride, b->data + y * b->stride, row)) return 0;
+    return 1;
+}
+
+static LwcContext *open_ctx(int threads, int ref)
+{
+    LwcSettings s;
+    LwcContext *c;
+    lwc_default_settings(&s);
+    s.threads = threads;
+    s.reference_kernels = ref;
+    ck_assert_int_eq(lwc_open(&c, g_model, &s), 0);
+    return c;
+}
+
+static void encode(LwcContext *c, const LwcImage *img, double q, uint8_t **buf, size_t *len, LwcImage *recon)
+{
+    LwcEncodeParams p;
+    lwc_default_encode_params(&p);
+    p.quality = q;
+    ck_assert_int_eq(lwc_encode(c, img, &p, buf, len, recon, NULL), 0);
+}
+
+static const struct { int w, h, ch, depth; } k_cases[] = {
+    { 1, 1, 3, 8 }, { 7, 13, 3, 8 }, { 33, 65, 1, 8 }, { 33, 65, 4, 8 }, { 256, 256, 3, 8 },
+    { 256, 256, 2, 16 }, { 768, 512, 3, 8 }, { 7, 13, 4, 16 }, { 40, 24, 3, 16 },
+};
+
+START_TEST(round_trip)
+{
+    LwcImage img, recon, dec;
+    uint8_t *buf;
+    size_t len;
+    make_image(&img, k_cases[_i].w, k_cases[_i].h, k_cases[_i].ch, k_cases[_i].depth, _i + 1);
+    LwcContext *c = open_ctx(1, 0);
+    encode(c, &img, 60, &buf, &len, &recon);
+    ck_assert_int_eq(lwc_decode(c, buf, len, &dec, NULL), 0);
+    ck_assert_msg(images_equal(&recon, &dec), "decode differs from the encoder's reconstruction");
+    if (img.channels == 2 || img.channels == 4) { /* alpha exactly preserved */
+        int bps = img.bit_depth / 8;
+        for (int y = 0; y < img.height; y++)
+            for (int x = 0; x < img.width; x++)
+                ck_assert_int_eq(memcmp(img.data + y * img.stride + ((size_t)x * img.channels + img.channels - 1) * bps,
+                                        dec.data + y * dec.stride + ((size_t)x * dec.channels + dec.channels - 1) * bps, bps), 0);
+    }
+    LwcStreamInfo si;
+    ck_assert_int_eq(lwc_stream_info(buf, len, &si), 0);
+    ck_assert_int_eq(si.width, img.width);
+    ck_assert_int_eq(si.channels, img.channels);
+    ck_assert(si.model_id == lwc_model_id(g_model));
+    lwc_free_buffer(buf);
+    lwc_image_free(&img); lwc_image_free(&recon); lwc_image_free(&dec);
+    lwc_close(&c);
+    ck_assert_ptr_null(c);
+}
+END_TEST
+
+/* The entropy path is integer: streams are identical whatever float kernel
+ * (OpenBLAS or reference) or thread count is used. */
+START_TEST(determinism_paths)
+{
+    LwcImage img;
+    make_image(&img, 96, 80, 3, 8, 99);
+    uint8_t *ref_buf;
+    size_t ref_len;
+    LwcContext *c = open_ctx(1, 1);
+    encode(c, &img, 40, &ref_buf, &ref_len, NULL);
+    lwc_close(&c);
+    const int cfg[][2] = { { 1, 0 }, { 2, 0 }, { 4, 0 }, { 2, 1 } };
+    for (size_t k = 0; k < sizeof(cfg) / sizeof(cfg[0]); k++) {
+        uint8_t *buf;
+        size_t len;
+        c = open_ctx(cfg[k][0], cfg[k][1]);
+        encode(c, &img, 40, &buf, &len, NULL);
+        ck_assert_uint_eq(len, ref_len);
+        ck_assert_int_eq(memcmp(buf, ref_buf, len), 0);
+        lwc_free_buffer(buf);
+        lwc_close(&c);
+    }
+    lwc_free_buffer(ref_buf);
+    lwc_image_free(&img);
+}
+END_TEST
+
+START_TEST(rate_monotonic_in_quality)
+{
+    LwcImage img;
+    make_image(&img, 64, 64, 3, 8, 5);
+    LwcContext *c = open_ctx(1, 0);
+    size_t prev = 0;
+    for (int q = 0; q <= 100; q += 25) {
+        uint8_t *buf;
+        size_t len;
+        encode(c, &img, q, &buf, &len, NULL);
+        ck_assert_msg(len >= prev, "size fell from %zu to %zu at q=%d", prev, len, q);
+        prev = len;
+        lwc_free_buffer(buf);
+    }
+    lwc_close(&c);
+    lwc_image_free(&img);
+}
+END_TEST
+
+static int decode_err(LwcContext *c, const uint8_t *buf, size_t len)
+{
+    LwcImage out;
+    int r = lwc_decode(c, buf, len, &out, NULL);
+    if (r == 0) lwc_image_free(&out);
+    ck_assert_ptr_null(r ? out.data : NULL);
+    return r;
+}
+
+START_TEST(broken_streams)
+{
+    LwcImage img;
+    make_image(&img, 40, 30, 3, 8, 3);
+    LwcContext *c = open_ctx(1, 0);
+    uint8_t *buf;
+    size_t len;
+    encode(c, &img, 50, &buf, &len, NULL);
+    uint8_t *b = malloc(len);
+    for (size_t n = 0; n < len; n++) { /* every truncation fails cleanly */
+        memcpy(b, buf, n);
+        int r = decode_err(c, b, n);
+        ck_assert_msg(r == LWC_ERR_TRUNCATED || r == LWC_ERR_MAGIC, "truncation to %zu gave %d", n, r);
+    }
+    memcpy(b, buf, len); b[0] ^= 1;
+    ck_assert_int_eq(decode_err(c, b, len), LWC_ERR_MAGIC);
+    memcpy(b, buf, len); b[4] = 9;
+    ck_assert_int_eq(decode_err(c, b, len), LWC_ERR_VERSION);
+    memcpy(b, buf, len); b[len - 1] ^= 0x40;
+    ck_assert_int_eq(decode_err(c, b, len), LWC_ERR_CRC);
+    memcpy(b, buf, len); b[10] = 0x7f; /* width bit flip: header CRC catches it */
+    ck_assert_int_eq(decode_err(c, b, len), LWC_ERR_CRC);
+    /* absurd dimensions with a valid header CRC */
+    memcpy(b, buf, len); b[8] = 0; b[9] = 0; b[10] = 0; b[11] = 0x40;
+    uint32_t crc = lwc_crc32c(0, b, 28);
+    memcpy(b + 28, &crc, 4);
+    ck_assert_int_eq(decode_err(c, b, len), LWC_ERR_TOO_BIG);
+    /* wrong model id with a valid header CRC */
+    memcpy(b, buf, len); b[16] ^= 0xff;
+    crc = lwc_crc32c(0, b, 28);
+    memcpy(b + 28, &crc, 4);
+    ck_assert_int_eq(decode_err(c, b, len), LWC_ERR_MODEL);
+    /* single bit flips anywhere: an error or a valid image, never a crash */
+    for (size_t i = 0; i < len * 8; i += 7) {
+        memcpy(b, buf, len);
+        b[i / 8] ^= (uint8_t)(1 << (i % 8));
+        decode_err(c, b, len);
+    }
+    free(b);
+    lwc_free_buffer(buf);
+    lwc_image_free(&img);
+    lwc_close(&c);
+}
+END_TEST
+
+START_TEST(bad_arguments)
+{
+    LwcContext *c = open_ctx(1, 0);
+    LwcImage img;
+    make_image(&img, 8, 8, 3, 8, 1);
+    LwcEncodeParams p;
+    lwc_default_encode_params(&p);
+    uint8_t *buf;
+    size_t len;
+    p.quality = 101;
+    ck_assert_int_eq(lwc_encode(c, &img, &p, &buf, &len, NULL, NULL), LWC_ERR_INVAL);
+    p.quality = 50;
+    img.channels = 5;
+    ck_assert_int_eq(lwc_encode(c, &img, &p, &buf, &len, NULL, NULL), LWC_ERR_INVAL);
+    img.channels = 3;
+    LwcSettings s;
+    lwc_default_settings(&s);
+    s.threads = 0;
+    LwcContext *c2;
+    ck_assert_int_eq(lwc_open(&c2, g_model, &s), LWC_ERR_INVAL);
+    ck_assert_ptr_null(c2);
+    /* pixel cap */
+    lwc_default_settings(&s);
+    s.max_pixels = 63;
+    ck_assert_int_eq(lwc_open(&c2, g_model, &s), 0);
+    ck_assert_int_eq(lwc_encode(c2, &img, &p, &buf, &len, NULL, NULL), LWC_ERR_TOO_BIG);
+    lwc_close(&c2);
+    ck_assert_str_eq(lwc_strerror(LWC_ERR_MODEL), "stream was encoded with a different model");
+    lwc_image_free(&img);
+    lwc_close(&c);
+}
+END_TEST
+
+START_TEST(model_file_corruption)
+{
+    LwcModel *m;
+    uint8_t *b = malloc(g_model_len);
+    for (size_t n = 0; n < g_model_len; n += g_model_len / 97 + 1) {
+        memcpy(b, g_model_buf, n);
+        ck_assert_int_lt(lwc_model_load(&m, b, n), 0);
+        ck_assert_ptr_null(m);
+    }
+    for (size_t i = 0; i < g_model_len; i += g_model_len / 301 + 1) {
+        memcpy(b, g_model_buf, g_model_len);
+        b[i] ^= 0xff;
+        if (lwc_model_load(&m, b, g_model_len) == 0) lwc_model_free(&m);
+    }
+    free(b);
+}
+END_TEST
+
+static Suite *codec_suite(void)
+{
+    Suite *s = suite_create("codec");
+    TCase *t = tcase_create("core");
+    tcase_add_unchecked_fixture(t, setup, teardown);
+    tcase_set_timeout(t, 600);
+    tcase_add_loop_test(t, round_trip, 0, sizeof(k_cases) / sizeof(k_cases[0]));
+    tcase_add_test(t, determinism_paths);
+    tcase_add_test(t, rate_monotonic_in_quality);
+    tcase_add_test(t, broken_streams);
+    tcase_add_test(t, bad_arguments);
+    tcase_add_test(t, model_file_corruption);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void) { return test_run_suite(codec_suite()); }

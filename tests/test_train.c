@@ -1,0 +1,225 @@
+/* Trainer tests: finite-difference checks of the whole training graph on
+ * the parameters whose loss is smooth (synthesis, decoder gains, log-scale
+ * outputs, hyper density), a short run whose loss falls, resume ==
+ * uninterrupted, and export -> encode/decode. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "testutil.h"
+#include "tools/train/data.h"
+#include "tools/train/graph.h"
+#include "tools/train/trainer.h"
+#include "transforms/gemm.h"
+
+static const LwcArch k_arch = { .M = 8, .Nz = 4, .N = 8, .Ch = 8, .S = 2, .Cc = 4, .P = 8, .D = 8, .B = 1, .L = 3 };
+
+static void smooth_image(float *x, int size, uint64_t seed)
+{
+    TestRng r;
+    trng_seed(&r, seed);
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < size * size; i++)
+            x[c * size * size + i] = (float)(0.3 * sin(0.2 * (i % size) + c) * cos(0.15 * (i / size)) + 0.05 * trng_normal(&r));
+}
+
+static double loss_at(LwcGraph *g, const float *x, float *grad, float *fgrad, int backward)
+{
+    uint64_t rng = 42;
+    LwcStepStats st;
+    ck_assert_int_eq(lwc_graph_run(g, x, 2, 1, &rng, backward ? 1.0f : 0.0f, grad, fgrad, NULL, &st), 0);
+    return st.loss;
+}
+
+/* Central differences in a few coordinates of params[off .. off+n). */
+static void check_range(LwcGraph *g, float *params, const float *an, size_t off, size_t n, const float *x,
+                        float *grad, float *fgrad, const char *what)
+{
+    int checked = 0, nonzero = 0;
+    for (size_t k = 0; k < n && checked < 6; k += n / 6 + 1, checked++) {
+        float keep = params[off + k];
+        float eps = 1e-2f * fmaxf(fabsf(keep), 0.1f);
+        params[off + k] = keep + eps;
+        double lp = loss_at(g, x, grad, fgrad, 0);
+        params[off + k] = keep - eps;
+        double lm = loss_at(g, x, grad, fgrad, 0);
+        params[off + k] = keep;
+        double num = (lp - lm) / (2.0 * eps), a = an[off + k];
+        if (getenv("LWC_TEST_VERBOSE")) printf("%s[%zu] analytic %g numeric %g (lp %.9g lm %.9g eps %g)\n", what, k, a, num, lp, lm, eps);
+        ck_assert_msg(fabs(num - a) <= 0.05 * fabs(num) + 0.05 * fabs(a) + 1e-3,
+                      "%s[%zu]: analytic %g numeric %g", what, k, a, num);
+        nonzero += fabs(a) > 1e-6;
+    }
+    ck_assert_msg(nonzero > 0, "%s: every checked gradient is zero (degenerate check)", what);
+}
+
+START_TEST(graph_gradients)
+{
+    lwc_gemm_force_reference(1);
+    LwcNet n;
+    ck_assert_int_eq(lwc_net_init(&n, &k_arch, 3), 0);
+    LwcGraph *g;
+    int size = 64;
+    ck_assert_int_eq(lwc_graph_create(&g, &n, size), 0);
+    float *x = malloc(sizeof(float) * 3 * size * size);
+    smooth_image(x, size, 1);
+    /* a larger analysis gain so that y_hat is not all zero at initialisation */
+    for (size_t i = 0; i < (size_t)192 * k_arch.M; i++) n.params[n.ga.w_off + i] *= 8;
+    float *grad = calloc(n.nparams, 4), *fgrad = calloc(n.fact.nparams, 4);
+    float *an = calloc(n.nparams, 4), *fan = calloc(n.fact.nparams, 4);
+    loss_at(g, x, an, fan, 1);
+    const LwcNetConv *convs[] = { &n.gs_out, &n.gs_skip, &n.gs_rb[1], &n.gs_rb[0], &n.gs_in };
+    const char *names[] = { "gs_out", "gs_skip", "gs_rb1", "gs_rb0", "gs_in" };
+    for (int i = 0; i < 5; i++) {
+        const LwcNetConv *c = convs[i];
+        check_range(g, n.params, an, c->w_off, (size_t)c->cin * c->cout * c->k * c->k, x, grad, fgrad, names[i]);
+    }
+    check_range(g, n.params, an, n.igain_off + 2 * k_arch.M, k_arch.M, x, grad, fgrad, "igain");
+    /* log-scale outputs of p2 (bias rows ms..2ms-1): only the rate depends on them */
+    int ms = k_arch.M / k_arch.S;
+    check_range(g, n.params, an, n.p2[1].b_off + ms, ms, x, grad, fgrad, "p2_1.bias(logscale)");
+    check_range(g, n.fact.params, fan, 0, n.fact.nparams, x, grad, fgrad, "factorized");
+    lwc_graph_free(&g);
+    lwc_net_free(&n);
+    free(x); free(grad); free(fgrad); free(an); free(fan);
+    lwc_gemm_force_reference(0);
+}
+END_TEST
+
+/* Writes a few small PNG training images into a temporary folder. */
+static void make_dataset(char *dir)
+{
+    strcpy(dir, "/tmp/lwc-train-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    for (int k = 0; k < 6; k++) {
+        char path[256];
+        snprintf(path, sizeof(path), "%s/img%d.ppm", dir, k);
+        FILE *f = fopen(path, "wb");
+        int w = 96, h = 80;
+        fprintf(f, "P6\n%d %d\n255\n", w, h);
+        for (int y = 0; y < h; y++)
+            for (int xx = 0; xx < w; xx++)
+                for (int c = 0; c < 3; c++)
+                    fputc((int)(127 + 100 * sin(0.1 * (xx + 7 * k) * (c + 1)) * cos(0.07 * y * (k + 1))), f);
+        fclose(f);
+    }
+}
+
+static void remove_dir(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static LwcTrainOpts small_opts(const char *dir, const char *out, const char *ckpt, long steps)
+{
+    LwcTrainOpts o;
+    lwc_train_default_opts(&o);
+    o.data = dir; o.out = out; o.ckpt = ckpt; o.steps = steps;
+    o.crop = 64; o.batch = 2; o.threads = 1; o.val_every = 1000; o.val_split = 3;
+    o.lr = 1e-3; o.arch = k_arch; o.quiet = 1;
+    return o;
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc(*len);
+    ck_assert_uint_eq(fread(b, 1, *len, f), *len);
+    fclose(f);
+    return b;
+}
+
+START_TEST(loss_falls_and_resume_is_exact)
+{
+    char dir[64], out[128], ck1[128], ck2[128], log[128];
+    make_dataset(dir);
+    snprintf(out, sizeof(out), "%s/m.lwcm", dir);
+    snprintf(ck1, sizeof(ck1), "%s/a.ckpt", dir);
+    snprintf(ck2, sizeof(ck2), "%s/b.ckpt", dir);
+    snprintf(log, sizeof(log), "%s/log.csv", dir);
+    lwc_gemm_force_reference(1);
+    /* uninterrupted: 40 steps, with a log to check that the loss falls */
+    LwcTrainOpts o = small_opts(dir, NULL, ck1, 40);
+    o.log = log;
+    ck_assert_int_eq(lwc_train_run(&o), 0);
+    /* interrupted: 25 steps, then resume to 40 */
+    LwcTrainOpts p = small_opts(dir, NULL, ck2, 25);
+    ck_assert_int_eq(lwc_train_run(&p), 0);
+    p.steps = 40; p.resume = 1;
+    ck_assert_int_eq(lwc_train_run(&p), 0);
+    size_t l1, l2;
+    uint8_t *a = slurp(ck1, &l1), *b = slurp(ck2, &l2);
+    ck_assert_uint_eq(l1, l2);
+    ck_assert_msg(!memcmp(a, b, l1), "resumed run differs from the uninterrupted one");
+    free(a); free(b);
+    /* the loss over the last 10 steps is below the first 10 */
+    FILE *f = fopen(log, "r");
+    char line[512];
+    double first = 0, last = 0;
+    int k = 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "train,", 6)) continue;
+        double loss;
+        char *p6 = line;
+        for (int c = 0; c < 5; c++) p6 = strchr(p6, ',') + 1;
+        loss = atof(p6);
+        if (k < 10) first += loss;
+        if (k >= 30) last += loss;
+        k++;
+    }
+    fclose(f);
+    ck_assert_int_eq(k, 40);
+    ck_assert_msg(last < first, "loss did not fall: first10 %g last10 %g", first, last);
+    /* export from the checkpoint, then code an image with the exported model */
+    LwcTrainOpts e = small_opts(dir, out, ck1, 40);
+    e.export_only = 1; e.resume = 1;
+    ck_assert_int_eq(lwc_train_run(&e), 0);
+    size_t ml;
+    uint8_t *mb = slurp(out, &ml);
+    LwcModel *m;
+    ck_assert_int_eq(lwc_model_load(&m, mb, ml), 0);
+    LwcSettings s;
+    lwc_default_settings(&s);
+    LwcContext *c;
+    ck_assert_int_eq(lwc_open(&c, m, &s), 0);
+    LwcImage img, rec, dec;
+    ck_assert_int_eq(lwc_image_alloc(&img, 50, 40, 3, 8), 0);
+    for (size_t i = 0; i < 50 * 40 * 3; i++) img.data[i] = (uint8_t)(i * 7 % 251);
+    LwcEncodeParams ep;
+    lwc_default_encode_params(&ep);
+    uint8_t *buf;
+    size_t bl;
+    ck_assert_int_eq(lwc_encode(c, &img, &ep, &buf, &bl, &rec, NULL), 0);
+    ck_assert_int_eq(lwc_decode(c, buf, bl, &dec, NULL), 0);
+    ck_assert_int_eq(memcmp(rec.data, dec.data, 50 * 40 * 3), 0);
+    lwc_free_buffer(buf);
+    lwc_image_free(&img); lwc_image_free(&rec); lwc_image_free(&dec);
+    lwc_close(&c);
+    lwc_model_free(&m);
+    free(mb);
+    lwc_gemm_force_reference(0);
+    remove_dir(dir);
+}
+END_TEST
+
+static Suite *train_suite(void)
+{
+    Suite *s = suite_create("train");
+    TCase *t = tcase_create("core");
+    tcase_set_timeout(t, 600);
+    tcase_add_test(t, graph_gradients);
+    tcase_add_test(t, loss_falls_and_resume_is_exact);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void) { return test_run_suite(train_suite()); }

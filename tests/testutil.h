@@ -1,0 +1,15 @@
+/* Shared helpers for the Check suites. */
+#ifndef LWC_TESTUTIL_H
+#define LWC_TESTUTIL_H
+#include <check.h>
+#include <stdint.h>
+
+/* Deterministic PRNG for tests (xorshift64*). */
+typedef struct { uint64_t s; } TestRng;
+void trng_seed(TestRng *r, uint64_t seed);
+uint64_t trng_u64(TestRng *r);
+double trng_uniform(TestRng *r);          /* [0,1) */
+double trng_normal(TestRng *r);           /* N(0,1) */
+/* Run one suite and return the process exit code. */
+int test_run_suite(Suite *s);
+#endif

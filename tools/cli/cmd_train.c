@@ -1,0 +1,113 @@
+/* lwc train: command-line front end of tools/train/trainer.c */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/cli/cli.h"
+#include "tools/train/trainer.h"
+
+static void usage(FILE *f, const LwcTrainOpts *d)
+{
+    fprintf(f, "usage: lwc train --data DIR [options]\n"
+               "  --data DIR        training images (PNG/JPEG/PPM); every N-th file (--val-split) is held out\n"
+               "  --out FILE        exported model (default %s)\n"
+               "  --checkpoint FILE checkpoint path (default OUT.ckpt); written every --ckpt-every s and on SIGINT/SIGTERM\n"
+               "  --resume          continue from the checkpoint (same data and options)\n"
+               "  --export-only     load the checkpoint and export it (calibrates on validation crops)\n"
+               "  --steps N         total optimiser steps to reach (default %ld)\n"
+               "  --time-limit S    stop (checkpoint + export) after S seconds of training\n"
+               "  --crop N          crop size, multiple of 32 (default %d)\n"
+               "  --batch N         crops per step (default %d)\n"
+               "  --lr X            Adam learning rate (default %g); halves after 3 validations without gain\n"
+               "  --seed N          initialisation and sampling seed (default %llu)\n"
+               "  --threads N       worker threads (default %d)\n"
+               "  --log FILE        CSV log (appended)\n"
+               "  --val-every N     steps between validations (default %d)\n"
+               "  --val-split N     hold out one file in N for validation (default %d)\n"
+               "  --max-images N    use at most N files\n"
+               "  --arch a,b,...    M,Nz,N,Ch,S,Cc,P,D,B,L (default %d,%d,%d,%d,%d,%d,%d,%d,%d,%d)\n"
+               "  --quiet           no progress output\n",
+            d->out, d->steps, d->crop, d->batch, d->lr, (unsigned long long)d->seed, d->threads, d->val_every,
+            d->val_split, d->arch.M, d->arch.Nz, d->arch.N, d->arch.Ch, d->arch.S, d->arch.Cc, d->arch.P, d->arch.D,
+            d->arch.B, d->arch.L);
+}
+
+static int parse_arch(const char *s, LwcArch *a)
+{
+    int32_t *v = &a->M;
+    const char *p = s;
+    for (int i = 0; i < LWC_ARCH_FIELDS; i++) {
+        char *end;
+        long x = strtol(p, &end, 10);
+        if (end == p || x < 1 || x > 1024) return -1;
+        v[i] = (int32_t)x;
+        p = end;
+        if (i < LWC_ARCH_FIELDS - 1 && *p++ != ',') return -1;
+    }
+    if (*p || a->S > LWC_MAX_SLICES || a->M % a->S || a->B > LWC_MAX_RB || a->L > LWC_MAX_LEVELS || a->N < a->Nz)
+        return -1;
+    return 0;
+}
+
+static int bad(const char *opt, const char *val) { return lwc_cli_error("train", "bad %s value '%s'", opt, val) + 1; }
+
+static int parse_opt(int c, const char *arg, LwcTrainOpts *o)
+{
+    double d;
+    int i;
+    switch (c) {
+    case 'd': o->data = arg; break;
+    case 'o': o->out = arg; break;
+    case 'k': o->ckpt = arg; break;
+    case 'R': o->resume = 1; break;
+    case 'E': o->export_only = 1; o->resume = 1; break;
+    case 's': if (lwc_cli_parse_double(arg, 0, 1e12, &d)) return bad("--steps", arg); o->steps = (long)d; break;
+    case 'T': if (lwc_cli_parse_double(arg, 0, 1e9, &o->time_limit)) return bad("--time-limit", arg); break;
+    case 'c': if (lwc_cli_parse_int(arg, 32, 4096, &o->crop) || o->crop % 32) return bad("--crop", arg); break;
+    case 'b': if (lwc_cli_parse_int(arg, 1, 64, &o->batch)) return bad("--batch", arg); break;
+    case 'l': if (lwc_cli_parse_double(arg, 1e-8, 1, &o->lr)) return bad("--lr", arg); break;
+    case 'S': if (lwc_cli_parse_int(arg, 0, 1 << 30, &i)) return bad("--seed", arg); o->seed = (uint64_t)i; break;
+    case 't': if (lwc_cli_parse_int(arg, 1, 16, &o->threads)) return bad("--threads", arg); break;
+    case 'L': o->log = arg; break;
+    case 'v': if (lwc_cli_parse_int(arg, 1, 1 << 30, &o->val_every)) return bad("--val-every", arg); break;
+    case 'V': if (lwc_cli_parse_int(arg, 2, 1 << 20, &o->val_split)) return bad("--val-split", arg); break;
+    case 'M': if (lwc_cli_parse_int(arg, 1, 1 << 30, &o->max_images)) return bad("--max-images", arg); break;
+    case 'C': if (lwc_cli_parse_double(arg, 1, 1e9, &o->ckpt_every)) return bad("--ckpt-every", arg); break;
+    case 'A': if (parse_arch(arg, &o->arch)) return bad("--arch", arg); break;
+    case 'q': o->quiet = 1; break;
+    default: return lwc_cli_error("train", "unknown option (try --help)") + 1;
+    }
+    return 0;
+}
+
+int lwc_cmd_train(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        { "data", 1, 0, 'd' }, { "out", 1, 0, 'o' }, { "checkpoint", 1, 0, 'k' }, { "resume", 0, 0, 'R' },
+        { "export-only", 0, 0, 'E' }, { "steps", 1, 0, 's' }, { "time-limit", 1, 0, 'T' }, { "crop", 1, 0, 'c' },
+        { "batch", 1, 0, 'b' }, { "lr", 1, 0, 'l' }, { "seed", 1, 0, 'S' }, { "threads", 1, 0, 't' },
+        { "log", 1, 0, 'L' }, { "val-every", 1, 0, 'v' }, { "val-split", 1, 0, 'V' }, { "max-images", 1, 0, 'M' },
+        { "ckpt-every", 1, 0, 'C' }, { "arch", 1, 0, 'A' }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
+        { 0, 0, 0, 0 } };
+    LwcTrainOpts o;
+    lwc_train_default_opts(&o);
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+        if (c == 'h') { usage(stdout, &o); return 0; }
+        if (c == ':') return lwc_cli_error("train", "option '%s' needs a value", argv[optind - 1]) + 1;
+        if (c == '?') return lwc_cli_error("train", "unknown option '%s' (try --help)", argv[optind - 1]) + 1;
+        int r = parse_opt(c, optarg, &o);
+        if (r) return r;
+    }
+    if (optind != argc) return lwc_cli_error("train", "unexpected argument '%s'", argv[optind]) + 1;
+    if (!o.data) return lwc_cli_error("train", "missing --data DIR") + 1;
+    char ckpt[4096];
+    if (!o.ckpt) {
+        snprintf(ckpt, sizeof(ckpt), "%s.ckpt", o.out);
+        o.ckpt = ckpt;
+    }
+    return lwc_train_run(&o);
+}

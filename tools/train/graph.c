@@ -1,0 +1,416 @@
+/* Training graph: see graph.h. Tensors are single images, planar [C][H][W].
+ * Notation: hw = latent positions (size/8)^2; hw2 = hw/4; hw4 = hw/16. */
+#include <math.h>
+#include <string.h>
+
+#include "common.h"
+#include "tools/train/data.h"
+#include "tools/train/graph.h"
+#include "transforms/layers.h"
+#include "transforms/wpt.h"
+
+typedef struct PNet { float *in, *a0, *a1, *out; } PNet;
+
+struct LwcGraph {
+    const LwcNet *n;
+    int size, h, w, ms;
+    size_t hw;
+    float *x, *X, *y0, *y, *a1, *z, *zt, *zh, *u0, *h0, *u1, *hy;
+    float *yh, *mu, *ls, *v, *dv, *dmu, *dls;
+    PNet pa[LWC_MAX_SLICES], pn[LWC_MAX_SLICES];
+    float *anc[LWC_MAX_SLICES], *c[LWC_MAX_SLICES];
+    float *yf, *t[LWC_MAX_RB + 1], *r1[LWC_MAX_RB], *o, *o2, *xr;
+    /* gradients */
+    float *dxr, *dO, *dt, *dt2, *dr, *dyf, *dyh, *dy, *dhy, *dz, *da1, *du1, *dh0, *du0, *din, *da, *db, *dc, *danc;
+    float *ftmp, *work;
+    void *allocs[256];
+    int nalloc;
+};
+
+static float *buf(LwcGraph *g, size_t n)
+{
+    if (g->nalloc == 256) return NULL;
+    float *p = lwc_calloc(n ? n : 1, sizeof(float));
+    if (p) g->allocs[g->nalloc++] = p;
+    return p;
+}
+
+static const float *W(const LwcGraph *g, const LwcNetConv *c) { return g->n->params + c->w_off; }
+static const float *Bi(const LwcGraph *g, const LwcNetConv *c) { return c->b_off == (size_t)-1 ? NULL : g->n->params + c->b_off; }
+
+static void fwd(LwcGraph *g, const LwcNetConv *c, const float *x, int h, int w, float *y)
+{
+    lwc_conv2d_forward(x, 1, c->cin, h, w, W(g, c), Bi(g, c), c->cout, c->k, c->stride, y, g->work);
+}
+
+static void bwd(LwcGraph *g, const LwcNetConv *c, const float *x, const float *dy, int h, int w,
+                float *dx, float *grad)
+{
+    lwc_conv2d_backward(x, dy, 1, c->cin, h, w, W(g, c), c->cout, c->k, c->stride, dx, grad + c->w_off,
+                        c->b_off == (size_t)-1 ? NULL : grad + c->b_off, g->work);
+}
+
+static float rnd(float v) { return floorf(v + 0.5f); }
+static void track_max(float *am, const float *x, size_t n)
+{
+    if (!am) return;
+    for (size_t i = 0; i < n; i++) *am = fmaxf(*am, fabsf(x[i]));
+}
+
+static size_t max_work(const LwcNet *n, int h, int w, int size)
+{
+    const LwcArch *a = &n->a;
+    size_t m = lwc_wpt_work_size(size, size);
+    int cmax = LWC_MAX(LWC_MAX(a->M, a->D), LWC_MAX(a->N, a->Ch + a->M + a->Cc));
+    m = LWC_MAX(m, lwc_conv2d_work_size(cmax, h, w, 3, 1));
+    m = LWC_MAX(m, lwc_conv2d_work_size(cmax, h, w, 3, 2));
+    m = LWC_MAX(m, lwc_conv2d_work_size(LWC_WPT_CHANNELS, h, w, 1, 1));
+    return m;
+}
+
+int lwc_graph_create(LwcGraph **out, const LwcNet *n, int size)
+{
+    LWC_RET_IF(size < 32 || size % 32 || 2 * n->a.M / n->a.S > LWC_WPT_CHANNELS, LWC_ERR_INVAL);
+    LwcGraph *g = lwc_calloc(1, sizeof(*g));
+    LWC_RET_IF(!g, LWC_ERR_NOMEM);
+    const LwcArch *a = &n->a;
+    g->n = n; g->size = size; g->h = g->w = size / 8; g->ms = a->M / a->S;
+    size_t hw = g->hw = (size_t)g->h * g->w, px = (size_t)size * size, hw2 = hw / 4, hw4 = hw / 16;
+    size_t cin_max = (size_t)(a->Ch + a->M + a->Cc);
+    int ok = 1;
+#define B(f, n_) ok &= !!(g->f = buf(g, (n_)))
+    B(x, 3 * px); B(X, LWC_WPT_CHANNELS * hw); B(y0, a->M * hw); B(y, a->M * hw); B(a1, a->N * hw2);
+    B(z, a->Nz * hw4); B(zt, a->Nz * hw4); B(zh, a->Nz * hw4); B(u0, a->Nz * hw2); B(h0, a->N * hw2);
+    B(u1, a->N * hw); B(hy, a->Ch * hw); B(yh, a->M * hw); B(mu, a->M * hw); B(ls, a->M * hw);
+    B(v, a->M * hw); B(dv, a->M * hw); B(dmu, a->M * hw); B(dls, a->M * hw);
+    for (int s = 0; s < a->S; s++) {
+        size_t cin = (size_t)(a->Ch + s * g->ms + a->Cc);
+        B(pa[s].in, cin * hw); B(pa[s].a0, a->P * hw); B(pa[s].a1, a->P * hw); B(pa[s].out, 2 * g->ms * hw);
+        B(pn[s].in, cin * hw); B(pn[s].a0, a->P * hw); B(pn[s].a1, a->P * hw); B(pn[s].out, 2 * g->ms * hw);
+        B(anc[s], g->ms * hw); B(c[s], a->Cc * hw);
+    }
+    B(yf, a->M * hw);
+    for (int b = 0; b <= a->B; b++) B(t[b], a->D * hw);
+    for (int b = 0; b < a->B; b++) B(r1[b], a->D * hw);
+    B(o, LWC_WPT_CHANNELS * hw); B(o2, LWC_WPT_CHANNELS * hw); B(xr, 3 * px); B(dxr, 3 * px);
+    B(dO, LWC_WPT_CHANNELS * hw); B(dt, a->D * hw); B(dt2, a->D * hw); B(dr, a->D * hw);
+    B(dyf, a->M * hw); B(dyh, a->M * hw); B(dy, a->M * hw); B(dhy, a->Ch * hw); B(dz, a->Nz * hw4);
+    B(da1, a->N * hw2); B(du1, a->N * hw); B(dh0, a->N * hw2); B(du0, a->Nz * hw2);
+    B(din, cin_max * hw); B(da, a->P * hw); B(db, LWC_MAX(a->P, 2 * g->ms) * hw); B(dc, a->Cc * hw);
+    B(danc, g->ms * hw); B(ftmp, n->fact.nparams); B(work, max_work(n, g->h, g->w, size));
+#undef B
+    if (!ok) { lwc_graph_free(&g); return LWC_ERR_NOMEM; }
+    *out = g;
+    return LWC_OK;
+}
+
+void lwc_graph_free(LwcGraph **g)
+{
+    if (!g || !*g) return;
+    for (int i = 0; i < (*g)->nalloc; i++) lwc_free((*g)->allocs[i]);
+    lwc_free(*g);
+    *g = NULL;
+}
+
+/* ---------------- forward ---------------- */
+
+static void analysis(LwcGraph *g, int level, int train, uint64_t *rng)
+{
+    const LwcNet *n = g->n;
+    const LwcArch *a = &n->a;
+    size_t hw = g->hw, hw4 = hw / 16;
+    lwc_wpt_forward(g->x, 3, g->size, g->size, LWC_WPT_LEVELS, g->X, g->work);
+    fwd(g, &n->ga, g->X, g->h, g->w, g->y0);
+    const float *lg = n->params + n->gain_off + (size_t)level * a->M;
+    for (int c = 0; c < a->M; c++) {
+        float gn = expf(lg[c]);
+        for (size_t i = 0; i < hw; i++) g->y[c * hw + i] = g->y0[c * hw + i] * gn;
+    }
+    fwd(g, &n->ha0, g->y, g->h, g->w, g->a1);
+    lwc_relu_forward(g->a1, (size_t)a->N * hw / 4);
+    fwd(g, &n->ha1, g->a1, g->h / 2, g->w / 2, g->z);
+    for (size_t i = 0; i < (size_t)a->Nz * hw4; i++) {
+        g->zh[i] = rnd(g->z[i]);
+        g->zt[i] = train ? g->z[i] + (float)(lwc_rng_uniform(rng) - 0.5) : g->zh[i];
+    }
+}
+
+static void hyper(LwcGraph *g, float *act_max)
+{
+    const LwcNet *n = g->n;
+    const LwcArch *a = &n->a;
+    lwc_upsample2_forward(g->zh, a->Nz, g->h / 4, g->w / 4, g->u0);
+    fwd(g, &n->hs0, g->u0, g->h / 2, g->w / 2, g->h0);
+    lwc_relu_forward(g->h0, (size_t)a->N * g->hw / 4);
+    track_max(act_max ? &act_max[LWC_IL_HS0] : NULL, g->h0, (size_t)a->N * g->hw / 4);
+    lwc_upsample2_forward(g->h0, a->N, g->h / 2, g->w / 2, g->u1);
+    fwd(g, &n->hs1, g->u1, g->h, g->w, g->hy);
+    lwc_relu_forward(g->hy, (size_t)a->Ch * g->hw);
+    track_max(act_max ? &act_max[LWC_IL_HS1] : NULL, g->hy, (size_t)a->Ch * g->hw);
+}
+
+static void pnet_fwd(LwcGraph *g, int s, PNet *p, const float *ctx, float *act_max)
+{
+    const LwcNet *n = g->n;
+    const LwcArch *a = &n->a;
+    size_t hw = g->hw;
+    memcpy(p->in, g->hy, (size_t)a->Ch * hw * sizeof(float));
+    memcpy(p->in + (size_t)a->Ch * hw, g->yh, (size_t)s * g->ms * hw * sizeof(float));
+    float *pc = p->in + (size_t)(a->Ch + s * g->ms) * hw;
+    if (ctx) memcpy(pc, ctx, (size_t)a->Cc * hw * sizeof(float));
+    else memset(pc, 0, (size_t)a->Cc * hw * sizeof(float));
+    fwd(g, &n->p0[s], p->in, g->h, g->w, p->a0);
+    lwc_relu_forward(p->a0, (size_t)a->P * hw);
+    fwd(g, &n->p1[s], p->a0, g->h, g->w, p->a1);
+    lwc_relu_forward(p->a1, (size_t)a->P * hw);
+    fwd(g, &n->p2[s], p->a1, g->h, g->w, p->out);
+    if (act_max) {
+        track_max(&act_max[LWC_IL_P(s, 0, a->S)], p->a0, (size_t)a->P * hw);
+        track_max(&act_max[LWC_IL_P(s, 1, a->S)], p->a1, (size_t)a->P * hw);
+    }
+}
+
+static int is_anchor(const LwcGraph *g, size_t i) { return !(((i / g->w) + (i % g->w)) & 1); }
+
+/* y_hat = y + (round(y - mu) - (y - mu)) at the positions of one parity; the
+ * means and log-scales of those positions are copied to mu / ls. */
+static void quantise_pass(LwcGraph *g, int s, const PNet *p, int parity)
+{
+    size_t hw = g->hw;
+    for (int c = 0; c < g->ms; c++) {
+        size_t ch = (size_t)(s * g->ms + c) * hw;
+        for (size_t i = 0; i < hw; i++) {
+            if (is_anchor(g, i) != !parity) continue;
+            float m = p->out[c * hw + i];
+            g->mu[ch + i] = m;
+            g->ls[ch + i] = p->out[(g->ms + c) * hw + i];
+            g->yh[ch + i] = rnd(g->y[ch + i] - m) + m;
+        }
+    }
+}
+
+static void entropy_fwd(LwcGraph *g, float *act_max)
+{
+    const LwcNet *n = g->n;
+    const LwcArch *a = &n->a;
+    size_t hw = g->hw;
+    for (int s = 0; s < a->S; s++) {
+        pnet_fwd(g, s, &g->pa[s], NULL, act_max);
+        quantise_pass(g, s, &g->pa[s], 0);
+        for (int c = 0; c < g->ms; c++)
+            for (size_t i = 0; i < hw; i++)
+                g->anc[s][c * hw + i] = is_anchor(g, i) ? g->yh[(size_t)(s * g->ms + c) * hw + i] : 0;
+        fwd(g, &n->ctx[s], g->anc[s], g->h, g->w, g->c[s]);
+        lwc_relu_forward(g->c[s], (size_t)a->Cc * hw);
+        track_max(act_max ? &act_max[LWC_IL_CTX0 + s] : NULL, g->c[s], (size_t)a->Cc * hw);
+        pnet_fwd(g, s, &g->pn[s], g->c[s], act_max);
+        quantise_pass(g, s, &g->pn[s], 1);
+    }
+}
+
+static void synthesis(LwcGraph *g, int level)
+{
+    const LwcNet *n = g->n;
+    const LwcArch *a = &n->a;
+    size_t hw = g->hw;
+    const float *lig = n->params + n->igain_off + (size_t)level * a->M;
+    for (int c = 0; c < a->M; c++) {
+        float ig = expf(lig[c]);
+        for (size_t i = 0; i < hw; i++) g->yf[c * hw + i] = g->yh[c * hw + i] * ig;
+    }
+    fwd(g, &n->gs_in, g->yf, g->h, g->w, g->t[0]);
+    lwc_relu_forward(g->t[0], (size_t)a->D * hw);
+    for (int b = 0; b < a->B; b++) {
+        fwd(g, &n->gs_rb[2 * b], g->t[b], g->h, g->w, g->r1[b]);
+        lwc_relu_forward(g->r1[b], (size_t)a->D * hw);
+        fwd(g, &n->gs_rb[2 * b + 1], g->r1[b], g->h, g->w, g->t[b + 1]);
+        for (size_t i = 0; i < (size_t)a->D * hw; i++) g->t[b + 1][i] += g->t[b][i];
+    }
+    fwd(g, &n->gs_out, g->t[a->B], g->h, g->w, g->o);
+    fwd(g, &n->gs_skip, g->yf, g->h, g->w, g->o2);
+    for (size_t i = 0; i < (size_t)LWC_WPT_CHANNELS * hw; i++) g->o[i] += g->o2[i];
+    lwc_wpt_inverse(g->o, 3, g->size, g->size, LWC_WPT_LEVELS, g->xr, g->work);
+}
+
+/* ---------------- backward ---------------- */
+
+static void synthesis_bwd(LwcGraph *g, int level, float *grad)
+{
+    const LwcNet *n = g->n;
+    const LwcArch *a = &n->a;
+    size_t hw = g->hw, dn = (size_t)a->D * hw;
+    lwc_wpt_inverse_adjoint(g->dxr, 3, g->size, g->size, LWC_WPT_LEVELS, g->dO, g->work);
+    bwd(g, &n->gs_out, g->t[a->B], g->dO, g->h, g->w, g->dt, grad);
+    bwd(g, &n->gs_skip, g->yf, g->dO, g->h, g->w, g->dyf, grad);
+    for (int b = a->B - 1; b >= 0; b--) {
+        bwd(g, &n->gs_rb[2 * b + 1], g->r1[b], g->dt, g->h, g->w, g->dr, grad);
+        lwc_relu_backward(g->r1[b], g->dr, g->dr, dn);
+        bwd(g, &n->gs_rb[2 * b], g->t[b], g->dr, g->h, g->w, g->dt2, grad);
+        for (size_t i = 0; i < dn; i++) g->dt[i] += g->dt2[i];
+    }
+    lwc_relu_backward(g->t[0], g->dt, g->dt, dn);
+    float *dyf2 = g->dy; /* scratch */
+    bwd(g, &n->gs_in, g->yf, g->dt, g->h, g->w, dyf2, grad);
+    const float *lig = n->params + n->igain_off + (size_t)level * a->M;
+    for (int c = 0; c < a->M; c++) {
+        float ig = expf(lig[c]);
+        double dl = 0;
+        for (size_t i = 0; i < hw; i++) {
+            float d = g->dyf[c * hw + i] + dyf2[c * hw + i];
+            dl += (double)d * g->yf[c * hw + i];
+            g->dyh[c * hw + i] = d * ig;
+        }
+        grad[n->igain_off + (size_t)level * a->M + c] += (float)dl;
+    }
+}
+
+/* Backward of one p-net pass: dout [2ms][hw] -> din (overwritten). */
+static void pnet_bwd(LwcGraph *g, int s, const PNet *p, float *dout, float *grad)
+{
+    const LwcNet *n = g->n;
+    size_t pn = (size_t)n->a.P * g->hw;
+    bwd(g, &n->p2[s], p->a1, dout, g->h, g->w, g->da, grad);
+    lwc_relu_backward(p->a1, g->da, g->da, pn);
+    bwd(g, &n->p1[s], p->a0, g->da, g->h, g->w, g->db, grad);
+    lwc_relu_backward(p->a0, g->db, g->db, pn);
+    bwd(g, &n->p0[s], p->in, g->db, g->h, g->w, g->din, grad);
+}
+
+/* Split a p-net input gradient into hyper / earlier slices / context. */
+static void split_din(LwcGraph *g, int s, float *dctx)
+{
+    const LwcArch *a = &g->n->a;
+    size_t hw = g->hw, nh = (size_t)a->Ch * hw, np = (size_t)s * g->ms * hw;
+    for (size_t i = 0; i < nh; i++) g->dhy[i] += g->din[i];
+    for (size_t i = 0; i < np; i++) g->dyh[i] += g->din[nh + i];
+    if (dctx) memcpy(dctx, g->din + nh + np, (size_t)a->Cc * hw * sizeof(float));
+}
+
+static void gather_dout(LwcGraph *g, int s, int parity, float *dout)
+{
+    size_t hw = g->hw;
+    for (int c = 0; c < g->ms; c++) {
+        size_t ch = (size_t)(s * g->ms + c) * hw;
+        for (size_t i = 0; i < hw; i++) {
+            int on = is_anchor(g, i) == !parity;
+            dout[c * hw + i] = on ? g->dmu[ch + i] : 0;
+            dout[(g->ms + c) * hw + i] = on ? g->dls[ch + i] : 0;
+        }
+    }
+}
+
+static void entropy_bwd(LwcGraph *g, float *grad)
+{
+    const LwcNet *n = g->n;
+    const LwcArch *a = &n->a;
+    size_t hw = g->hw;
+    float *dout = g->dO; /* free after synthesis_bwd; 2*ms <= 192 checked in create */
+    memset(g->dhy, 0, (size_t)a->Ch * hw * sizeof(float));
+    for (int s = a->S - 1; s >= 0; s--) {
+        gather_dout(g, s, 1, dout);
+        pnet_bwd(g, s, &g->pn[s], dout, grad);
+        split_din(g, s, g->dc);
+        lwc_relu_backward(g->c[s], g->dc, g->dc, (size_t)a->Cc * hw);
+        bwd(g, &n->ctx[s], g->anc[s], g->dc, g->h, g->w, g->danc, grad);
+        for (int c = 0; c < g->ms; c++)
+            for (size_t i = 0; i < hw; i++)
+                if (is_anchor(g, i)) g->dyh[(size_t)(s * g->ms + c) * hw + i] += g->danc[c * hw + i];
+        gather_dout(g, s, 0, dout);
+        pnet_bwd(g, s, &g->pa[s], dout, grad);
+        split_din(g, s, NULL);
+    }
+    /* straight-through rounding: dy = dy_hat + rate gradient */
+    for (size_t i = 0; i < (size_t)a->M * hw; i++) g->dy[i] = g->dyh[i] + g->dv[i];
+}
+
+static void hyper_bwd(LwcGraph *g, float *grad)
+{
+    const LwcNet *n = g->n;
+    const LwcArch *a = &n->a;
+    size_t hw = g->hw;
+    lwc_relu_backward(g->hy, g->dhy, g->dhy, (size_t)a->Ch * hw);
+    bwd(g, &n->hs1, g->u1, g->dhy, g->h, g->w, g->du1, grad);
+    lwc_upsample2_backward(g->du1, a->N, g->h / 2, g->w / 2, g->dh0);
+    lwc_relu_backward(g->h0, g->dh0, g->dh0, (size_t)a->N * hw / 4);
+    bwd(g, &n->hs0, g->u0, g->dh0, g->h / 2, g->w / 2, g->du0, grad);
+    float *dzh = g->da1; /* scratch of the right size (N >= Nz checked by caller) */
+    lwc_upsample2_backward(g->du0, a->Nz, g->h / 4, g->w / 4, dzh);
+    for (size_t i = 0; i < (size_t)a->Nz * hw / 16; i++) g->dz[i] += dzh[i];
+    bwd(g, &n->ha1, g->a1, g->dz, g->h / 2, g->w / 2, g->da1, grad);
+    lwc_relu_backward(g->a1, g->da1, g->da1, (size_t)a->N * hw / 4);
+    bwd(g, &n->ha0, g->y, g->da1, g->h, g->w, g->dyh, grad);
+    for (size_t i = 0; i < (size_t)a->M * hw; i++) g->dy[i] += g->dyh[i];
+}
+
+static void analysis_bwd(LwcGraph *g, int level, float *grad)
+{
+    const LwcNet *n = g->n;
+    const LwcArch *a = &n->a;
+    size_t hw = g->hw;
+    const float *lg = n->params + n->gain_off + (size_t)level * a->M;
+    for (int c = 0; c < a->M; c++) {
+        float gn = expf(lg[c]);
+        double dl = 0;
+        for (size_t i = 0; i < hw; i++) {
+            dl += (double)g->dy[c * hw + i] * g->y[c * hw + i];
+            g->dy[c * hw + i] *= gn;
+        }
+        grad[n->gain_off + (size_t)level * a->M + c] += (float)dl;
+    }
+    bwd(g, &n->ga, g->X, g->dy, g->h, g->w, NULL, grad);
+}
+
+/* ---------------- driver ---------------- */
+
+/* Rate terms: bits of y (Gaussian conditional) and z (factorized); in
+ * training their gradients, scaled by rs, go to dv/dmu/dls, dz and fgrad. */
+static void rates(LwcGraph *g, int train, uint64_t *rng, float rs, float *fgrad, double *by, double *bz)
+{
+    const LwcNet *n = g->n;
+    const LwcArch *a = &n->a;
+    size_t my = (size_t)a->M * g->hw, nz = (size_t)a->Nz * g->hw / 16;
+    for (size_t i = 0; i < my; i++) g->v[i] = train ? g->y[i] + (float)(lwc_rng_uniform(rng) - 0.5) : g->yh[i];
+    *by = lwc_gauss_rate_fwd_bwd(g->v, g->mu, g->ls, my, train ? g->dv : NULL, train ? g->dmu : NULL,
+                                 train ? g->dls : NULL);
+    if (train) memset(g->ftmp, 0, n->fact.nparams * sizeof(float));
+    *bz = lwc_factorized_rate_fwd_bwd(&n->fact, g->zt, 1, a->Nz, (int)(g->hw / 16), train ? g->dz : NULL,
+                                      train ? g->ftmp : NULL);
+    if (!train) return;
+    for (size_t i = 0; i < my; i++) { g->dv[i] *= rs; g->dmu[i] *= rs; g->dls[i] *= rs; }
+    for (size_t i = 0; i < nz; i++) g->dz[i] *= rs;
+    for (size_t i = 0; i < n->fact.nparams; i++) fgrad[i] += rs * g->ftmp[i];
+}
+
+int lwc_graph_run(LwcGraph *g, const float *x, int level, int train, uint64_t *rng,
+                  float grad_scale, float *grad, float *fgrad, float *act_max, LwcStepStats *st)
+{
+    const LwcNet *n = g->n;
+    LWC_RET_IF(level < 0 || level >= n->a.L || n->a.N < n->a.Nz, LWC_ERR_INVAL);
+    size_t px = (size_t)g->size * g->size;
+    memcpy(g->x, x, 3 * px * sizeof(float));
+    analysis(g, level, train, rng);
+    hyper(g, act_max);
+    entropy_fwd(g, act_max);
+    synthesis(g, level);
+    double lambda = n->lambda[level], se = 0;
+    for (size_t i = 0; i < 3 * px; i++) {
+        double d = (double)g->xr[i] - g->x[i];
+        se += d * d;
+    }
+    double mse = se / (3.0 * px);
+    float rs = grad_scale / (float)px;
+    double by, bz;
+    rates(g, train, rng, rs, fgrad, &by, &bz);
+    if (st) {
+        st->bits_y = by; st->bits_z = bz; st->mse = mse;
+        st->loss = (by + bz) / px + lambda * 255.0 * 255.0 * mse;
+    }
+    if (!train) return LWC_OK;
+    float dk = (float)(grad_scale * lambda * 255.0 * 255.0 * 2.0 / (3.0 * px));
+    for (size_t i = 0; i < 3 * px; i++) g->dxr[i] = dk * (g->xr[i] - g->x[i]);
+    synthesis_bwd(g, level, grad);
+    entropy_bwd(g, grad);
+    hyper_bwd(g, grad);
+    analysis_bwd(g, level, grad);
+    return LWC_OK;
+}

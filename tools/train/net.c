@@ -1,0 +1,312 @@
+/* Float model layout, initialisation and export to the integer .lwcm form. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+#include "entropy/cdf.h"
+#include "tools/train/net.h"
+
+static size_t add_conv(LwcNetConv *c, size_t *off, int cin, int cout, int k, int stride, int bias)
+{
+    c->cin = cin; c->cout = cout; c->k = k; c->stride = stride;
+    c->w_off = *off;
+    *off += (size_t)cin * cout * k * k;
+    c->b_off = bias ? *off : (size_t)-1;
+    if (bias) *off += (size_t)cout;
+    return *off;
+}
+
+static void layout(LwcNet *n)
+{
+    const LwcArch *a = &n->a;
+    int ms = a->M / a->S;
+    size_t off = 0;
+    add_conv(&n->ga, &off, LWC_WPT_CHANNELS, a->M, 1, 1, 1);
+    add_conv(&n->ha0, &off, a->M, a->N, 3, 2, 1);
+    add_conv(&n->ha1, &off, a->N, a->Nz, 3, 2, 1);
+    add_conv(&n->gs_in, &off, a->M, a->D, 3, 1, 1);
+    for (int i = 0; i < 2 * a->B; i++) add_conv(&n->gs_rb[i], &off, a->D, a->D, 3, 1, 1);
+    add_conv(&n->gs_out, &off, a->D, LWC_WPT_CHANNELS, 1, 1, 1);
+    add_conv(&n->gs_skip, &off, a->M, LWC_WPT_CHANNELS, 1, 1, 0);
+    add_conv(&n->hs0, &off, a->Nz, a->N, 3, 1, 1);
+    add_conv(&n->hs1, &off, a->N, a->Ch, 3, 1, 1);
+    for (int s = 0; s < a->S; s++) {
+        add_conv(&n->ctx[s], &off, ms, a->Cc, 3, 1, 1);
+        add_conv(&n->p0[s], &off, a->Ch + s * ms + a->Cc, a->P, 1, 1, 1);
+        add_conv(&n->p1[s], &off, a->P, a->P, 1, 1, 1);
+        add_conv(&n->p2[s], &off, a->P, 2 * ms, 1, 1, 1);
+    }
+    n->gain_off = off;
+    off += (size_t)a->L * a->M;
+    n->igain_off = off;
+    off += (size_t)a->L * a->M;
+    n->nparams = off;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s >> 12; *s ^= *s << 25; *s ^= *s >> 27;
+    return *s * 2685821657736338717ull;
+}
+
+/* Uniform(-b, b) with b = sqrt(6 / fan_in) * gain: He-style, deterministic. */
+static void init_conv(LwcNet *n, const LwcNetConv *c, uint64_t *rs, double gain)
+{
+    double b = sqrt(6.0 / (c->cin * c->k * c->k)) * gain;
+    size_t cnt = (size_t)c->cin * c->cout * c->k * c->k;
+    for (size_t i = 0; i < cnt; i++) {
+        double u = (double)(rng_next(rs) >> 11) / 9007199254740992.0;
+        n->params[c->w_off + i] = (float)((2 * u - 1) * b);
+    }
+    if (c->b_off != (size_t)-1) memset(n->params + c->b_off, 0, (size_t)c->cout * sizeof(float));
+}
+
+int lwc_net_init(LwcNet *n, const LwcArch *a, uint64_t seed)
+{
+    memset(n, 0, sizeof(*n));
+    n->a = *a;
+    layout(n);
+    n->params = lwc_calloc(n->nparams, sizeof(float));
+    LWC_RET_IF(!n->params, LWC_ERR_NOMEM);
+    uint64_t rs = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (int i = 0; i < LWC_IL_COUNT(a->S); i++) init_conv(n, lwc_net_int_layer(n, i), &rs, 1.0);
+    init_conv(n, &n->ga, &rs, 0.5);
+    init_conv(n, &n->ha0, &rs, 1.0);
+    init_conv(n, &n->ha1, &rs, 1.0);
+    init_conv(n, &n->gs_in, &rs, 1.0);
+    for (int i = 0; i < 2 * a->B; i++) init_conv(n, &n->gs_rb[i], &rs, (i & 1) ? 0.1 : 1.0);
+    init_conv(n, &n->gs_out, &rs, 0.1);
+    init_conv(n, &n->gs_skip, &rs, 0.5);
+    for (int l = 0; l < a->L; l++) {
+        double t = a->L > 1 ? (double)l / (a->L - 1) : 0.5;
+        double lg = log(2.0) + t * (log(64.0) - log(2.0));
+        n->lambda[l] = (float)exp(log(0.0018) + t * (log(0.18) - log(0.0018)));
+        for (int c = 0; c < a->M; c++) {
+            n->params[n->gain_off + (size_t)l * a->M + c] = (float)lg;
+            n->params[n->igain_off + (size_t)l * a->M + c] = (float)-lg;
+        }
+    }
+    int r = lwc_factorized_init(&n->fact, a->Nz, 10.0);
+    if (r < 0) lwc_net_free(n);
+    return r;
+}
+
+void lwc_net_free(LwcNet *n)
+{
+    lwc_free(n->params);
+    lwc_factorized_free(&n->fact);
+    memset(n, 0, sizeof(*n));
+}
+
+const LwcNetConv *lwc_net_int_layer(const LwcNet *n, int i)
+{
+    int S = n->a.S;
+    if (i == LWC_IL_HS0) return &n->hs0;
+    if (i == LWC_IL_HS1) return &n->hs1;
+    if (i < 2 + S) return &n->ctx[i - 2];
+    i -= 2 + S;
+    return i % 3 == 0 ? &n->p0[i / 3] : i % 3 == 1 ? &n->p1[i / 3] : &n->p2[i / 3];
+}
+
+/* ---- export ---- */
+
+static void put_fconv(LwcModelWriter *w, const LwcNet *n, const char *name, const LwcNetConv *c)
+{
+    char nm[64];
+    uint32_t wd[4] = { (uint32_t)c->cout, (uint32_t)c->cin, (uint32_t)c->k, (uint32_t)c->k };
+    snprintf(nm, sizeof(nm), "%s.w", name);
+    lwc_mw_tensor(w, nm, LWC_DT_F32, 4, wd, n->params + c->w_off);
+    if (c->b_off == (size_t)-1) return;
+    snprintf(nm, sizeof(nm), "%s.b", name);
+    lwc_mw_tensor(w, nm, LWC_DT_F32, 1, wd, n->params + c->b_off);
+}
+
+/* mult * 2^-shift ~= ratio with mult in [2^29, 2^30] where possible. */
+static void fixed_ratio(double ratio, int32_t *mult, uint8_t *shift)
+{
+    int e;
+    double f = frexp(ratio, &e); /* ratio = f * 2^e, f in [0.5, 1) */
+    int s = 30 - e;
+    if (ratio <= 0) { *mult = 0; *shift = 1; return; }
+    if (s > 62) s = 62;
+    if (s < 1) s = 1;
+    double m = floor(ldexp(ratio, s) + 0.5);
+    (void)f;
+    *mult = (int32_t)LWC_MIN(m, 2147483647.0);
+    *shift = (uint8_t)s;
+}
+
+/* Quantise a float conv whose input channel i has scale s_in[i] and whose
+ * output channel o must come out in units of s_out[o]. Folding s_in into the
+ * weights lets one layer take inputs of mixed fixed-point formats. */
+static int put_iconv(LwcModelWriter *w, const LwcNet *n, const char *name, const LwcNetConv *c,
+                     const float *s_in, const float *s_out, int relu)
+{
+    int kk = c->k * c->k, K = c->cin * kk;
+    size_t cnt = (size_t)c->cout * K;
+    int16_t *wq = lwc_malloc_array(cnt, sizeof(int16_t));
+    int32_t *bq = lwc_malloc_array((size_t)c->cout, 4), *mq = lwc_malloc_array((size_t)c->cout, 4);
+    uint8_t *sq = lwc_malloc((size_t)c->cout);
+    if (!wq || !bq || !mq || !sq) { lwc_free(wq); lwc_free(bq); lwc_free(mq); lwc_free(sq); return LWC_ERR_NOMEM; }
+    const float *wf = n->params + c->w_off, *bf = n->params + c->b_off;
+    for (int o = 0; o < c->cout; o++) {
+        double wmax = 0;
+        for (int i = 0; i < K; i++) wmax = fmax(wmax, fabs(wf[(size_t)o * K + i] * (double)s_in[i / kk]));
+        double sw = wmax > 0 ? wmax / 2047.0 : 1.0;
+        for (int i = 0; i < K; i++)
+            wq[(size_t)o * K + i] = (int16_t)floor(wf[(size_t)o * K + i] * (double)s_in[i / kk] / sw + 0.5);
+        double b = c->b_off == (size_t)-1 ? 0 : floor(bf[o] / sw + 0.5);
+        bq[o] = (int32_t)LWC_CLAMP(b, -1073741824.0, 1073741824.0);
+        fixed_ratio(sw / s_out[o], &mq[o], &sq[o]);
+    }
+    char nm[64];
+    uint32_t d[4] = { (uint32_t)c->cout, (uint32_t)c->cin, (uint32_t)c->k, (uint32_t)c->k }, two = 2;
+    int32_t clamp[2] = { relu ? 0 : -32767, 32767 };
+    snprintf(nm, sizeof(nm), "%s.w", name); lwc_mw_tensor(w, nm, LWC_DT_I16, 4, d, wq);
+    snprintf(nm, sizeof(nm), "%s.bias", name); lwc_mw_tensor(w, nm, LWC_DT_I32, 1, d, bq);
+    snprintf(nm, sizeof(nm), "%s.mult", name); lwc_mw_tensor(w, nm, LWC_DT_I32, 1, d, mq);
+    snprintf(nm, sizeof(nm), "%s.shift", name); lwc_mw_tensor(w, nm, LWC_DT_U8, 1, d, sq);
+    snprintf(nm, sizeof(nm), "%s.clamp", name); lwc_mw_tensor(w, nm, LWC_DT_I32, 1, &two, clamp);
+    lwc_free(wq); lwc_free(bq); lwc_free(mq); lwc_free(sq);
+    return LWC_OK;
+}
+
+#define MAX_TAB 4096
+
+/* Append one table to a growing CDF set being built for the writer. */
+typedef struct CdfBuild { uint32_t starts[1024], sizes[1024]; int32_t offsets[1024]; uint32_t *data; uint32_t len, cap; int count; } CdfBuild;
+
+static int cdf_add(CdfBuild *b, const double *pmf, int n, int offset)
+{
+    if (b->len + n + 1 > b->cap) {
+        uint32_t nc = LWC_MAX(2 * b->cap, b->len + n + 1 + 4096);
+        uint32_t *nd = lwc_malloc_array(nc, 4);
+        LWC_RET_IF(!nd, LWC_ERR_NOMEM);
+        if (b->len) memcpy(nd, b->data, (size_t)b->len * 4);
+        lwc_free(b->data);
+        b->data = nd; b->cap = nc;
+    }
+    LWC_FWD(lwc_cdf_from_pmf(pmf, n, b->data + b->len));
+    b->starts[b->count] = b->len; b->sizes[b->count] = (uint32_t)n; b->offsets[b->count] = offset;
+    b->count++;
+    b->len += (uint32_t)n + 1;
+    return LWC_OK;
+}
+
+static void cdf_put(LwcModelWriter *w, const char *name, const CdfBuild *b)
+{
+    char nm[64];
+    uint32_t cnt = (uint32_t)b->count;
+    snprintf(nm, sizeof(nm), "%s.starts", name); lwc_mw_tensor(w, nm, LWC_DT_U32, 1, &cnt, b->starts);
+    snprintf(nm, sizeof(nm), "%s.sizes", name); lwc_mw_tensor(w, nm, LWC_DT_U32, 1, &cnt, b->sizes);
+    snprintf(nm, sizeof(nm), "%s.offsets", name); lwc_mw_tensor(w, nm, LWC_DT_I32, 1, &cnt, b->offsets);
+    snprintf(nm, sizeof(nm), "%s.data", name); lwc_mw_tensor(w, nm, LWC_DT_U32, 1, &b->len, b->data);
+}
+
+static int put_tables(LwcModelWriter *w, const LwcNet *n)
+{
+    double *pmf = lwc_malloc_array(MAX_TAB, sizeof(double));
+    LWC_RET_IF(!pmf, LWC_ERR_NOMEM);
+    CdfBuild g = { .count = 0 }, f = { .count = 0 };
+    double levels[LWC_NUM_SCALES];
+    int32_t thr[LWC_NUM_SCALES];
+    lwc_scale_levels(levels);
+    int r = LWC_OK;
+    for (int i = 0; i < LWC_NUM_SCALES && r == LWC_OK; i++) {
+        int R, cnt = lwc_gaussian_pmf(levels[i], &R, pmf, MAX_TAB);
+        r = cnt < 0 ? cnt : cdf_add(&g, pmf, cnt, R);
+        thr[i] = (int32_t)floor(log(levels[i]) * 256.0 + 0.5);
+    }
+    for (int c = 0; c < n->a.Nz && r == LWC_OK; c++) {
+        int off, cnt;
+        r = lwc_factorized_pmf(&n->fact, c, MAX_TAB / 2 - 2, &off, pmf, &cnt);
+        if (r == LWC_OK) r = cdf_add(&f, pmf, cnt, off);
+    }
+    if (r == LWC_OK) {
+        uint32_t d = LWC_NUM_SCALES;
+        lwc_mw_tensor(w, "scale_thr", LWC_DT_I32, 1, &d, thr);
+        cdf_put(w, "gauss", &g);
+        cdf_put(w, "fact", &f);
+    }
+    lwc_free(pmf); lwc_free(g.data); lwc_free(f.data);
+    return r;
+}
+
+static int put_int_layers(LwcModelWriter *w, const LwcNet *n, const float *act_max)
+{
+    const LwcArch *a = &n->a;
+    int ms = a->M / a->S;
+    float s_in[2048], s_out[2048], s_hs0, s_hyp, s_ctx[LWC_MAX_SLICES];
+    char nm[32];
+    s_hs0 = act_max[LWC_IL_HS0] / 32767.0f;
+    s_hyp = act_max[LWC_IL_HS1] / 32767.0f;
+    for (int i = 0; i < 2048; i++) s_in[i] = 1.0f, s_out[i] = s_hs0;
+    LWC_FWD(put_iconv(w, n, "hs0", &n->hs0, s_in, s_out, 1));
+    for (int i = 0; i < 2048; i++) s_in[i] = s_hs0, s_out[i] = s_hyp;
+    LWC_FWD(put_iconv(w, n, "hs1", &n->hs1, s_in, s_out, 1));
+    for (int s = 0; s < a->S; s++) {
+        s_ctx[s] = act_max[LWC_IL_CTX0 + s] / 32767.0f;
+        for (int i = 0; i < 2048; i++) s_in[i] = 1.0f / 16, s_out[i] = s_ctx[s];
+        snprintf(nm, sizeof(nm), "ctx%d", s);
+        LWC_FWD(put_iconv(w, n, nm, &n->ctx[s], s_in, s_out, 1));
+        int cin = a->Ch + s * ms + a->Cc;
+        for (int i = 0; i < cin; i++) s_in[i] = i < a->Ch ? s_hyp : i < a->Ch + s * ms ? 1.0f / 16 : s_ctx[s];
+        float s0 = act_max[LWC_IL_P(s, 0, a->S)] / 32767.0f, s1 = act_max[LWC_IL_P(s, 1, a->S)] / 32767.0f;
+        for (int i = 0; i < 2048; i++) s_out[i] = s0;
+        snprintf(nm, sizeof(nm), "p0_%d", s);
+        LWC_FWD(put_iconv(w, n, nm, &n->p0[s], s_in, s_out, 1));
+        for (int i = 0; i < 2048; i++) s_in[i] = s0, s_out[i] = s1;
+        snprintf(nm, sizeof(nm), "p1_%d", s);
+        LWC_FWD(put_iconv(w, n, nm, &n->p1[s], s_in, s_out, 1));
+        for (int i = 0; i < 2048; i++) s_in[i] = s1, s_out[i] = i < ms ? 1.0f / 16 : 1.0f / 256;
+        snprintf(nm, sizeof(nm), "p2_%d", s);
+        LWC_FWD(put_iconv(w, n, nm, &n->p2[s], s_in, s_out, 0));
+    }
+    return LWC_OK;
+}
+
+int lwc_net_export(const LwcNet *n, const float *act_max, uint8_t **out, size_t *size)
+{
+    const LwcArch *a = &n->a;
+    LWC_RET_IF(a->Ch + a->M + a->Cc > 2048 || a->P > 2048, LWC_ERR_INVAL);
+    LwcModelWriter w;
+    lwc_mw_init(&w);
+    uint32_t d = LWC_ARCH_FIELDS, lm[2] = { (uint32_t)a->L, (uint32_t)a->M }, l1 = (uint32_t)a->L;
+    lwc_mw_tensor(&w, "arch", LWC_DT_I32, 1, &d, &n->a);
+    put_fconv(&w, n, "ga", &n->ga);
+    put_fconv(&w, n, "ha0", &n->ha0);
+    put_fconv(&w, n, "ha1", &n->ha1);
+    size_t lmn = (size_t)a->L * a->M;
+    float *g = lwc_malloc_array(2 * lmn, sizeof(float));
+    if (!g) { lwc_mw_free(&w); return LWC_ERR_NOMEM; }
+    for (size_t i = 0; i < 2 * lmn; i++) g[i] = expf(n->params[n->gain_off + i]);
+    lwc_mw_tensor(&w, "gain", LWC_DT_F32, 2, lm, g);
+    lwc_mw_tensor(&w, "igain", LWC_DT_F32, 2, lm, g + lmn);
+    lwc_free(g);
+    lwc_mw_tensor(&w, "lambda", LWC_DT_F32, 1, &l1, n->lambda);
+    put_fconv(&w, n, "gs_in", &n->gs_in);
+    for (int i = 0; i < 2 * a->B; i++) {
+        char nm[32];
+        snprintf(nm, sizeof(nm), "gs_rb%d", i);
+        put_fconv(&w, n, nm, &n->gs_rb[i]);
+    }
+    put_fconv(&w, n, "gs_out", &n->gs_out);
+    put_fconv(&w, n, "gs_skip", &n->gs_skip);
+    int r = put_int_layers(&w, n, act_max);
+    if (r == LWC_OK) r = put_tables(&w, n);
+    if (r == LWC_OK) r = lwc_mw_finish(&w, out, size);
+    lwc_mw_free(&w);
+    return r;
+}
+
+int lwc_net_random_model(const LwcArch *a, uint64_t seed, uint8_t **out, size_t *size)
+{
+    LwcNet n;
+    float act_max[LWC_IL_COUNT(LWC_MAX_SLICES)];
+    LWC_FWD(lwc_net_init(&n, a, seed));
+    for (int i = 0; i < LWC_IL_COUNT(a->S); i++) act_max[i] = 8.0f;
+    int r = lwc_net_export(&n, act_max, out, size);
+    lwc_net_free(&n);
+    return r;
+}

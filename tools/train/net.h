@@ -1,0 +1,50 @@
+/* The float model the trainer optimises: every weight of the codec in one
+ * contiguous parameter vector (so Adam and checkpoints see one array), with
+ * named views. The entropy-parameter nets here are the float twins of the
+ * integer layers in entropy/ctxmodel.c; lwc_net_export() quantises them. */
+#ifndef LWC_NET_H
+#define LWC_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "tools/train/likelihood.h"
+
+typedef struct LwcNetConv {
+    int cin, cout, k, stride;
+    size_t w_off, b_off; /* offsets into params; b_off == (size_t)-1: no bias */
+} LwcNetConv;
+
+/* Indexes of the integer layers (for calibration of activation ranges). */
+enum { LWC_IL_HS0 = 0, LWC_IL_HS1 = 1, LWC_IL_CTX0 = 2 };
+#define LWC_IL_P(s, j, S) (2 + (S) + 3 * (s) + (j))
+#define LWC_IL_COUNT(S) (2 + 4 * (S))
+
+typedef struct LwcNet {
+    LwcArch a;
+    float *params;
+    size_t nparams;
+    LwcNetConv ga, ha0, ha1, gs_in, gs_rb[2 * LWC_MAX_RB], gs_out, gs_skip;
+    LwcNetConv hs0, hs1, ctx[LWC_MAX_SLICES], p0[LWC_MAX_SLICES], p1[LWC_MAX_SLICES], p2[LWC_MAX_SLICES];
+    size_t gain_off, igain_off; /* [L][M] each; stored as log-gains */
+    float lambda[LWC_MAX_LEVELS];
+    LwcFactorized fact;         /* hyper-latent density (own parameter array) */
+} LwcNet;
+
+/* Allocate and initialise (He-style, deterministic from seed). */
+int lwc_net_init(LwcNet *n, const LwcArch *a, uint64_t seed);
+void lwc_net_free(LwcNet *n);
+/* The i-th integer layer's float view (0 .. LWC_IL_COUNT-1). */
+const LwcNetConv *lwc_net_int_layer(const LwcNet *n, int i);
+
+/* Export to a .lwcm file image. act_max[i] is the largest activation
+ * magnitude expected at the output of integer layer i (from calibration);
+ * it sets that layer's fixed-point scale. */
+int lwc_net_export(const LwcNet *n, const float *act_max, uint8_t **out, size_t *size);
+
+/* A model with fixed pseudo-random weights from `seed` (for tests: it codes
+ * and decodes correctly but compresses poorly). */
+int lwc_net_random_model(const LwcArch *a, uint64_t seed, uint8_t **out, size_t *size);
+
+#endif

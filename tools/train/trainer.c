@@ -1,0 +1,392 @@
+/* The training loop. Work is split over worker threads by batch item; each
+ * worker owns a graph and gradient buffers, and gradients are summed in a
+ * fixed order, so a run is reproducible for a given thread count. */
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "internal.h"
+#include "tools/train/adam.h"
+#include "tools/train/data.h"
+#include "tools/train/graph.h"
+#include "tools/train/trainer.h"
+#include "transforms/gemm.h"
+
+#define MAX_WORKERS 16
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig) { (void)sig; g_stop = 1; }
+
+void lwc_train_default_opts(LwcTrainOpts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->out = "models/lwc-default.lwcm";
+    o->steps = 100000;
+    o->crop = 256; o->batch = 8; o->threads = 2;
+    o->val_every = 500; o->val_split = 20; o->log_every = 20;
+    o->lr = 1e-4; o->ckpt_every = 300; o->clip = 1.0;
+    o->seed = 1;
+    o->arch = (LwcArch){ .M = 64, .Nz = 32, .N = 96, .Ch = 64, .S = 4, .Cc = 32, .P = 96, .D = 96, .B = 3, .L = 8 };
+}
+
+typedef struct Worker {
+    pthread_t th;
+    LwcGraph *g;
+    float *grad, *fgrad, *crop;
+    float *act_max;
+    const LwcDataset *ds;
+    const LwcTrainOpts *o;
+    /* task */
+    int nitems, level, train, val_level;
+    uint64_t seeds[64];
+    int val_idx[64];
+    LwcStepStats sum;
+    double psnr_sum;
+    int err;
+} Worker;
+
+typedef struct Trainer {
+    const LwcTrainOpts *o;
+    LwcTrainState st;
+    LwcDataset ds;
+    Worker w[MAX_WORKERS];
+    int nw;
+    FILE *log;
+    double t_start, t_last_ckpt;
+} Trainer;
+
+static void *work_fn(void *arg)
+{
+    Worker *w = arg;
+    memset(&w->sum, 0, sizeof(w->sum));
+    w->psnr_sum = 0;
+    for (int i = 0; i < w->nitems && !w->err; i++) {
+        uint64_t rng = w->seeds[i];
+        if (w->train) lwc_dataset_crop(w->ds, w->o->crop, &rng, w->crop);
+        else lwc_dataset_val_crop(w->ds, w->val_idx[i], w->o->crop, w->crop);
+        LwcStepStats s;
+        w->err = lwc_graph_run(w->g, w->crop, w->level, w->train, &rng, 1.0f / w->o->batch, w->grad, w->fgrad,
+                               w->act_max, &s);
+        w->sum.bits_y += s.bits_y; w->sum.bits_z += s.bits_z; w->sum.mse += s.mse; w->sum.loss += s.loss;
+        w->psnr_sum += 10 * log10(1.0 / fmax(s.mse, 1e-12));
+    }
+    return NULL;
+}
+
+/* Run the workers' tasks (in threads when there are several). */
+static int run_workers(Trainer *t)
+{
+    if (t->nw == 1) {
+        work_fn(&t->w[0]);
+        return t->w[0].err;
+    }
+    for (int i = 0; i < t->nw; i++)
+        if (pthread_create(&t->w[i].th, NULL, work_fn, &t->w[i])) return LWC_ERR_NOMEM;
+    int err = 0;
+    for (int i = 0; i < t->nw; i++) {
+        pthread_join(t->w[i].th, NULL);
+        if (t->w[i].err) err = t->w[i].err;
+    }
+    return err;
+}
+
+static int train_step(Trainer *t, LwcStepStats *agg, int *level_out)
+{
+    LwcTrainState *s = &t->st;
+    const LwcTrainOpts *o = t->o;
+    size_t np = s->net.nparams, fp = s->net.fact.nparams;
+    int level = (int)(lwc_rng_next(&s->rng) % (uint64_t)s->net.a.L);
+    for (int i = 0; i < t->nw; i++) {
+        Worker *w = &t->w[i];
+        memset(w->grad, 0, np * 4);
+        memset(w->fgrad, 0, fp * 4);
+        w->nitems = 0; w->level = level; w->train = 1; w->act_max = NULL;
+    }
+    for (int b = 0; b < o->batch; b++) {
+        Worker *w = &t->w[b % t->nw];
+        w->seeds[w->nitems++] = lwc_rng_next(&s->rng);
+    }
+    LWC_FWD(run_workers(t));
+    memset(agg, 0, sizeof(*agg));
+    for (int i = 1; i < t->nw; i++) {
+        for (size_t k = 0; k < np; k++) t->w[0].grad[k] += t->w[i].grad[k];
+        for (size_t k = 0; k < fp; k++) t->w[0].fgrad[k] += t->w[i].fgrad[k];
+    }
+    for (int i = 0; i < t->nw; i++) {
+        agg->bits_y += t->w[i].sum.bits_y; agg->bits_z += t->w[i].sum.bits_z;
+        agg->mse += t->w[i].sum.mse; agg->loss += t->w[i].sum.loss;
+    }
+    double gn = lwc_grad_clip(t->w[0].grad, np, o->clip);
+    lwc_grad_clip(t->w[0].fgrad, fp, o->clip);
+    if (!isfinite(gn)) return LWC_OK; /* skip a step with a broken gradient */
+    LwcAdam a = { np, s->m, s->v, s->adam_step, s->lr, 0.9f, 0.999f, 1e-8f };
+    lwc_adam_step(&a, s->net.params, t->w[0].grad);
+    LwcAdam fa = { fp, s->fm, s->fv, s->adam_step, s->lr * 10, 0.9f, 0.999f, 1e-8f };
+    lwc_adam_step(&fa, s->net.fact.params, t->w[0].fgrad);
+    s->adam_step = a.step;
+    *level_out = level;
+    return LWC_OK;
+}
+
+/* Validation: centred crops of the validation images at three rate levels,
+ * rounding instead of noise. Writes mean bpp and PSNR per level. */
+static int validate(Trainer *t, double *score, double bpp[3], double psnr[3], float *act_max)
+{
+    const LwcNet *n = &t->st.net;
+    int levels[3] = { 0, n->a.L / 2, n->a.L - 1 }, nv = LWC_MIN(t->ds.nval, 64);
+    double px = (double)t->o->crop * t->o->crop;
+    *score = 0;
+    for (int k = 0; k < 3; k++) {
+        for (int i = 0; i < t->nw; i++) {
+            t->w[i].nitems = 0; t->w[i].level = levels[k]; t->w[i].train = 0;
+            t->w[i].act_max = act_max ? act_max + (size_t)i * 64 : NULL;
+        }
+        for (int v = 0; v < nv; v++) {
+            Worker *w = &t->w[v % t->nw];
+            w->val_idx[w->nitems] = v;
+            w->seeds[w->nitems++] = 1;
+        }
+        LWC_FWD(run_workers(t));
+        double bits = 0, ps = 0, loss = 0;
+        for (int i = 0; i < t->nw; i++) {
+            bits += t->w[i].sum.bits_y + t->w[i].sum.bits_z;
+            loss += t->w[i].sum.loss;
+            ps += t->w[i].psnr_sum;
+        }
+        bpp[k] = bits / (nv * px);
+        psnr[k] = ps / nv;
+        *score += loss / nv;
+    }
+    return LWC_OK;
+}
+
+static int write_file(const char *path, const uint8_t *buf, size_t len)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    LWC_RET_IF(!f, LWC_ERR_IO);
+    int ok = fwrite(buf, 1, len, f) == len;
+    ok = !fclose(f) && ok;
+    if (!ok || rename(tmp, path)) { remove(tmp); return LWC_ERR_IO; }
+    return LWC_OK;
+}
+
+/* Encode the validation crops with the exported (integer) model and compare
+ * the real coded size with the float model's estimate at the same levels. */
+static void measure_export(Trainer *t, const uint8_t *model, size_t len, const double est_bpp[3])
+{
+    LwcModel *m = NULL;
+    LwcContext *c = NULL;
+    LwcSettings s;
+    lwc_default_settings(&s);
+    if (lwc_model_load(&m, model, len) < 0 || lwc_open(&c, m, &s) < 0) {
+        lwc_model_free(&m);
+        return;
+    }
+    const LwcArch *a = &t->st.net.a;
+    int levels[3] = { 0, a->L / 2, a->L - 1 }, size = t->o->crop, nv = LWC_MIN(t->ds.nval, 64);
+    float *crop = lwc_malloc_array((size_t)3 * size * size, sizeof(float));
+    LwcImage img;
+    if (!crop || lwc_image_alloc(&img, size, size, 3, 8) < 0) { lwc_free(crop); lwc_close(&c); lwc_model_free(&m); return; }
+    for (int k = 0; k < 3; k++) {
+        double bytes = 0;
+        LwcEncodeParams p;
+        lwc_default_encode_params(&p);
+        p.quality = a->L > 1 ? 100.0 * levels[k] / (a->L - 1) : 50;
+        for (int v = 0; v < nv; v++) {
+            lwc_dataset_val_crop(&t->ds, v, size, crop);
+            for (int i = 0; i < size * size; i++)
+                for (int ch = 0; ch < 3; ch++)
+                    img.data[(size_t)i * 3 + ch] = (uint8_t)floorf((crop[(size_t)ch * size * size + i] + 0.5f) * 255.0f + 0.5f);
+            uint8_t *buf;
+            size_t bl;
+            if (lwc_encode(c, &img, &p, &buf, &bl, NULL, NULL) == 0) {
+                bytes += bl;
+                lwc_free_buffer(buf);
+            }
+        }
+        double real = 8.0 * bytes / ((double)nv * size * size);
+        printf("export check, level %d: float estimate %.4f bpp, integer model coded %.4f bpp (%+.2f%%, incl. %d-byte headers)\n",
+               levels[k], est_bpp[k], real, 100.0 * (real / est_bpp[k] - 1), 56);
+    }
+    lwc_image_free(&img);
+    lwc_free(crop);
+    lwc_close(&c);
+    lwc_model_free(&m);
+}
+
+static int export_model(Trainer *t)
+{
+    float am[MAX_WORKERS * 64], act_max[64];
+    double score, bpp[3], psnr[3];
+    memset(am, 0, sizeof(am));
+    LWC_RET_IF(t->ds.nval == 0, LWC_ERR_INVAL);
+    LWC_FWD(validate(t, &score, bpp, psnr, am));
+    for (int i = 0; i < 64; i++) {
+        act_max[i] = 0;
+        for (int w = 0; w < t->nw; w++) act_max[i] = fmaxf(act_max[i], am[w * 64 + i]);
+        act_max[i] = fmaxf(act_max[i] * 1.25f, 1e-3f); /* headroom for images unlike the calibration set */
+    }
+    uint8_t *buf;
+    size_t len;
+    LWC_FWD(lwc_net_export(&t->st.net, act_max, &buf, &len));
+    int r = write_file(t->o->out, buf, len);
+    if (r == LWC_OK && !t->o->quiet) {
+        printf("exported %s (%zu bytes, id %016llx) at step %ld\n", t->o->out, len,
+               (unsigned long long)lwc_fnv1a64(buf, len), t->st.step);
+        measure_export(t, buf, len, bpp);
+    }
+    lwc_free(buf);
+    return r;
+}
+
+static int setup_workers(Trainer *t)
+{
+    const LwcTrainOpts *o = t->o;
+    t->nw = LWC_CLAMP(o->threads, 1, MAX_WORKERS);
+    if (t->nw > o->batch) t->nw = o->batch;
+    lwc_gemm_set_threads(1); /* parallelism comes from the workers */
+    size_t np = t->st.net.nparams, fp = t->st.net.fact.nparams;
+    for (int i = 0; i < t->nw; i++) {
+        Worker *w = &t->w[i];
+        w->ds = &t->ds; w->o = o;
+        LWC_FWD(lwc_graph_create(&w->g, &t->st.net, o->crop));
+        w->grad = lwc_calloc(np, 4);
+        w->fgrad = lwc_calloc(fp, 4);
+        w->crop = lwc_malloc_array((size_t)3 * o->crop * o->crop, 4);
+        LWC_RET_IF(!w->grad || !w->fgrad || !w->crop, LWC_ERR_NOMEM);
+    }
+    return LWC_OK;
+}
+
+static void free_trainer(Trainer *t)
+{
+    for (int i = 0; i < MAX_WORKERS; i++) {
+        lwc_graph_free(&t->w[i].g);
+        lwc_free(t->w[i].grad); lwc_free(t->w[i].fgrad); lwc_free(t->w[i].crop);
+    }
+    lwc_train_state_free(&t->st);
+    lwc_dataset_free(&t->ds);
+    if (t->log) fclose(t->log);
+}
+
+static int init_state(Trainer *t)
+{
+    const LwcTrainOpts *o = t->o;
+    if (o->resume) {
+        int r = lwc_ckpt_load(o->ckpt, &t->st);
+        if (r < 0) fprintf(stderr, "lwc train: cannot resume from '%s': %s\n", o->ckpt, lwc_strerror(r));
+        else if (!o->quiet) printf("resumed from %s at step %ld\n", o->ckpt, t->st.step);
+        return r;
+    }
+    LwcTrainState *s = &t->st;
+    memset(s, 0, sizeof(*s));
+    LWC_FWD(lwc_net_init(&s->net, &o->arch, o->seed));
+    s->m = lwc_calloc(s->net.nparams, 4); s->v = lwc_calloc(s->net.nparams, 4);
+    s->fm = lwc_calloc(s->net.fact.nparams, 4); s->fv = lwc_calloc(s->net.fact.nparams, 4);
+    LWC_RET_IF(!s->m || !s->v || !s->fm || !s->fv, LWC_ERR_NOMEM);
+    s->rng = o->seed * 0x9E3779B97F4A7C15ull + 12345;
+    s->lr = (float)o->lr;
+    s->best_val = INFINITY;
+    return LWC_OK;
+}
+
+static void log_val(Trainer *t, double score, const double bpp[3], const double psnr[3])
+{
+    if (!t->o->quiet)
+        printf("validation @%ld: loss %.4f | bpp/PSNR %.3f/%.2f  %.3f/%.2f  %.3f/%.2f | lr %.2g\n", t->st.step, score,
+               bpp[0], psnr[0], bpp[1], psnr[1], bpp[2], psnr[2], t->st.lr);
+    if (t->log)
+        fprintf(t->log, "val,%ld,%.1f,,,%.5f,%.5f,%.3f,%.5f,%.3f,%.5f,%.3f,%.3g\n", t->st.step, lwc_now() - t->t_start,
+                score, bpp[0], psnr[0], bpp[1], psnr[1], bpp[2], psnr[2], t->st.lr);
+}
+
+/* Validation, and the learning rate halves after 3 evaluations without improvement. */
+static int maybe_validate(Trainer *t)
+{
+    if (!t->ds.nval || t->st.step % t->o->val_every) return LWC_OK;
+    double score, bpp[3], psnr[3];
+    LWC_FWD(validate(t, &score, bpp, psnr, NULL));
+    if (score < t->st.best_val * 0.999) {
+        t->st.best_val = score;
+        t->st.bad_evals = 0;
+    } else if (++t->st.bad_evals >= 3) {
+        t->st.lr = fmaxf(t->st.lr * 0.5f, 1e-6f);
+        t->st.bad_evals = 0;
+    }
+    log_val(t, score, bpp, psnr);
+    return LWC_OK;
+}
+
+static void progress(Trainer *t, const LwcStepStats *s, int level, double t0, long s0)
+{
+    const LwcTrainOpts *o = t->o;
+    double px = (double)o->crop * o->crop * o->batch, el = lwc_now() - t0;
+    double bpp = (s->bits_y + s->bits_z) / px, psnr = 10 * log10(1.0 / fmax(s->mse / o->batch, 1e-12));
+    double rate = (t->st.step - s0) * o->batch / fmax(el, 1e-9);
+    double eta = (o->steps - t->st.step) * o->batch / fmax(rate, 1e-9);
+    if (t->log)
+        fprintf(t->log, "train,%ld,%.1f,%d,%.5f,%.5f,%.5f,%.3f,,,,,%.3g\n", t->st.step, lwc_now() - t->t_start, level,
+                t->st.net.lambda[level], s->loss / o->batch, bpp, psnr, t->st.lr);
+    if (o->quiet || t->st.step % o->log_every) return;
+    printf("step %ld/%ld level %d loss %.4f bpp %.3f psnr %.2f | %.1f patches/s, ETA %.0f min\n", t->st.step, o->steps,
+           level, s->loss / o->batch, bpp, psnr, rate, eta / 60);
+    fflush(stdout);
+}
+
+static int loop(Trainer *t)
+{
+    const LwcTrainOpts *o = t->o;
+    double t0 = lwc_now();
+    long s0 = t->st.step;
+    t->t_last_ckpt = t0;
+    while (t->st.step < o->steps && !g_stop) {
+        if (o->time_limit > 0 && lwc_now() - t0 > o->time_limit) break;
+        LwcStepStats s;
+        int level = 0;
+        LWC_FWD(train_step(t, &s, &level));
+        t->st.step++;
+        progress(t, &s, level, t0, s0);
+        LWC_FWD(maybe_validate(t));
+        if (lwc_now() - t->t_last_ckpt > o->ckpt_every) {
+            LWC_FWD(lwc_ckpt_save(o->ckpt, &t->st));
+            if (t->log) fflush(t->log);
+            t->t_last_ckpt = lwc_now();
+        }
+    }
+    if (g_stop && !o->quiet) printf("interrupted at step %ld: saving checkpoint\n", t->st.step);
+    return lwc_ckpt_save(o->ckpt, &t->st);
+}
+
+int lwc_train_run(const LwcTrainOpts *o)
+{
+    Trainer t;
+    memset(&t, 0, sizeof(t));
+    t.o = o;
+    t.t_start = lwc_now();
+    g_stop = 0;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    int r = lwc_dataset_load(&t.ds, o->data, o->crop, o->val_split, o->max_images);
+    if (r < 0) fprintf(stderr, "lwc train: cannot load training images from '%s': %s\n", o->data, lwc_strerror(r));
+    else if (!o->quiet) printf("data: %d training, %d validation images from %s\n", t.ds.ntrain, t.ds.nval, o->data);
+    if (r == LWC_OK) r = init_state(&t);
+    if (r == LWC_OK) r = setup_workers(&t);
+    if (r == LWC_OK && o->log) {
+        int fresh = access(o->log, F_OK) != 0;
+        t.log = fopen(o->log, "a");
+        if (t.log && fresh) fprintf(t.log, "kind,step,seconds,level,lambda,loss,bpp,psnr,bpp_mid,psnr_mid,bpp_hi,psnr_hi,lr\n");
+    }
+    if (r == LWC_OK && !o->export_only) r = loop(&t);
+    if (r == LWC_OK && o->out) r = export_model(&t);
+    if (r < 0) fprintf(stderr, "lwc train: %s\n", lwc_strerror(r));
+    free_trainer(&t);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    return r < 0 ? 1 : 0;
+}

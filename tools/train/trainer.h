@@ -1,0 +1,40 @@
+/* lwc train: the training loop (Adam, variable-rate lambda sampling, LR decay
+ * on validation plateau, checkpoints, export). */
+#ifndef LWC_TRAINER_H
+#define LWC_TRAINER_H
+
+#include <stdint.h>
+
+#include "tools/train/net.h"
+
+typedef struct LwcTrainOpts {
+    const char *data, *out, *ckpt, *log;
+    int resume, export_only;
+    long steps;          /* total optimiser steps to reach */
+    int crop, batch, threads, val_every, val_split, max_images, log_every;
+    double lr, time_limit, ckpt_every, clip;
+    uint64_t seed;
+    LwcArch arch;
+    int quiet;
+} LwcTrainOpts;
+
+void lwc_train_default_opts(LwcTrainOpts *o);
+/* Returns 0 on success; prints one-line errors itself. */
+int lwc_train_run(const LwcTrainOpts *o);
+
+/* Checkpoints: everything needed to continue exactly where training stopped. */
+typedef struct LwcTrainState {
+    LwcNet net;
+    float *m, *v, *fm, *fv; /* Adam moments for net and factorized params */
+    long adam_step, step;
+    uint64_t rng;
+    float lr;
+    double best_val;
+    int bad_evals;
+} LwcTrainState;
+
+int lwc_ckpt_save(const char *path, const LwcTrainState *s);
+int lwc_ckpt_load(const char *path, LwcTrainState *s);
+void lwc_train_state_free(LwcTrainState *s);
+
+#endif
