@@ -11,7 +11,7 @@ SAMPLE     ?= docs/sample.png
 QUALITY    ?= 50
 
 BUILD_PKGS = cmake make gcc pkg-config libpng-dev libjpeg62-turbo-dev libopenblas-dev check
-TEST_PKGS  = libjpeg-turbo-progs webp
+TEST_PKGS  = libjpeg-turbo-progs webp ffmpeg
 
 .PHONY: all run test build install clean deps deps-test
 

@@ -109,7 +109,9 @@ rdb_codec_version() {
 # (the caller exports it as RDB_AVIF_MODE), and rdb_avif_quality inverts
 # libavif's quality->quantizer map, q = ((100 - quality) * 63 + 50) / 100.
 rdb_avif_mode() {
-  if avifenc --help 2>&1 | grep -q -- '--min Q'; then echo minmax; else echo quality; fi
+  local h
+  h=$(avifenc --help 2>&1)   # not "| grep -q": an early exit + pipefail reads as "no"
+  if [[ $h == *"--min Q"* ]]; then echo minmax; else echo quality; fi
 }
 rdb_avif_quality() { awk -v q="$1" 'BEGIN { v = 100 - q * 100 / 63; printf "%d", v + 0.5 }'; }
 

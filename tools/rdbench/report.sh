@@ -57,6 +57,12 @@ rdb_bd() {
 }
 
 _rdb_pct() { if [[ $1 == n/a ]]; then echo "n/a"; else awk -v v="$1" 'BEGIN { printf "%+.2f %%", v }'; fi; }
+# lwc bdrate's overlap: the fraction of the smaller curve's quality range
+# that both curves cover; it warns below 0.75, so do we ("!").
+_rdb_overlap() {
+  if [[ $1 == n/a ]]; then echo "n/a"
+  else awk -v v="$1" 'BEGIN { printf "%.0f %%%s", 100 * v, (v < 0.75 ? " !" : "") }'; fi
+}
 _rdb_db()  { if [[ $1 == n/a ]]; then echo "n/a"; else awk -v v="$1" 'BEGIN { printf "%+.3f", v }'; fi; }
 
 # A summary file can be used for MS-SSIM only if it has >= 2 numeric rows.
@@ -73,11 +79,13 @@ rdb_bdrate_md() {
   echo "Computed by \`lwc bdrate\` (PCHIP on log rate over the overlapping quality range)"
   echo "from the per-rate-point means in summary_<codec>.csv. Negative BD-rate = fewer"
   echo "bits than the anchor for the same quality; BD-PSNR is the quality gain at equal rate."
-  echo "MS-SSIM BD-rate uses whatever MS-SSIM scale \`lwc bdrate --metric msssim\` uses."
+  echo "MS-SSIM BD-rate is on -10 log10(1 - MS-SSIM) (\`lwc bdrate --metric msssim\`)."
+  echo "Overlap: share of the smaller curve's PSNR range covered by both; \"!\" below 75 %,"
+  echo "where the BD numbers extrapolate little but rest on a short stretch of curve."
   echo
   echo "## Against the anchor ($anchor)"
   echo
-  echo "| codec | points | BD-rate (PSNR) | BD-PSNR (dB) | BD-rate (MS-SSIM) | PSNR overlap |"
+  echo "| codec | points | BD-rate (PSNR) | BD-PSNR (dB) | BD-rate (MS-SSIM) | PSNR range overlap |"
   echo "| --- | --- | --- | --- | --- | --- |"
   for t in "${list[@]}"; do
     [[ $t == "$anchor" ]] && continue
@@ -86,7 +94,7 @@ rdb_bdrate_md() {
     if _rdb_has_msssim "$out/summary_$anchor.csv" && _rdb_has_msssim "$out/summary_$t.csv"; then
       IFS=$'\t' read -r m _ _ < <(rdb_bd "$out/summary_$anchor.csv" "$out/summary_$t.csv" msssim)
     fi
-    echo "| $t | $(_rdb_rows "$out/summary_$t.csv") | $(_rdb_pct "$r") | $(_rdb_db "$p") | $(_rdb_pct "$m") | $o |"
+    echo "| $t | $(_rdb_rows "$out/summary_$t.csv") | $(_rdb_pct "$r") | $(_rdb_db "$p") | $(_rdb_pct "$m") | $(_rdb_overlap "$o") |"
   done
   local metric
   for metric in psnr msssim; do
@@ -130,7 +138,7 @@ set datafile columnheaders
 set datafile missing 'nan'
 set terminal $term
 set grid
-set key bottom right
+set key top left
 set xlabel 'bits per pixel'
 set output 'rd_psnr.$ext'
 set ylabel 'PSNR RGB (dB)'

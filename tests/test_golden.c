@@ -1,0 +1,94 @@
+/* Golden streams: tests/golden/MANIFEST lists streams that must keep decoding
+ * (with tests/golden/tiny.lwcm and the reference kernels) to a recorded
+ * FNV-1a hash of the pixels, and broken streams that must keep failing with
+ * a recorded error code. Regenerate only on a deliberate format change:
+ * tests/golden/make-golden.sh. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "model.h"
+#include "testutil.h"
+#include "transforms/gemm.h"
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc(*len + 1);
+    ck_assert_uint_eq(fread(b, 1, *len, f), *len);
+    fclose(f);
+    return b;
+}
+
+static uint64_t pixel_hash(const LwcImage *img)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t row = (size_t)img->width * img->channels * (img->bit_depth / 8);
+    for (int y = 0; y < img->height; y++)
+        for (size_t i = 0; i < row; i++) h = (h ^ img->data[(size_t)y * img->stride + i]) * 0x100000001b3ull;
+    return h;
+}
+
+START_TEST(golden)
+{
+    lwc_gemm_force_reference(1);
+    size_t ml;
+    uint8_t *mb = slurp("tests/golden/tiny.lwcm", &ml);
+    LwcModel *m;
+    ck_assert_int_eq(lwc_model_load(&m, mb, ml), 0);
+    LwcSettings s;
+    lwc_default_settings(&s);
+    s.reference_kernels = 1;
+    LwcContext *c;
+    ck_assert_int_eq(lwc_open(&c, m, &s), 0);
+    FILE *f = fopen("tests/golden/MANIFEST", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[512], name[256], kind[32], val[64];
+    int n = 0, errors = 0;
+    while (fgets(line, sizeof(line), f)) {
+        if (line[0] == '#' || sscanf(line, "%255s %31s %63s", name, kind, val) != 3) continue;
+        char path[300];
+        snprintf(path, sizeof(path), "tests/golden/%s", name);
+        size_t len;
+        uint8_t *b = slurp(path, &len);
+        LwcImage img;
+        int r = lwc_decode(c, b, len, &img, NULL);
+        if (!strcmp(kind, "pixels")) {
+            ck_assert_msg(r == 0, "%s: decode failed: %s", name, lwc_strerror(r));
+            char hex[32];
+            snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)pixel_hash(&img));
+            if (getenv("LWC_GOLDEN_RECORD")) printf("%s pixels %s\n", name, hex);
+            else ck_assert_msg(!strcmp(hex, val), "%s: pixels hash %s, recorded %s", name, hex, val);
+            lwc_image_free(&img);
+        } else {
+            if (getenv("LWC_GOLDEN_RECORD")) printf("%s error %d  # %s\n", name, r, lwc_strerror(r));
+            else ck_assert_msg(r == atoi(val), "%s: got %d (%s), recorded %s", name, r, lwc_strerror(r), val);
+            errors++;
+        }
+        free(b);
+        n++;
+    }
+    fclose(f);
+    ck_assert_int_ge(n, 4);
+    ck_assert_int_ge(errors, 5);
+    lwc_close(&c);
+    lwc_model_free(&m);
+    free(mb);
+}
+END_TEST
+
+static Suite *golden_suite(void)
+{
+    Suite *s = suite_create("golden");
+    TCase *t = tcase_create("streams");
+    tcase_add_test(t, golden);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void) { return test_run_suite(golden_suite()); }
