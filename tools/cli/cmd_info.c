@@ -4,8 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common.h"
 #include "model.h"
+#include "codec/io/imageio.h"
 #include "tools/cli/cli.h"
+#include "tools/cli/cli_video.h"
 
 static void tag_text(uint32_t t, char out[5])
 {
@@ -58,11 +61,118 @@ static void model_info(const char *path, const LwcModel *m)
     ent /= 64;
     double hyp = (9.0 * a->Nz * a->N) / 256 + (9.0 * a->N * a->Ch) / 64;
     double enc = 192.0 * a->M / 64 + 9.0 * a->M * a->N / 256 + 9.0 * a->N * a->Nz / 1024;
-    printf("%s: lwc model v%d, id %016" PRIx64 "\n", path, LWC_MODEL_VERSION, m->id);
+    double conv = 0; /* weights + biases of every layer, plus the gain vectors */
+    conv += 192.0 * a->M + a->M + 9.0 * a->M * a->N + a->N + 9.0 * a->N * a->Nz + a->Nz;
+    conv += 9.0 * a->M * a->D + a->D + 2.0 * a->B * (9.0 * a->D * a->D + a->D) + 192.0 * a->D + 192 + 192.0 * a->M;
+    conv += 9.0 * a->Nz * a->N + a->N + 9.0 * a->N * a->Ch + a->Ch;
+    for (int s = 0; s < a->S; s++)
+        conv += 9.0 * ms * a->Cc + a->Cc + (double)(a->Ch + s * ms + a->Cc) * a->P + a->P + (double)a->P * a->P + a->P +
+                2.0 * a->P * ms + 2.0 * ms;
+    conv += 2.0 * a->L * a->M;
+    printf("%s: lwc model v%d, id %016" PRIx64 ", %.0f parameters\n", path, LWC_MODEL_VERSION, m->id, conv);
     printf("  arch: M=%d Nz=%d N=%d Ch=%d slices=%d Cc=%d P=%d D=%d blocks=%d levels=%d\n", a->M, a->Nz,
            a->N, a->Ch, a->S, a->Cc, a->P, a->D, a->B, a->L);
     printf("  multiply-adds per pixel: decoder %.0f (synthesis %.0f, entropy %.0f, hyper %.0f), "
            "encoder %.0f + entropy %.0f + hyper %.0f\n", syn + ent + hyp, syn, ent, hyp, enc, ent, hyp);
+}
+
+/* ---- .lwcv: sequence header and per-frame sizes */
+
+typedef struct VideoFrames {
+    uint32_t n, cap;
+    uint32_t *bytes;
+    uint16_t *q100;
+} VideoFrames;
+
+static int frames_push(VideoFrames *fr, uint32_t bytes, double q)
+{
+    if (fr->n == fr->cap) {
+        uint32_t ncap = fr->cap ? fr->cap * 2 : 256;
+        uint32_t *nb = lwc_malloc_array(ncap, sizeof(*nb));
+        uint16_t *nq = lwc_malloc_array(ncap, sizeof(*nq));
+        if (!nb || !nq) { lwc_free(nb); lwc_free(nq); return LWC_ERR_NOMEM; }
+        if (fr->n) { memcpy(nb, fr->bytes, fr->n * sizeof(*nb)); memcpy(nq, fr->q100, fr->n * sizeof(*nq)); }
+        lwc_free(fr->bytes);
+        lwc_free(fr->q100);
+        fr->bytes = nb;
+        fr->q100 = nq;
+        fr->cap = ncap;
+    }
+    fr->bytes[fr->n] = bytes;
+    fr->q100[fr->n++] = (uint16_t)(q * 100 + 0.5);
+    return LWC_OK;
+}
+
+/* Read every packet (checked like a decoder does, without decoding). */
+static int video_scan(FILE *f, const LwcVideoHeader *vh, VideoFrames *fr)
+{
+    uint8_t *pkt = lwc_malloc(lwc_video_max_packet(vh)), prefix[LWC_VIDEO_PREFIX_SIZE];
+    LWC_RET_IF(!pkt, LWC_ERR_NOMEM);
+    int r = 0;
+    for (;;) {
+        size_t got, len;
+        r = lwc_cli_read_exact(f, prefix, sizeof(prefix), &got);
+        if (r == LWC_ERR_TRUNCATED && got == 0) { r = 0; break; }
+        if (r == 0) r = lwc_video_prefix_parse(vh, prefix, &len);
+        if (r == 0) r = lwc_cli_read_exact(f, pkt, len, NULL);
+        if (r == 0) r = lwc_video_packet_check(vh, pkt, len);
+        LwcStreamInfo si;
+        if (r == 0) r = lwc_stream_info(pkt, len, &si);
+        if (r == 0) r = fr->n == UINT32_MAX ? LWC_ERR_TOO_BIG : frames_push(fr, (uint32_t)len, si.quality);
+        if (r < 0) break;
+    }
+    lwc_free(pkt);
+    return r;
+}
+
+static void video_print(const char *path, const LwcVideoHeader *vh, const VideoFrames *fr, int json)
+{
+    uint64_t total = LWC_VIDEO_HEADER_SIZE;
+    for (uint32_t i = 0; i < fr->n; i++) total += LWC_VIDEO_PREFIX_SIZE + (uint64_t)fr->bytes[i];
+    double px = (double)vh->width * vh->height, fps = (double)vh->fps_num / vh->fps_den;
+    double bpp = fr->n ? 8.0 * total / (px * fr->n) : 0, kbps = fr->n ? 8.0 * total * fps / fr->n / 1000 : 0;
+    const char *src = vh->source_format == LWC_VIDEO_SRC_RGB ? "rgb" : lwc_y4m_chroma_name(vh->source_format);
+    if (json) {
+        printf("{\"file\": \"%s\", \"type\": \"lwcv\", \"version\": %d, \"width\": %d, \"height\": %d, "
+               "\"fps_num\": %u, \"fps_den\": %u, \"source\": \"%s\", \"model_id\": \"%016" PRIx64 "\", "
+               "\"frame_count\": %u, \"frames\": %u, \"bytes\": %llu, \"bpp\": %.6f, \"kbps\": %.3f, \"frame_sizes\": [",
+               path, vh->version, vh->width, vh->height, vh->fps_num, vh->fps_den, src, vh->model_id,
+               vh->frame_count, fr->n, (unsigned long long)total, bpp, kbps);
+        for (uint32_t i = 0; i < fr->n; i++)
+            printf("%s{\"bytes\": %u, \"quality\": %.2f}", i ? ", " : "", fr->bytes[i], fr->q100[i] / 100.0);
+        printf("]}\n");
+        return;
+    }
+    printf("%s: lwc video v%d\n  frames: %dx%d at %u/%u fps, source %s (coded as %s)\n"
+           "  model id: %016" PRIx64 "\n  frame count: %u%s\n", path, vh->version, vh->width, vh->height,
+           vh->fps_num, vh->fps_den, src, vh->source_format == LWC_VIDEO_SRC_GRAY ? "gray" : "RGB",
+           vh->model_id, fr->n, vh->frame_count ? "" : " (header: unknown, written to a pipe)");
+    for (uint32_t i = 0; i < fr->n; i++)
+        printf("  frame %u: %u bytes, %.4f bpp, q %.2f\n", i, fr->bytes[i], 8.0 * fr->bytes[i] / px, fr->q100[i] / 100.0);
+    printf("  size: %llu bytes, %.4f bpp, %.1f kbit/s\n", (unsigned long long)total, bpp, kbps);
+}
+
+static int video_info(const char *path, LwcCliInput *in, int json)
+{
+    uint8_t hdr[LWC_VIDEO_HEADER_SIZE];
+    LwcVideoHeader vh;
+    VideoFrames fr = { 0 };
+    memcpy(hdr, in->head, 4);
+    int r = lwc_cli_read_exact(in->f, hdr + 4, sizeof(hdr) - 4, NULL);
+    if (r == 0) r = lwc_video_header_parse(hdr, sizeof(hdr), 0, &vh);
+    if (r == 0) r = video_scan(in->f, &vh, &fr);
+    if (r == 0 && vh.frame_count && fr.n != vh.frame_count) {
+        lwc_cli_error("info", "'%s': the header announces %u frames, the stream holds %u", path, vh.frame_count, fr.n);
+        r = LWC_ERR_CORRUPT;
+    } else if (r == 0)
+        video_print(path, &vh, &fr, json);
+    else if (fr.n)
+        lwc_cli_error("info", "'%s': frame %u: %s", path, fr.n, lwc_strerror(r));
+    else
+        lwc_cli_error("info", "'%s': %s", path, lwc_strerror(r));
+    lwc_free(fr.bytes);
+    lwc_free(fr.q100);
+    return r < 0;
 }
 
 int lwc_cmd_info(int argc, char **argv)
@@ -76,7 +186,7 @@ int lwc_cmd_info(int argc, char **argv)
         if (c == 'j') json = 1;
         else if (c == 'm') model = optarg;
         else if (c == 'h') {
-            printf("usage: lwc info FILE.lwc [--json]\n       lwc info --model [FILE.lwcm]   (default: the shipped model)\n");
+            printf("usage: lwc info FILE.lwc|FILE.lwcv [--json]\n       lwc info --model [FILE.lwcm]   (default: the shipped model)\n");
             return 0;
         } else if (c == ':' && !strcmp(argv[optind - 1], "--model")) model = "";
         else return lwc_cli_error("info", "unknown option '%s' (try --help)", argv[optind - 1]) + 1;
@@ -89,9 +199,17 @@ int lwc_cmd_info(int argc, char **argv)
         return 0;
     }
     if (optind != argc - 1) return lwc_cli_error("info", "expected one .lwc file (try --help)") + 1;
+    LwcCliInput in;
+    if (lwc_cli_input_open(argv[optind], 4, &in) == 0 && lwc_video_probe(in.head, in.n)) {
+        int vr = video_info(argv[optind], &in, json);
+        lwc_cli_input_close(&in);
+        return vr;
+    }
     uint8_t *buf;
     size_t len;
-    int r = lwc_cli_read_all(argv[optind], (size_t)1 << 30, &buf, &len);
+    int r = in.f && !strcmp(argv[optind], "-") ? lwc_cli_input_read_rest(&in, (size_t)1 << 30, &buf, &len)
+                                               : lwc_cli_read_all(argv[optind], (size_t)1 << 30, &buf, &len);
+    lwc_cli_input_close(&in);
     if (r < 0) return lwc_cli_error("info", "cannot read '%s': %s", argv[optind], lwc_strerror(r));
     int ret = stream_info(argv[optind], buf, len, json);
     lwc_free_buffer(buf);

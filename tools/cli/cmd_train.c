@@ -27,6 +27,7 @@ static void usage(FILE *f, const LwcTrainOpts *d)
                "  --val-split N     hold out one file in N for validation (default %d)\n"
                "  --max-images N    use at most N files\n"
                "  --arch a,b,...    M,Nz,N,Ch,S,Cc,P,D,B,L (default %d,%d,%d,%d,%d,%d,%d,%d,%d,%d)\n"
+               "  --no-pca-init     random g_a instead of the principal directions of the data\n"
                "  --quiet           no progress output\n",
             d->out, d->steps, d->crop, d->batch, d->lr, (unsigned long long)d->seed, d->threads, d->val_every,
             d->val_split, d->arch.M, d->arch.Nz, d->arch.N, d->arch.Ch, d->arch.S, d->arch.Cc, d->arch.P, d->arch.D,
@@ -76,6 +77,7 @@ static int parse_opt(int c, const char *arg, LwcTrainOpts *o)
     case 'C': if (lwc_cli_parse_double(arg, 1, 1e9, &o->ckpt_every)) return bad("--ckpt-every", arg); break;
     case 'A': if (parse_arch(arg, &o->arch)) return bad("--arch", arg); break;
     case 'q': o->quiet = 1; break;
+    case 'P': o->no_pca_init = 1; break;
     default: return lwc_cli_error("train", "unknown option (try --help)") + 1;
     }
     return 0;
@@ -89,6 +91,7 @@ int lwc_cmd_train(int argc, char **argv)
         { "batch", 1, 0, 'b' }, { "lr", 1, 0, 'l' }, { "seed", 1, 0, 'S' }, { "threads", 1, 0, 't' },
         { "log", 1, 0, 'L' }, { "val-every", 1, 0, 'v' }, { "val-split", 1, 0, 'V' }, { "max-images", 1, 0, 'M' },
         { "ckpt-every", 1, 0, 'C' }, { "arch", 1, 0, 'A' }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
+        { "no-pca-init", 0, 0, 'P' },
         { 0, 0, 0, 0 } };
     LwcTrainOpts o;
     lwc_train_default_opts(&o);

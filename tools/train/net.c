@@ -80,7 +80,10 @@ int lwc_net_init(LwcNet *n, const LwcArch *a, uint64_t seed)
     init_conv(n, &n->gs_skip, &rs, 0.5);
     for (int l = 0; l < a->L; l++) {
         double t = a->L > 1 ? (double)l / (a->L - 1) : 0.5;
-        double lg = log(2.0) + t * (log(64.0) - log(2.0));
+        /* Quantisation step 1/gain in units of wavelet packet coefficients, which
+         * are 1/8 of an orthonormal transform's at J = 3 (a coefficient error e
+         * costs about 64 e^2 of pixel energy): 1/16 .. 1/256 spans ~25..42 dB. */
+        double lg = log(16.0) + t * (log(256.0) - log(16.0));
         n->lambda[l] = (float)exp(log(0.0018) + t * (log(0.18) - log(0.0018)));
         for (int c = 0; c < a->M; c++) {
             n->params[n->gain_off + (size_t)l * a->M + c] = (float)lg;

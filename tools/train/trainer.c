@@ -13,6 +13,7 @@
 #include "tools/train/adam.h"
 #include "tools/train/data.h"
 #include "tools/train/graph.h"
+#include "tools/train/pca.h"
 #include "tools/train/trainer.h"
 #include "transforms/gemm.h"
 
@@ -292,6 +293,7 @@ static int init_state(Trainer *t)
     s->fm = lwc_calloc(s->net.fact.nparams, 4); s->fv = lwc_calloc(s->net.fact.nparams, 4);
     LWC_RET_IF(!s->m || !s->v || !s->fm || !s->fv, LWC_ERR_NOMEM);
     s->rng = o->seed * 0x9E3779B97F4A7C15ull + 12345;
+    if (!o->no_pca_init) LWC_FWD(lwc_net_init_pca(&s->net, &t->ds, o->crop, 64, &s->rng));
     s->lr = (float)o->lr;
     s->best_val = INFINITY;
     return LWC_OK;

@@ -9,7 +9,7 @@
 
 typedef struct LwcTrainOpts {
     const char *data, *out, *ckpt, *log;
-    int resume, export_only;
+    int resume, export_only, no_pca_init;
     long steps;          /* total optimiser steps to reach */
     int crop, batch, threads, val_every, val_split, max_images, log_every;
     double lr, time_limit, ckpt_every, clip;
