@@ -34,12 +34,17 @@ static double loss_at(LwcGraph *g, const float *x, float *grad, float *fgrad, in
     return st.loss;
 }
 
-/* Central differences in a few coordinates of params[off .. off+n). */
+/* Central differences in a few coordinates of params[off .. off+n). The
+ * loss is computed in float32, so the absolute tolerance scales with the
+ * largest gradient of the set (2%) on top of 5% relative. */
 static void check_range(LwcGraph *g, float *params, const float *an, size_t off, size_t n, const float *x,
                         float *grad, float *fgrad, const char *what)
 {
-    int checked = 0, nonzero = 0;
-    for (size_t k = 0; k < n && checked < 6; k += n / 6 + 1, checked++) {
+    int nonzero = 0;
+    double amax = 0;
+    size_t step = n / 6 + 1;
+    for (size_t k = 0; k < n; k += step) amax = fmax(amax, fabs(an[off + k]));
+    for (size_t k = 0; k < n; k += step) {
         float keep = params[off + k];
         float eps = 1e-2f * fmaxf(fabsf(keep), 0.1f);
         params[off + k] = keep + eps;
@@ -48,8 +53,8 @@ static void check_range(LwcGraph *g, float *params, const float *an, size_t off,
         double lm = loss_at(g, x, grad, fgrad, 0);
         params[off + k] = keep;
         double num = (lp - lm) / (2.0 * eps), a = an[off + k];
-        if (getenv("LWC_TEST_VERBOSE")) printf("%s[%zu] analytic %g numeric %g (lp %.9g lm %.9g eps %g)\n", what, k, a, num, lp, lm, eps);
-        ck_assert_msg(fabs(num - a) <= 0.05 * fabs(num) + 0.05 * fabs(a) + 1e-3,
+        if (getenv("LWC_TEST_VERBOSE")) printf("%s[%zu] analytic %g numeric %g\n", what, k, a, num);
+        ck_assert_msg(fabs(num - a) <= 0.05 * fabs(num) + 0.05 * fabs(a) + 0.02 * amax + 1e-4,
                       "%s[%zu]: analytic %g numeric %g", what, k, a, num);
         nonzero += fabs(a) > 1e-6;
     }
@@ -66,8 +71,13 @@ START_TEST(graph_gradients)
     ck_assert_int_eq(lwc_graph_create(&g, &n, size), 0);
     float *x = malloc(sizeof(float) * 3 * size * size);
     smooth_image(x, size, 1);
-    /* a larger analysis gain so that y_hat is not all zero at initialisation */
-    for (size_t i = 0; i < (size_t)192 * k_arch.M; i++) n.params[n.ga.w_off + i] *= 8;
+    /* second convs of the residual blocks start small (0.1 gain); make them
+     * larger here so the gradient reaching the first convs is well above the
+     * float32 noise of the finite differences */
+    for (int b = 0; b < k_arch.B; b++) {
+        const LwcNetConv *c = &n.gs_rb[2 * b + 1];
+        for (size_t i = 0; i < (size_t)c->cin * c->cout * 9; i++) n.params[c->w_off + i] *= 10;
+    }
     float *grad = calloc(n.nparams, 4), *fgrad = calloc(n.fact.nparams, 4);
     float *an = calloc(n.nparams, 4), *fan = calloc(n.fact.nparams, 4);
     loss_at(g, x, an, fan, 1);
@@ -122,6 +132,7 @@ static LwcTrainOpts small_opts(const char *dir, const char *out, const char *ckp
     o.data = dir; o.out = out; o.ckpt = ckpt; o.steps = steps;
     o.crop = 64; o.batch = 2; o.threads = 1; o.val_every = 1000; o.val_split = 3;
     o.lr = 1e-3; o.arch = k_arch; o.quiet = 1;
+    o.arch.L = 1; /* one rate level: losses of different steps are comparable */
     return o;
 }
 
