@@ -1,6 +1,8 @@
 # lwc: two commands do everything on a fresh Debian 12 machine.
 #   make run    install missing packages (as root), build, code the bundled sample
-#   make test   the same set-up, then every test (plain build and ASan+UBSan build)
+#   make test   the same set-up, then every test (plain build and ASan+UBSan build;
+#               the plain pass also runs each libFuzzer harness FUZZ_SECONDS and TSan)
+#   make fuzz   only the libFuzzer runs (tests/cli_fuzz.sh), FUZZ_SECONDS per harness
 # Other targets: build, install (PREFIX=/usr/local), clean, deps.
 
 BUILD      ?= build
@@ -9,11 +11,15 @@ PREFIX     ?= /usr/local
 JOBS       ?= 2
 SAMPLE     ?= docs/sample.png
 QUALITY    ?= 50
+BUILD_FUZZ ?= $(BUILD)-fuzz
+FUZZ_SECONDS ?= 60
+export FUZZ_SECONDS
 
 BUILD_PKGS = cmake make gcc pkg-config libpng-dev libjpeg62-turbo-dev libopenblas-dev check
 TEST_PKGS  = libjpeg-turbo-progs webp ffmpeg
+FUZZ_PKGS  = clang libclang-rt-14-dev
 
-.PHONY: all run test build install clean deps deps-test
+.PHONY: all run test build install clean deps deps-test deps-fuzz fuzz
 
 all: build
 
@@ -21,7 +27,10 @@ deps:
 	@sh tools/install-deps.sh $(BUILD_PKGS)
 
 deps-test:
-	@sh tools/install-deps.sh $(BUILD_PKGS) $(TEST_PKGS)
+	@sh tools/install-deps.sh $(BUILD_PKGS) $(TEST_PKGS) $(FUZZ_PKGS)
+
+deps-fuzz:
+	@sh tools/install-deps.sh $(BUILD_PKGS) $(FUZZ_PKGS)
 
 $(BUILD)/Makefile: CMakeLists.txt
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX)
@@ -39,8 +48,11 @@ test: deps-test $(BUILD)/Makefile
 	cmake --build $(BUILD_SAN) -j$(JOBS)
 	cd $(BUILD_SAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j$(JOBS) -LE slow
 
+fuzz: deps-fuzz
+	FUZZ_BUILD=$(BUILD_FUZZ) bash tests/cli_fuzz.sh - $(BUILD)
+
 install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_SAN)
+	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ) $(BUILD)-tsan

@@ -56,7 +56,8 @@ static int decode_y(const LwcModel *m, const LwcGeom *g, LwcCtx *ctx, LwcRansDec
                 int32_t sym;
                 const uint32_t *cdf = lwc_cdf_table(&m->gauss, idx[i], &tn, &off);
                 r = lwc_cdf_decode_value(d, cdf, tn, off, &sym);
-                vals[i] = sym * 16 + mu[i];
+                if (r == LWC_OK && (sym > LWC_Y_SYM_MAX || sym < -LWC_Y_SYM_MAX)) r = LWC_ERR_CORRUPT;
+                vals[i] = r == LWC_OK ? sym * 16 + mu[i] : 0;
             }
             lwc_ctx_store(ctx, s, par, vals);
             lwc_scatter_pass(vals, g->hy, g->wy, s * ms, ms, par, yq);

@@ -31,6 +31,7 @@ static void conv(const LwcFloatConv *l, const float *x, int h, int w, float *y, 
 static int32_t round_to_int(float v)
 {
     double r = floor((double)v + 0.5);
+    if (r != r) return 0; /* NaN (only from a broken model): converting it is UB */
     return (int32_t)LWC_CLAMP(r, -1e9, 1e9);
 }
 
@@ -96,6 +97,7 @@ static int code_pass(Enc *e, LwcCtx *ctx, LwcRansEnc *re, int s, int par, int32_
                 int tn, off;
                 const uint32_t *cdf = lwc_cdf_table(&e->m->gauss, idx[k], &tn, &off);
                 int32_t sym = round_to_int(yc[(size_t)i * g->wy + j] - mu[k] / 16.0f);
+                sym = LWC_CLAMP(sym, -LWC_Y_SYM_MAX, LWC_Y_SYM_MAX);
                 LWC_FWD(lwc_cdf_encode_value(re, cdf, tn, off, sym));
                 vals[k] = sym * 16 + mu[k];
             }

@@ -48,5 +48,8 @@ int lwc_reconstruct(const LwcModel *m, const LwcGeom *g, const int32_t *yq, doub
                     int channels, int bit_depth, LwcImage *out, LwcStats *st);
 /* Quality as stored in the stream (1/100 steps); the encoder codes with it. */
 uint16_t lwc_quality_x100(double quality);
+/* Largest |q| of a y symbol, so that y_hat = 16 q + mu fits in int32: the
+ * encoder clamps to it and the decoder rejects a larger one as corrupt. */
+#define LWC_Y_SYM_MAX (1 << 26)
 
 #endif

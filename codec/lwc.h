@@ -131,6 +131,76 @@ int lwc_stream_info(const uint8_t *buf, size_t size, LwcStreamInfo *info);
 
 void lwc_free_buffer(void *buf);
 
+/* ---- .lwcv: a video as a sequence of lwc images (docs/bitstream.md, ".lwcv").
+ *
+ * A 48-byte sequence header, then per frame a 4-byte little-endian length and
+ * that many bytes of an ordinary lwc image stream. These functions only
+ * (de)serialise and check; callers do the I/O:
+ *   writer: lwc_video_header_write, then per frame lwc_encode +
+ *           lwc_video_packet_prefix_write; rewrite the header with the frame
+ *           count at the end when the output is seekable (0 = unknown).
+ *   reader: lwc_video_header_parse, then per frame lwc_video_packet_prefix_parse
+ *           (length checked against lwc_video_max_packet before any
+ *           allocation), read the packet, lwc_video_packet_check, lwc_decode.
+ *   or, with the whole file in memory: lwc_video_next_packet. */
+#define LWC_VIDEO_HEADER_SIZE 48
+#define LWC_VIDEO_PREFIX_SIZE 4
+
+/* The layout the frames had before coding; a decoder writes them back in it.
+ * GRAY frames are coded as 1-channel images, all others as RGB (Y'CbCr is
+ * converted with BT.601 limited-range matrices; see docs/bitstream.md). */
+enum {
+    LWC_VIDEO_SRC_RGB = 0,          /* RGB frames (the FFmpeg filter) */
+    LWC_VIDEO_SRC_GRAY = 1,         /* 8-bit luma only (Y4M Cmono) */
+    LWC_VIDEO_SRC_YUV420JPEG = 2,   /* Y4M C420jpeg (also written for a Y4M without C tag) */
+    LWC_VIDEO_SRC_YUV420MPEG2 = 3,  /* Y4M C420mpeg2 */
+    LWC_VIDEO_SRC_YUV420PALDV = 4,  /* Y4M C420paldv */
+    LWC_VIDEO_SRC_YUV420 = 5,       /* Y4M C420 */
+    LWC_VIDEO_SRC_YUV422 = 6,       /* Y4M C422 */
+    LWC_VIDEO_SRC_YUV444 = 7,       /* Y4M C444 */
+    LWC_VIDEO_SRC_COUNT = 8
+};
+
+typedef struct LwcVideoHeader {
+    int version;              /* set by the parser (1); the writer always writes 1 */
+    int width, height;        /* every frame's size, 1 .. 2^20 each */
+    uint32_t fps_num, fps_den; /* frame rate num/den, both >= 1 */
+    uint64_t model_id;        /* lwc_model_id() of the model of every frame */
+    uint32_t frame_count;     /* number of frames; 0 = unknown (written to a pipe) */
+    int source_format;        /* LWC_VIDEO_SRC_* */
+} LwcVideoHeader;
+
+/* Serialise h into out. LWC_ERR_INVAL when a field is out of range. */
+int lwc_video_header_write(const LwcVideoHeader *h, uint8_t out[LWC_VIDEO_HEADER_SIZE]);
+/* Parse and check a sequence header: magic (LWC_ERR_MAGIC), version, CRC,
+ * reserved bytes, field ranges, width*height against max_pixels (0: the
+ * default cap 2^28). size < LWC_VIDEO_HEADER_SIZE gives LWC_ERR_TRUNCATED. */
+int lwc_video_header_parse(const uint8_t *buf, size_t size, uint64_t max_pixels,
+                           LwcVideoHeader *h);
+/* 1 when buf starts with the .lwcv magic (at least 4 bytes), else 0. */
+int lwc_video_probe(const uint8_t *buf, size_t size);
+/* The largest packet a stream with this header may carry: 65536 + 32 bytes
+ * per pixel of the frame padded to multiples of 32, at most 2^30. */
+size_t lwc_video_max_packet(const LwcVideoHeader *h);
+/* Encode the length prefix of a packet of `size` bytes; LWC_ERR_TOO_BIG
+ * above lwc_video_max_packet, LWC_ERR_INVAL below the 32-byte image header. */
+int lwc_video_prefix_write(const LwcVideoHeader *h, size_t size, uint8_t out[LWC_VIDEO_PREFIX_SIZE]);
+/* Decode a length prefix and check it: LWC_ERR_CORRUPT when below 32 bytes
+ * or above lwc_video_max_packet. */
+int lwc_video_prefix_parse(const LwcVideoHeader *h, const uint8_t in[LWC_VIDEO_PREFIX_SIZE],
+                           size_t *size);
+/* Check that a packet is a complete lwc image of this sequence (all image
+ * CRCs, size, 8-bit, 1 channel for GRAY else 3, model id): LWC_ERR_CORRUPT
+ * for a frame that does not belong, LWC_ERR_MODEL for another model, or the
+ * image parser's error. */
+int lwc_video_packet_check(const LwcVideoHeader *h, const uint8_t *pkt, size_t size);
+/* Walk a whole .lwcv in memory: *pos starts at LWC_VIDEO_HEADER_SIZE.
+ * Returns 1 with *pkt, *pkt_size pointing into buf and *pos advanced, 0 at the
+ * end, or an error (LWC_ERR_TRUNCATED for a cut packet or prefix). Packets
+ * are not checked beyond their length: call lwc_video_packet_check. */
+int lwc_video_next_packet(const LwcVideoHeader *h, const uint8_t *buf, size_t size, size_t *pos,
+                          const uint8_t **pkt, size_t *pkt_size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -56,9 +56,9 @@ void lwc_image_to_planes(const LwcImage *img, const LwcGeom *g, float *planes)
 
 static int to_code(float v)
 {
-    float s = (v + 0.5f) * 255.0f;
-    int q = (int)floorf(s + 0.5f);
-    return LWC_CLAMP(q, 0, 255);
+    float s = floorf((v + 0.5f) * 255.0f + 0.5f);
+    /* clamp before converting: a float outside int range (or NaN) is UB */
+    return !(s > 0.0f) ? 0 : s > 255.0f ? 255 : (int)s;
 }
 
 void lwc_planes_to_image(const float *planes, const LwcGeom *g, LwcImage *img)

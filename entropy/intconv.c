@@ -1,12 +1,69 @@
-/* Integer convolution layers of the entropy-parameter path (see intconv.h). */
+/* Integer convolution layers of the entropy-parameter path (see intconv.h).
+ *
+ * How a layer runs: the k x k neighbourhoods of the selected positions are
+ * gathered ("im2col") into int16 rows r = (ci*k + ky)*k + kx, stored two rows
+ * per 32-bit word ("pair layout": word xp[(r/2)*n + p] holds row r in its
+ * low half and row r+1 in its high half; a missing last row is zero). One
+ * pmaddwd then multiplies two weights with two inputs and adds them, and the
+ * GEMM with the requantisation fused behind it is a kernel in a table of
+ * function pointers (dav1d habit): the C reference first, overridden by SSE2
+ * and AVX2 versions chosen at run time (__builtin_cpu_supports; the x86
+ * kernels use target attributes, so no -mavx2 is needed);
+ * lwc_intconv_force_reference(1) keeps the C entries.
+ *
+ * Why the SIMD sums are bit-exact: the reference accumulates in Z/2^32
+ * (uint32 wrap), a ring, so any order or grouping of the additions gives the
+ * same result. Every int16 x int16 product is exact in int32 (|p| <= 2^30);
+ * pmaddwd adds two of them in 32 bits, which leaves the int32 range only for
+ * (-32768)(-32768) + (-32768)(-32768) = 2^31, returned as 0x80000000: the
+ * same residue mod 2^32. paddd then wraps exactly like the reference.
+ *
+ * Positions are processed in chunks (CHUNK_BYTES of pair rows) so that what
+ * the gather writes is still in L2 when the GEMM reads it.
+ *
+ * Work buffer (lwc_intconv_work_size int32 words, (kk+1)*h*w with
+ * kk = cin*k*k): a chunk's pair rows take at most ceil(kk/2)*npos words, and
+ * the rest (at least h*w words) is scratch for the gather lines and the C
+ * kernel's accumulators. */
 #include <string.h>
 
 #include "common.h"
 #include "entropy/intconv.h"
 
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define LWC_INTCONV_X86 1
+#include <immintrin.h>
+#else
+#define LWC_INTCONV_X86 0
+#endif
+
+/* Kernel table. gemm: y[o*ys + p] = requant(bias[o] + sum_r w[o][r] * x[r][p])
+ * for o < cout, p < n, with x in the pair layout (n words per pair row);
+ * scratch: n words. */
+typedef struct IntConvDsp {
+    const char *name;
+    void (*gemm)(const LwcIntConv *l, const uint32_t *xp, int n, int16_t *y, size_t ys, uint32_t *scratch);
+} IntConvDsp;
+
+/* Test and benchmark hooks (not in intconv.h: internal to liblwc). The mask
+ * limits the x86 kernels tried (bit 0 SSE2, bit 1 AVX2); returns the old mask. */
+#define LWC_INTCONV_CPU_SSE2 1u
+#define LWC_INTCONV_CPU_AVX2 2u
+unsigned lwc_intconv_set_cpu_mask(unsigned mask);
+/* Name of the kernels lwc_intconv_forward uses now: "c", "sse2" or "avx2". */
+const char *lwc_intconv_kernel_name(void);
+
 static int g_force_ref;
+static unsigned g_cpu_mask = ~0u;
 
 void lwc_intconv_force_reference(int on) { g_force_ref = on; }
+
+unsigned lwc_intconv_set_cpu_mask(unsigned mask)
+{
+    unsigned old = g_cpu_mask;
+    g_cpu_mask = mask;
+    return old;
+}
 
 int lwc_int_npos(int h, int w, int parity)
 {
@@ -16,7 +73,7 @@ int lwc_int_npos(int h, int w, int parity)
     return n;
 }
 
-int64_t lwc_round_shift(int64_t v, int s)
+static inline int64_t round_shift(int64_t v, int s)
 {
     int64_t half = (int64_t)1 << (s - 1);
     /* floor((v + half) / 2^s) without shifting a negative number. */
@@ -25,86 +82,387 @@ int64_t lwc_round_shift(int64_t v, int s)
     return -(((-t) + ((int64_t)1 << s) - 1) >> s);
 }
 
+int64_t lwc_round_shift(int64_t v, int s) { return round_shift(v, s); }
+
 size_t lwc_intconv_work_size(const LwcIntConv *l, int h, int w)
 {
     size_t npos = (size_t)h * w;
     return (size_t)l->cin * l->k * l->k * npos + npos;
 }
 
-/* Gather the k x k neighbourhoods of the selected positions into
- * col[(ci*k + dy)*k + dx][p] (zero outside the map). */
-static void im2col_int(const int16_t *x, int cin, int h, int w, int k, int parity,
-                       int32_t *col, int npos)
+/* ---- C reference GEMM ----------------------------------------------------- */
+
+static inline int16_t requant(uint32_t acc, int32_t mult, int shift, int32_t lo, int32_t hi)
 {
-    int r = k / 2;
-    for (int ci = 0; ci < cin; ci++) {
-        const int16_t *xc = x + (size_t)ci * h * w;
-        for (int dy = -r; dy <= r; dy++) {
-            for (int dx = -r; dx <= r; dx++) {
-                int32_t *dst = col + ((size_t)(ci * k + dy + r) * k + dx + r) * npos;
-                int p = 0;
-                for (int i = 0; i < h; i++) {
-                    int j0 = parity == LWC_INT_ALL ? 0 : ((i & 1) ^ parity);
-                    int step = parity == LWC_INT_ALL ? 1 : 2;
-                    int yy = i + dy;
-                    for (int j = j0; j < w; j += step, p++) {
-                        int xx = j + dx;
-                        dst[p] = (yy < 0 || yy >= h || xx < 0 || xx >= w) ? 0 : xc[(size_t)yy * w + xx];
-                    }
-                }
+    int64_t v = round_shift((int64_t)(int32_t)acc * mult, shift);
+    return (int16_t)(v < lo ? lo : v > hi ? hi : v);
+}
+
+/* Weight pair (w[i], w[i+1]) as the 32-bit word the pair layout multiplies
+ * with; w[kk] does not exist (zero). */
+static inline uint32_t weight_pair(const int16_t *w, int i, int kk)
+{
+    uint32_t hi = i + 1 < kk ? (uint16_t)w[i + 1] : 0;
+    return (uint16_t)w[i] | hi << 16;
+}
+
+/* a.lo*b.lo + a.hi*b.hi of two int16 pairs, mod 2^32. */
+static inline uint32_t madd_pair(uint32_t a, uint32_t b)
+{
+    return (uint32_t)(int32_t)(int16_t)a * (uint32_t)(int32_t)(int16_t)b +
+           (uint32_t)(int32_t)(int16_t)(a >> 16) * (uint32_t)(int32_t)(int16_t)(b >> 16);
+}
+
+#if LWC_INTCONV_X86
+/* Positions [p0, p1) one at a time (the tails of the SIMD kernels). */
+static void gemm_range_c(const LwcIntConv *l, const uint32_t *xp, int n, int p0, int p1, int16_t *y,
+                         size_t ys)
+{
+    int kk = l->cin * l->k * l->k, np = (kk + 1) / 2;
+    for (int o = 0; o < l->cout; o++) {
+        const int16_t *wo = l->w + (size_t)o * kk;
+        for (int p = p0; p < p1; p++) {
+            uint32_t acc = (uint32_t)l->bias[o];
+            for (int ip = 0; ip < np; ip++) acc += madd_pair(weight_pair(wo, 2 * ip, kk), xp[(size_t)ip * n + p]);
+            y[o * ys + p] = requant(acc, l->mult[o], l->shift[o], l->lo, l->hi);
+        }
+    }
+}
+#endif
+
+/* The reference: acc[p] over all positions, one pair row at a time. */
+static void gemm_c(const LwcIntConv *l, const uint32_t *xp, int n, int16_t *y, size_t ys, uint32_t *acc)
+{
+    int kk = l->cin * l->k * l->k, np = (kk + 1) / 2;
+    for (int o = 0; o < l->cout; o++) {
+        const int16_t *wo = l->w + (size_t)o * kk;
+        for (int p = 0; p < n; p++) acc[p] = (uint32_t)l->bias[o];
+        for (int ip = 0; ip < np; ip++) {
+            uint32_t wp = weight_pair(wo, 2 * ip, kk);
+            if (!wp) continue;
+            const uint32_t *x = xp + (size_t)ip * n;
+            for (int p = 0; p < n; p++) acc[p] += madd_pair(wp, x[p]);
+        }
+        int16_t *yo = y + o * ys;
+        for (int p = 0; p < n; p++) yo[p] = requant(acc[p], l->mult[o], l->shift[o], l->lo, l->hi);
+    }
+}
+
+static const IntConvDsp k_dsp_c = { "c", gemm_c };
+
+#if LWC_INTCONV_X86
+/* ---- x86 kernels ----------------------------------------------------------
+ * Blocking: a tile of OB output channels x NV vectors of positions; the tile
+ * walks the pair rows (one cache line of xp per row for 16 positions), so
+ * position tiles are the outer loop and the tile's column of xp stays in L1
+ * while all output blocks reuse it. Positions left over after the last full
+ * vector go through gemm_range_c. */
+#define OB 4 /* output channels per tile */
+
+static inline int32_t load_pair(const int16_t *w)
+{
+    int32_t v;
+    memcpy(&v, w, sizeof(v)); /* unaligned 32-bit load of (w[0], w[1]) */
+    return v;
+}
+
+/* --- AVX2: 8 positions per vector, requantisation in 64-bit lanes --- */
+#define AVX2_FN __attribute__((target("avx2")))
+#define AVX2_INLINE static inline __attribute__((target("avx2"), always_inline))
+
+typedef struct RqAvx2 {
+    __m256i mult, half, lo, hi;
+    __m128i cnt;
+} RqAvx2;
+
+AVX2_INLINE RqAvx2 rq_avx2(const LwcIntConv *l, int o)
+{
+    RqAvx2 q;
+    q.mult = _mm256_set1_epi32(l->mult[o]);
+    q.half = _mm256_set1_epi64x((int64_t)1 << (l->shift[o] - 1));
+    q.lo = _mm256_set1_epi64x(l->lo);
+    q.hi = _mm256_set1_epi64x(l->hi);
+    q.cnt = _mm_cvtsi32_si128(l->shift[o]);
+    return q;
+}
+
+/* clamp(floor((v + half) / 2^s), lo, hi) on 4 int64 lanes. The arithmetic
+ * shift AVX2 lacks is ((t ^ m) >>> s) ^ m with m the sign mask: for t < 0,
+ * ~t = -t-1 >= 0 and ~(floor((-t-1)/2^s)) = floor(t/2^s). */
+AVX2_INLINE __m256i rq_lanes_avx2(__m256i v, const RqAvx2 *q)
+{
+    __m256i t = _mm256_add_epi64(v, q->half);
+    __m256i m = _mm256_cmpgt_epi64(_mm256_setzero_si256(), t);
+    t = _mm256_xor_si256(_mm256_srl_epi64(_mm256_xor_si256(t, m), q->cnt), m);
+    t = _mm256_blendv_epi8(t, q->lo, _mm256_cmpgt_epi64(q->lo, t));
+    return _mm256_blendv_epi8(t, q->hi, _mm256_cmpgt_epi64(t, q->hi));
+}
+
+/* 8 int32 accumulators -> 8 int16 outputs (exact: clamped to [lo, hi]). */
+AVX2_INLINE __m128i rq8_avx2(__m256i acc, const RqAvx2 *q)
+{
+    __m256i ev = rq_lanes_avx2(_mm256_mul_epi32(acc, q->mult), q);
+    __m256i od = rq_lanes_avx2(_mm256_mul_epi32(_mm256_srli_epi64(acc, 32), q->mult), q);
+    __m256i r = _mm256_blend_epi32(ev, _mm256_slli_epi64(od, 32), 0xAA);
+    r = _mm256_packs_epi32(r, r);
+    return _mm256_castsi256_si128(_mm256_permute4x64_epi64(r, 0x08));
+}
+
+/* acc += pmaddwd(x, (w[0], w[1])) */
+#define MADD256(acc, x, wv) acc = _mm256_add_epi32(acc, _mm256_madd_epi16(x, wv))
+
+AVX2_INLINE __m256i bcast_avx2(const int16_t *w, int ip, int npair)
+{
+    /* (w[2ip], w[2ip+1]), or (w[2ip], 0) for the odd last row */
+    return _mm256_set1_epi32(ip < npair ? load_pair(w + 2 * ip) : (uint16_t)w[2 * ip]);
+}
+
+AVX2_INLINE void store_rq_avx2(const LwcIntConv *l, int o, __m256i acc, int16_t *y)
+{
+    RqAvx2 q = rq_avx2(l, o);
+    _mm_storeu_si128((__m128i *)y, rq8_avx2(acc, &q));
+}
+
+/* Outputs o..o+3 at positions p..p+8*nv-1 (nv = 1 or 2): 4*nv accumulators
+ * in named registers (an array makes GCC spill them). */
+AVX2_INLINE void tile4_avx2(const LwcIntConv *l, const uint32_t *xp, int n, int o, int p, int nv,
+                            int16_t *y, size_t ys)
+{
+    int kk = l->cin * l->k * l->k, npair = kk / 2, nrow = (kk + 1) / 2;
+    const int16_t *w0 = l->w + (size_t)o * kk, *w1 = w0 + kk, *w2 = w1 + kk, *w3 = w2 + kk;
+    __m256i a00 = _mm256_set1_epi32(l->bias[o]), a01 = a00;
+    __m256i a10 = _mm256_set1_epi32(l->bias[o + 1]), a11 = a10;
+    __m256i a20 = _mm256_set1_epi32(l->bias[o + 2]), a21 = a20;
+    __m256i a30 = _mm256_set1_epi32(l->bias[o + 3]), a31 = a30;
+    const uint32_t *x = xp + p;
+    for (int ip = 0; ip < nrow; ip++, x += n) {
+        __m256i x0 = _mm256_loadu_si256((const __m256i *)x);
+        __m256i x1 = nv > 1 ? _mm256_loadu_si256((const __m256i *)(x + 8)) : x0;
+        __m256i b = bcast_avx2(w0, ip, npair);
+        MADD256(a00, x0, b);
+        if (nv > 1) MADD256(a01, x1, b);
+        b = bcast_avx2(w1, ip, npair);
+        MADD256(a10, x0, b);
+        if (nv > 1) MADD256(a11, x1, b);
+        b = bcast_avx2(w2, ip, npair);
+        MADD256(a20, x0, b);
+        if (nv > 1) MADD256(a21, x1, b);
+        b = bcast_avx2(w3, ip, npair);
+        MADD256(a30, x0, b);
+        if (nv > 1) MADD256(a31, x1, b);
+    }
+    int16_t *yo = y + o * ys + p;
+    store_rq_avx2(l, o, a00, yo);
+    store_rq_avx2(l, o + 1, a10, yo + ys);
+    store_rq_avx2(l, o + 2, a20, yo + 2 * ys);
+    store_rq_avx2(l, o + 3, a30, yo + 3 * ys);
+    if (nv > 1) {
+        store_rq_avx2(l, o, a01, yo + 8);
+        store_rq_avx2(l, o + 1, a11, yo + ys + 8);
+        store_rq_avx2(l, o + 2, a21, yo + 2 * ys + 8);
+        store_rq_avx2(l, o + 3, a31, yo + 3 * ys + 8);
+    }
+}
+
+/* One output channel (the cout % 4 left over), nv = 1 or 2. */
+AVX2_INLINE void tile1_avx2(const LwcIntConv *l, const uint32_t *xp, int n, int o, int p, int nv,
+                            int16_t *y, size_t ys)
+{
+    int kk = l->cin * l->k * l->k, npair = kk / 2, nrow = (kk + 1) / 2;
+    const int16_t *w0 = l->w + (size_t)o * kk;
+    __m256i a0 = _mm256_set1_epi32(l->bias[o]), a1 = a0;
+    const uint32_t *x = xp + p;
+    for (int ip = 0; ip < nrow; ip++, x += n) {
+        __m256i b = bcast_avx2(w0, ip, npair);
+        MADD256(a0, _mm256_loadu_si256((const __m256i *)x), b);
+        if (nv > 1) MADD256(a1, _mm256_loadu_si256((const __m256i *)(x + 8)), b);
+    }
+    int16_t *yo = y + o * ys + p;
+    store_rq_avx2(l, o, a0, yo);
+    if (nv > 1) store_rq_avx2(l, o, a1, yo + 8);
+}
+
+AVX2_FN static void gemm_avx2(const LwcIntConv *l, const uint32_t *xp, int n, int16_t *y, size_t ys,
+                              uint32_t *scratch)
+{
+    int o_full = l->cout / OB * OB, p = 0;
+    for (; p + 16 <= n; p += 16) {
+        for (int o = 0; o < o_full; o += OB) tile4_avx2(l, xp, n, o, p, 2, y, ys);
+        for (int o = o_full; o < l->cout; o++) tile1_avx2(l, xp, n, o, p, 2, y, ys);
+    }
+    if (p + 8 <= n) {
+        for (int o = 0; o < o_full; o += OB) tile4_avx2(l, xp, n, o, p, 1, y, ys);
+        for (int o = o_full; o < l->cout; o++) tile1_avx2(l, xp, n, o, p, 1, y, ys);
+        p += 8;
+    }
+    if (p < n) gemm_range_c(l, xp, n, p, n, y, ys);
+}
+
+static const IntConvDsp k_dsp_avx2 = { "avx2", gemm_avx2 };
+
+/* --- SSE2: 4 positions per vector, scalar requantisation --- */
+#define SSE2_INLINE static inline __attribute__((target("sse2"), always_inline))
+
+SSE2_INLINE void tile_sse2(const LwcIntConv *l, const uint32_t *xp, int n, int o, int ob, int p,
+                           int16_t *y, size_t ys)
+{
+    int kk = l->cin * l->k * l->k, npair = kk / 2;
+    const int16_t *w = l->w + (size_t)o * kk;
+    __m128i acc[OB][2];
+    for (int b = 0; b < ob; b++) acc[b][0] = acc[b][1] = _mm_set1_epi32(l->bias[o + b]);
+    const uint32_t *x = xp + p;
+    for (int ip = 0; ip <= npair; ip++, x += n) {
+        if (ip == npair && !(kk & 1)) break;
+        __m128i x0 = _mm_loadu_si128((const __m128i *)x), x1 = _mm_loadu_si128((const __m128i *)(x + 4));
+        for (int b = 0; b < ob; b++) {
+            const int16_t *wb = w + (size_t)b * kk + 2 * ip;
+            __m128i wv = _mm_set1_epi32(ip < npair ? load_pair(wb) : (uint16_t)wb[0]);
+            acc[b][0] = _mm_add_epi32(acc[b][0], _mm_madd_epi16(x0, wv));
+            acc[b][1] = _mm_add_epi32(acc[b][1], _mm_madd_epi16(x1, wv));
+        }
+    }
+    for (int b = 0; b < ob; b++) {
+        uint32_t a[8];
+        _mm_storeu_si128((__m128i *)a, acc[b][0]);
+        _mm_storeu_si128((__m128i *)(a + 4), acc[b][1]);
+        int16_t *yo = y + (o + b) * ys + p;
+        for (int v = 0; v < 8; v++) yo[v] = requant(a[v], l->mult[o + b], l->shift[o + b], l->lo, l->hi);
+    }
+}
+
+__attribute__((target("sse2"))) static void gemm_sse2(const LwcIntConv *l, const uint32_t *xp,
+                                                       int n, int16_t *y, size_t ys, uint32_t *scratch)
+{
+    int o_full = l->cout / OB * OB, p = 0;
+    for (; p + 8 <= n; p += 8) {
+        for (int o = 0; o < o_full; o += OB) tile_sse2(l, xp, n, o, OB, p, y, ys);
+        for (int o = o_full; o < l->cout; o++) tile_sse2(l, xp, n, o, 1, p, y, ys);
+    }
+    if (p < n) gemm_range_c(l, xp, n, p, n, y, ys);
+}
+
+static const IntConvDsp k_dsp_sse2 = { "sse2", gemm_sse2 };
+#endif /* LWC_INTCONV_X86 */
+
+/* ---- kernel selection ----------------------------------------------------- */
+
+static const IntConvDsp *select_dsp(void)
+{
+    const IntConvDsp *d = &k_dsp_c;
+    if (g_force_ref) return d;
+#if LWC_INTCONV_X86
+    __builtin_cpu_init();
+    if ((g_cpu_mask & LWC_INTCONV_CPU_SSE2) && __builtin_cpu_supports("sse2")) d = &k_dsp_sse2;
+    if ((g_cpu_mask & LWC_INTCONV_CPU_AVX2) && __builtin_cpu_supports("avx2")) d = &k_dsp_avx2;
+#endif
+    return d;
+}
+
+const char *lwc_intconv_kernel_name(void) { return select_dsp()->name; }
+
+/* ---- gather into the pair layout ------------------------------------------ */
+
+/* dst[t] = a[t] | b[t] << 16 (b == NULL: zero high halves). */
+static void interleave(const int16_t *a, const int16_t *b, int n, uint32_t *dst)
+{
+    if (!b) {
+        for (int t = 0; t < n; t++) dst[t] = (uint16_t)a[t];
+        return;
+    }
+    for (int t = 0; t < n; t++) dst[t] = (uint16_t)a[t] | (uint32_t)(uint16_t)b[t] << 16;
+}
+
+/* Row r of the im2col matrix restricted to image row i: the `cnt` selected
+ * positions j = j0, j0+step, ... of that row, read at (i+dy, j+dx), zero
+ * outside the map. */
+static void gather_line(const int16_t *x, int h, int w, int k, int r, int i, int j0, int step,
+                        int cnt, int16_t *line)
+{
+    int ci = r / (k * k), t = r % (k * k);
+    int dy = t / k - k / 2, dx = t % k - k / 2, yy = i + dy;
+    if (yy < 0 || yy >= h) {
+        memset(line, 0, (size_t)cnt * sizeof(*line));
+        return;
+    }
+    const int16_t *src = x + ((size_t)ci * h + yy) * w + j0 + dx;
+    /* Valid t: 0 <= j0 + dx + step*t <= w-1. */
+    int first = 0, last = cnt; /* [first, last) */
+    while (first < cnt && j0 + dx + step * first < 0) line[first++] = 0;
+    while (last > first && j0 + dx + step * (last - 1) >= w) line[--last] = 0;
+    if (step == 1) memcpy(line + first, src + first, (size_t)(last - first) * sizeof(*line));
+    else
+        for (int u = first; u < last; u++) line[u] = src[2 * u];
+}
+
+/* Positions [p0, p0+n) of the im2col matrix (raster order of the selected
+ * positions) into the pair layout, n words per pair row. Two consecutive
+ * image rows hold w positions of a parity, so the row of p0 is direct. */
+static void im2col_pairs(const int16_t *x, int cin, int h, int w, int k, int parity, int p0, int n,
+                         uint32_t *xp, int16_t *lines)
+{
+    int kk = cin * k * k, step = parity == LWC_INT_ALL ? 1 : 2;
+    int16_t *l0 = lines, *l1 = lines + w;
+    for (int ip = 0; ip < (kk + 1) / 2; ip++) {
+        uint32_t *dst = xp + (size_t)ip * n;
+        int has_b = 2 * ip + 1 < kk;
+        int base = p0 / w * w; /* first position of row i */
+        for (int i = p0 / w * step; i < h && base < p0 + n; i++) {
+            int j0 = parity == LWC_INT_ALL ? 0 : ((i & 1) ^ parity);
+            int cnt = (w - j0 + step - 1) / step;
+            int t0 = LWC_MAX(p0 - base, 0), t1 = LWC_MIN(p0 + n - base, cnt); /* part of row i in the chunk */
+            if (t1 > t0) {
+                gather_line(x, h, w, k, 2 * ip, i, j0 + step * t0, step, t1 - t0, l0);
+                if (has_b) gather_line(x, h, w, k, 2 * ip + 1, i, j0 + step * t0, step, t1 - t0, l1);
+                interleave(l0, has_b ? l1 : NULL, t1 - t0, dst);
+                dst += t1 - t0;
             }
+            base += cnt;
         }
     }
 }
 
-static inline int16_t requant(uint32_t acc, int32_t mult, int shift, int32_t lo, int32_t hi)
-{
-    int64_t v = lwc_round_shift((int64_t)(int32_t)acc * mult, shift);
-    return (int16_t)(v < lo ? lo : v > hi ? hi : v);
-}
+/* ---- layers ---------------------------------------------------------------- */
 
-/* acc[p] = bias + sum_i w[i] * col[i][p] in wrapping 32-bit arithmetic. */
-static void matvec_ref(const int16_t *w, int kk, const int32_t *col, int npos, uint32_t bias,
-                       uint32_t *acc)
-{
-    for (int p = 0; p < npos; p++) acc[p] = bias;
-    for (int i = 0; i < kk; i++) {
-        uint32_t wv = (uint32_t)(int32_t)w[i];
-        if (!wv) continue;
-        const int32_t *c = col + (size_t)i * npos;
-        for (int p = 0; p < npos; p++) acc[p] += wv * (uint32_t)c[p];
-    }
-}
+/* Positions per chunk: the chunk's pair rows (gathered, then read by the GEMM
+ * while still in L2) take about CHUNK_BYTES; a multiple of the 16-position
+ * tile so that only the last chunk has a scalar tail. */
+#define CHUNK_BYTES (64 * 1024)
 
-static void gemm_requant(const LwcIntConv *l, const int32_t *col, int npos, int16_t *y,
-                         uint32_t *acc)
+static int chunk_positions(int nrow)
 {
-    int kk = l->cin * l->k * l->k;
-    for (int o = 0; o < l->cout; o++) {
-        matvec_ref(l->w + (size_t)o * kk, kk, col, npos, (uint32_t)l->bias[o], acc);
-        int16_t *yo = y + (size_t)o * npos;
-        for (int p = 0; p < npos; p++)
-            yo[p] = requant(acc[p], l->mult[o], l->shift[o], l->lo, l->hi);
-    }
+    int n = CHUNK_BYTES / (4 * nrow) / 16 * 16;
+    return n < 16 ? 16 : n;
 }
 
 void lwc_intconv_forward(const LwcIntConv *l, const int16_t *x, int h, int w, int parity,
                          int16_t *y, int32_t *work)
 {
-    int npos = lwc_int_npos(h, w, parity);
-    int32_t *col = work;
-    uint32_t *acc = (uint32_t *)(work + (size_t)l->cin * l->k * l->k * npos);
-    im2col_int(x, l->cin, h, w, l->k, parity, col, npos);
-    gemm_requant(l, col, npos, y, acc);
+    int npos = lwc_int_npos(h, w, parity), nrow = (l->cin * l->k * l->k + 1) / 2;
+    int chunk = chunk_positions(nrow);
+    const IntConvDsp *d = select_dsp();
+    uint32_t *xp = (uint32_t *)work;
+    for (int p0 = 0; p0 < npos; p0 += chunk) {
+        int n = LWC_MIN(chunk, npos - p0);
+        uint32_t *scratch = xp + (size_t)nrow * n; /* >= h*w words left: lines (w) and acc (n) fit */
+        im2col_pairs(x, l->cin, h, w, l->k, parity, p0, n, xp, (int16_t *)scratch);
+        d->gemm(l, xp, n, y + p0, (size_t)npos, scratch);
+    }
 }
 
 void lwc_intconv_1x1_forward(const LwcIntConv *l, const int16_t *x, int npos, int16_t *y,
                              int32_t *work)
 {
-    int32_t *col = work;
-    uint32_t *acc = (uint32_t *)(work + (size_t)l->cin * npos);
-    for (size_t i = 0; i < (size_t)l->cin * npos; i++) col[i] = x[i];
-    gemm_requant(l, col, npos, y, acc);
+    int cin = l->cin, nrow = (cin + 1) / 2, chunk = chunk_positions(nrow);
+    const IntConvDsp *d = select_dsp();
+    uint32_t *xp = (uint32_t *)work;
+    for (int p0 = 0; p0 < npos; p0 += chunk) {
+        int n = LWC_MIN(chunk, npos - p0);
+        for (int ip = 0; ip < nrow; ip++) {
+            const int16_t *a = x + (size_t)2 * ip * npos + p0;
+            interleave(a, 2 * ip + 1 < cin ? a + npos : NULL, n, xp + (size_t)ip * n);
+        }
+        d->gemm(l, xp, n, y + p0, (size_t)npos, xp + (size_t)nrow * n);
+    }
 }
 
 void lwc_int_upsample2(const int16_t *x, int c, int h, int w, int16_t *y)

@@ -9,6 +9,7 @@
  * are on the stack (48 KiB) so the reference never allocates and cannot
  * fail. Summation order is fixed, so results are reproducible run to run. */
 #include <assert.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "common.h"
@@ -170,11 +171,21 @@ static const LwcGemmDsp *g_best = &g_openblas;
 static const LwcGemmDsp *g_best = &g_reference;
 #endif
 
-static const LwcGemmDsp *g_active = NULL; /* NULL: g_best (no init needed) */
+/* NULL: g_best (no init needed). Atomic because every lwc_open() stores it
+ * while other threads' contexts may be reading it (relaxed is enough: the
+ * value is a pointer to one of two constant tables). */
+static _Atomic(const LwcGemmDsp *) g_active = NULL;
 
-const LwcGemmDsp *lwc_gemm_dsp(void) { return g_active ? g_active : g_best; }
+const LwcGemmDsp *lwc_gemm_dsp(void)
+{
+    const LwcGemmDsp *a = atomic_load_explicit(&g_active, memory_order_relaxed);
+    return a ? a : g_best;
+}
 
-void lwc_gemm_force_reference(int on) { g_active = on ? &g_reference : g_best; }
+void lwc_gemm_force_reference(int on)
+{
+    atomic_store_explicit(&g_active, on ? &g_reference : g_best, memory_order_relaxed);
+}
 
 int lwc_gemm_is_reference(void) { return lwc_gemm_dsp() == &g_reference; }
 

@@ -92,4 +92,52 @@ int lwc_io_check_image(const LwcImage *img, char *err, size_t errlen);
 /* 1 on a little-endian host: PNG and PNM store 16-bit samples big-endian. */
 int lwc_io_host_is_le(void);
 
+
+/* ---- Y4M (YUV4MPEG2) video, 8-bit only: C420jpeg, C420mpeg2, C420paldv,
+ * C420, C422, C444 and Cmono (no C tag means 420jpeg). Frames are read and
+ * written one at a time from/to a stream, so pipes work; a frame buffer holds
+ * the planes Y, Cb, Cr back to back as in the file (Y only for mono).
+ *
+ * Colour (docs/bitstream.md, ".lwcv"): Y'CbCr <-> RGB with the BT.601
+ * limited-range matrices (Y 16..235, Cb/Cr 16..240), 16-bit fixed point,
+ * rounded and clamped. Subsampled chroma is replicated to full resolution on
+ * reading and averaged over each 2x2 (4:2:0) or 2x1 (4:2:2) block on
+ * writing, so that chroma -> RGB -> chroma keeps the chroma planes within
+ * rounding. Mono frames are gray images holding the Y plane unchanged.
+ * All chroma siting variants convert alike; the tag is only carried through. */
+typedef struct LwcY4mInfo {
+    int width, height;          /* 1 .. LWC_IO_MAX_SIDE, pixels <= LWC_IO_MAX_PIXELS */
+    uint32_t fps_num, fps_den;  /* F tag; 25:1 when absent or 0:0 */
+    int chroma;                 /* LWC_VIDEO_SRC_* other than RGB */
+    char interlace;             /* I tag character ('p' when absent); written back as 'p' */
+    uint32_t par_num, par_den;  /* A tag; 0:0 = unknown (then not written) */
+} LwcY4mInfo;
+
+/* Read the stream header line. skip_magic: the caller already consumed the
+ * 9 bytes "YUV4MPEG2". LWC_ERR_MAGIC if it is not a Y4M stream,
+ * LWC_ERR_UNSUPPORTED for other colour spaces (10-bit, alpha), LWC_ERR_CORRUPT
+ * for malformed or missing fields, LWC_ERR_TRUNCATED at end of input. */
+int lwc_y4m_read_header(FILE *f, int skip_magic, LwcY4mInfo *info, char *err, size_t errlen);
+/* Bytes of one frame's planes. */
+size_t lwc_y4m_frame_size(const LwcY4mInfo *info);
+/* Chroma plane size (0x0 for mono). */
+void lwc_y4m_chroma_size(const LwcY4mInfo *info, int *cw, int *ch);
+/* Read the next frame into frame (lwc_y4m_frame_size bytes). Returns 1 for a
+ * frame, 0 at a clean end of input, LWC_ERR_TRUNCATED for a cut frame,
+ * LWC_ERR_CORRUPT for a bad FRAME line. */
+int lwc_y4m_read_frame(FILE *f, const LwcY4mInfo *info, uint8_t *frame, char *err, size_t errlen);
+int lwc_y4m_write_header(FILE *f, const LwcY4mInfo *info, char *err, size_t errlen);
+int lwc_y4m_write_frame(FILE *f, const LwcY4mInfo *info, const uint8_t *frame, char *err,
+                        size_t errlen);
+/* Y4M colour-space tag ("420jpeg", "444", "mono", ...) of an LWC_VIDEO_SRC_*
+ * value (RGB and unknown values give NULL). */
+const char *lwc_y4m_chroma_name(int chroma);
+/* Channels of the image a frame converts to: 1 for mono, else 3. */
+int lwc_y4m_image_channels(const LwcY4mInfo *info);
+/* Convert a frame into img, which must already have the frame's size,
+ * lwc_y4m_image_channels channels and 8 bits (else LWC_ERR_INVAL). */
+int lwc_y4m_to_image(const LwcY4mInfo *info, const uint8_t *frame, LwcImage *img);
+/* Convert img (same shape rules) into a frame buffer. */
+int lwc_y4m_from_image(const LwcY4mInfo *info, const LwcImage *img, uint8_t *frame);
+
 #endif

@@ -111,6 +111,10 @@ int lwc_pnm_read_mem(const uint8_t *buf, size_t size, LwcImage *img, char *err, 
     PnmCursor c = {buf, size, 0};
     PnmHeader hd;
     LWC_FWD(pnm_read_header(&c, &hd, err, errlen));
+    /* All samples must be present before pixel memory is allocated: a short
+     * header alone must not cost an allocation of up to 1.5 GiB. */
+    if (c.size - c.pos < hd.w * hd.h * (uint64_t)hd.channels * (hd.maxval > 255 ? 2 : 1))
+        return lwc_io_fail(err, errlen, LWC_ERR_TRUNCATED, "truncated PNM file");
     if (lwc_image_alloc(img, (int)hd.w, (int)hd.h, hd.channels, hd.maxval > 255 ? 16 : 8) < 0)
         return lwc_io_fail(err, errlen, LWC_ERR_NOMEM, "out of memory");
     int r = pnm_read_samples(&c, &hd, img, err, errlen);

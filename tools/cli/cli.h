@@ -13,6 +13,7 @@ int lwc_cmd_info(int argc, char **argv);
 int lwc_cmd_compare(int argc, char **argv);
 int lwc_cmd_bdrate(int argc, char **argv);
 int lwc_cmd_train(int argc, char **argv);
+int lwc_cmd_bench(int argc, char **argv);
 
 /* Print "lwc <cmd>: <message>" on stderr. Returns 1 (the error exit code). */
 int lwc_cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,11 +1,13 @@
-/* lwc encode: image -> .lwc */
+/* lwc encode: image -> .lwc, Y4M video -> .lwcv */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "common.h"
 #include "codec/io/imageio.h"
 #include "tools/cli/cli.h"
+#include "tools/cli/cli_video.h"
 #include "tools/lib/metrics.h"
 
 typedef struct EncOpts {
@@ -17,7 +19,9 @@ typedef struct EncOpts {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: lwc encode INPUT -o OUTPUT.lwc [options]\n"
-               "  INPUT              PNG, JPEG, PPM/PGM ('-' reads stdin)\n"
+               "       lwc encode INPUT.y4m -o OUTPUT.lwcv [options]\n"
+               "  INPUT              PNG, JPEG, PPM/PGM, or Y4M video (8-bit 420, 422, 444, mono;\n"
+               "                     every frame coded as an image); '-' reads stdin\n"
                "  -o, --output FILE  output stream ('-' writes stdout, never to a terminal)\n"
                "  -q, --quality Q    0 (smallest) .. 100 (best), fractional allowed; default 50\n"
                "  --bpp X            search the quality that lands closest to X bits per pixel\n"
@@ -135,28 +139,178 @@ static int run(const EncOpts *o, LwcContext *ctx, const LwcImage *img)
     return 0;
 }
 
+/* ---- Y4M video -> .lwcv */
+
+typedef struct VideoRun {
+    const EncOpts *o;
+    LwcContext *ctx;
+    LwcY4mInfo yi;
+    LwcVideoHeader vh;
+    LwcCliOutput out;
+    uint8_t *frame;
+    LwcImage img;
+    uint64_t bytes;
+    double sum_psnr, sum_q, seconds;
+    int finite_psnr;
+} VideoRun;
+
+/* Code the frame in v->img and append it to the output. */
+static int video_frame(VideoRun *v, uint32_t n)
+{
+    const EncOpts *o = v->o;
+    double q = o->quality;
+    int r = o->bpp > 0 ? search_bpp(v->ctx, &v->img, o->bpp, &q) : 0;
+    uint8_t *buf = NULL, prefix[LWC_VIDEO_PREFIX_SIZE];
+    size_t len = 0;
+    LwcImage recon = { 0 };
+    LwcStats st;
+    if (r == 0) r = encode_at(v->ctx, &v->img, q, &buf, &len, &recon, &st);
+    if (r < 0) return lwc_cli_error("encode", "'%s': frame %u: %s", o->in, n, lwc_strerror(r));
+    r = lwc_video_prefix_write(&v->vh, len, prefix);
+    if (r == 0 && (fwrite(prefix, 1, sizeof(prefix), v->out.f) != sizeof(prefix) ||
+                   fwrite(buf, 1, len, v->out.f) != len))
+        r = LWC_ERR_IO;
+    double psnr = lwc_metric_psnr(&v->img, &recon);
+    lwc_free_buffer(buf);
+    lwc_image_free(&recon);
+    if (r == LWC_ERR_IO) return lwc_cli_error("encode", "cannot write '%s'", o->out);
+    if (r < 0) return lwc_cli_error("encode", "'%s': frame %u: %s", o->in, n, lwc_strerror(r));
+    v->bytes += len;
+    v->sum_q += q;
+    v->seconds += st.t_total;
+    if (isfinite(psnr)) { v->sum_psnr += psnr; v->finite_psnr++; }
+    if (o->verbose && !o->quiet)
+        fprintf(strcmp(o->out, "-") ? stdout : stderr, "  frame %u: %zu bytes, %.4f bpp, q %.2f, PSNR %.2f dB, %.3f s\n",
+                n, len, 8.0 * len / ((double)v->img.width * v->img.height), q, psnr, st.t_total);
+    return 0;
+}
+
+static int video_header(VideoRun *v)
+{
+    uint8_t hdr[LWC_VIDEO_HEADER_SIZE];
+    int r = lwc_video_header_write(&v->vh, hdr);
+    if (r < 0) return lwc_cli_error("encode", "'%s': %s", v->o->in, lwc_strerror(r));
+    if (fwrite(hdr, 1, sizeof(hdr), v->out.f) != sizeof(hdr)) return lwc_cli_error("encode", "cannot write '%s'", v->o->out);
+    return 0;
+}
+
+/* Frames until the end of input; returns 0 or the exit code. */
+static int video_frames(VideoRun *v, FILE *in, uint32_t *count)
+{
+    char err[256];
+    uint32_t n = 0;
+    for (;; n++) {
+        int r = lwc_y4m_read_frame(in, &v->yi, v->frame, err, sizeof(err));
+        if (r == 0) break;
+        if (r < 0) return lwc_cli_error("encode", "cannot read '%s': frame %u: %s", v->o->in, n, err);
+        if (n == UINT32_MAX) return lwc_cli_error("encode", "'%s': too many frames", v->o->in);
+        lwc_y4m_to_image(&v->yi, v->frame, &v->img);
+        if (video_frame(v, n)) return 1;
+    }
+    if (n == 0) return lwc_cli_error("encode", "'%s' holds no frames", v->o->in);
+    *count = n;
+    return 0;
+}
+
+static void video_report(const VideoRun *v, uint32_t n)
+{
+    const EncOpts *o = v->o;
+    double px = (double)v->yi.width * v->yi.height * n;
+    FILE *f = strcmp(o->out, "-") ? stdout : stderr;
+    fprintf(f, "%s: %dx%d Y4M C%s, %u frame(s) at %u/%u fps -> %s: %llu bytes, %.4f bpp, q %.2f, "
+               "mean PSNR %.2f dB, %.3f s\n", o->in, v->yi.width, v->yi.height,
+            lwc_y4m_chroma_name(v->yi.chroma), n, v->yi.fps_num, v->yi.fps_den, o->out,
+            (unsigned long long)v->bytes, 8.0 * v->bytes / px, v->sum_q / n,
+            v->finite_psnr ? v->sum_psnr / v->finite_psnr : INFINITY, v->seconds);
+}
+
+static int run_video_body(VideoRun *v, const LwcModel *m, FILE *in)
+{
+    v->vh = (LwcVideoHeader){ .width = v->yi.width, .height = v->yi.height, .fps_num = v->yi.fps_num,
+                              .fps_den = v->yi.fps_den, .model_id = lwc_model_id(m),
+                              .source_format = v->yi.chroma };
+    int r = lwc_cli_output_open(v->o->out, 0, &v->out);
+    if (r == LWC_ERR_INVAL) return lwc_cli_error("encode", "refusing to write binary data to a terminal");
+    if (r < 0) return lwc_cli_error("encode", "cannot write '%s'", v->o->out);
+    uint32_t n = 0;
+    if (video_header(v) || video_frames(v, in, &n)) return 1;
+    if (lwc_cli_output_seekable(&v->out)) {
+        v->vh.frame_count = n;
+        if (fseek(v->out.f, 0, SEEK_SET) || video_header(v)) return 1;
+    }
+    if (lwc_cli_output_commit(&v->out) < 0) return lwc_cli_error("encode", "cannot write '%s'", v->o->out);
+    if (!v->o->quiet) video_report(v, n);
+    return 0;
+}
+
+static int run_video(const EncOpts *o, LwcContext *ctx, const LwcModel *m, FILE *in)
+{
+    char err[256];
+    VideoRun v;
+    memset(&v, 0, sizeof(v));
+    v.o = o;
+    v.ctx = ctx;
+    int r = lwc_y4m_read_header(in, 1, &v.yi, err, sizeof(err));
+    if (r < 0) return lwc_cli_error("encode", "cannot read '%s': %s", o->in, err);
+    v.frame = lwc_malloc(lwc_y4m_frame_size(&v.yi));
+    if (!v.frame || lwc_image_alloc(&v.img, v.yi.width, v.yi.height, lwc_y4m_image_channels(&v.yi), 8) < 0) {
+        lwc_free(v.frame);
+        return lwc_cli_error("encode", "%s", lwc_strerror(LWC_ERR_NOMEM));
+    }
+    int ret = run_video_body(&v, m, in);
+    lwc_cli_output_abort(&v.out);
+    lwc_free(v.frame);
+    lwc_image_free(&v.img);
+    return ret;
+}
+
+/* Read an image input (the peeked bytes were not Y4M); 0 or the exit code. */
+static int read_image(const EncOpts *o, LwcCliInput *in, LwcImage *img)
+{
+    char err[256];
+    int r;
+    if (!in->f) { /* could not be opened: the reader names the reason */
+        r = lwc_image_read_file(o->in, img, err, sizeof(err));
+    } else { /* read on from the open handle: a pipe cannot be reopened */
+        uint8_t *buf;
+        size_t len;
+        r = lwc_cli_input_read_rest(in, LWC_IO_MAX_FILE, &buf, &len);
+        if (r < 0) snprintf(err, sizeof(err), "%s", lwc_strerror(r));
+        else {
+            r = lwc_image_read_mem(buf, len, img, err, sizeof(err));
+            lwc_free_buffer(buf);
+        }
+    }
+    if (r < 0) return lwc_cli_error("encode", "cannot read '%s': %s", o->in, err);
+    if (img->bit_depth == 16 && !o->quiet)
+        fprintf(stderr, "lwc encode: note: 16-bit input is coded at 8-bit precision\n");
+    return 0;
+}
+
 int lwc_cmd_encode(int argc, char **argv)
 {
     EncOpts o;
     int pr = parse(argc, argv, &o);
     if (pr) return pr < 0 ? 0 : pr;
-    char err[256];
-    LwcImage img;
-    int r = lwc_image_read_file(o.in, &img, err, sizeof(err));
-    if (r < 0) return lwc_cli_error("encode", "cannot read '%s': %s", o.in, err);
-    if (img.bit_depth == 16 && !o.quiet)
-        fprintf(stderr, "lwc encode: note: 16-bit input is coded at 8-bit precision\n");
+    LwcCliInput in;
+    LwcImage img = { 0 };
+    int video = lwc_cli_input_open(o.in, 9, &in) == 0 && in.n == 9 && !memcmp(in.head, "YUV4MPEG2", 9);
+    if (!video && read_image(&o, &in, &img)) {
+        lwc_cli_input_close(&in);
+        return 1;
+    }
     LwcModel *m = lwc_cli_load_model("encode", o.model);
     LwcContext *ctx = NULL;
     LwcSettings s;
     lwc_default_settings(&s);
     s.threads = o.threads;
     s.reference_kernels = o.ref;
-    int ret = 1;
+    int ret = 1, r;
     if (m && (r = lwc_open(&ctx, m, &s)) < 0) lwc_cli_error("encode", "%s", lwc_strerror(r));
-    if (ctx) ret = run(&o, ctx, &img);
+    if (ctx) ret = video ? run_video(&o, ctx, m, in.f) : run(&o, ctx, &img);
     lwc_close(&ctx);
     lwc_model_free(&m);
     lwc_image_free(&img);
+    lwc_cli_input_close(&in);
     return ret;
 }

@@ -207,7 +207,7 @@ int lwc_cmd_info(int argc, char **argv)
     }
     uint8_t *buf;
     size_t len;
-    int r = in.f && !strcmp(argv[optind], "-") ? lwc_cli_input_read_rest(&in, (size_t)1 << 30, &buf, &len)
+    int r = in.f ? lwc_cli_input_read_rest(&in, (size_t)1 << 30, &buf, &len)
                                                : lwc_cli_read_all(argv[optind], (size_t)1 << 30, &buf, &len);
     lwc_cli_input_close(&in);
     if (r < 0) return lwc_cli_error("info", "cannot read '%s': %s", argv[optind], lwc_strerror(r));

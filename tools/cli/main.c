@@ -17,6 +17,7 @@ static const Cmd k_cmds[] = {
     { "compare", lwc_cmd_compare, "quality metrics between two images (PSNR, SSIM, MS-SSIM)" },
     { "bdrate", lwc_cmd_bdrate, "Bjontegaard delta rate between two RD curves" },
     { "train", lwc_cmd_train, "train a model on a folder of images (see lwc train --help)" },
+    { "bench", lwc_cmd_bench, "time encode/decode per stage: MP/s, multiply-adds/pixel, peak memory" },
 };
 
 static void usage(FILE *f)

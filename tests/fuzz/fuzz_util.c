@@ -1,0 +1,59 @@
+/* Helpers shared by the fuzz harnesses (see fuzz.h). */
+#include <string.h>
+
+#include "fuzz.h"
+
+#ifndef LWC_FUZZ_MODEL_PATH
+#define LWC_FUZZ_MODEL_PATH "tests/golden/tiny.lwcm"
+#endif
+
+uint8_t *fuzz_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    uint8_t *buf = NULL;
+    long n = -1;
+    if (!fseek(f, 0, SEEK_END)) n = ftell(f);
+    if (n >= 0 && !fseek(f, 0, SEEK_SET) && (buf = malloc((size_t)n + 1)) &&
+        fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf) *len = (size_t)n;
+    return buf;
+}
+
+const LwcModel *fuzz_model(void)
+{
+    static LwcModel *model;
+    if (model) return model;
+    const char *path = getenv("LWC_FUZZ_MODEL");
+    if (!path) path = LWC_FUZZ_MODEL_PATH;
+    int r = lwc_model_load_file(&model, path);
+    if (r < 0) {
+        fprintf(stderr, "fuzz: cannot load model %s: %s\n", path, lwc_strerror(r));
+        exit(2);
+    }
+    return model;
+}
+
+uint64_t fuzz_image_hash(const LwcImage *img)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t row = (size_t)img->width * img->channels * (img->bit_depth / 8);
+    for (int y = 0; y < img->height; y++)
+        for (size_t i = 0; i < row; i++) h = (h ^ img->data[(size_t)y * img->stride + i]) * 0x100000001b3ull;
+    return h;
+}
+
+int fuzz_images_equal(const LwcImage *a, const LwcImage *b)
+{
+    if (a->width != b->width || a->height != b->height || a->channels != b->channels ||
+        a->bit_depth != b->bit_depth)
+        return 0;
+    size_t row = (size_t)a->width * a->channels * (a->bit_depth / 8);
+    for (int y = 0; y < a->height; y++)
+        if (memcmp(a->data + (size_t)y * a->stride, b->data + (size_t)y * b->stride, row)) return 0;
+    return 1;
+}
