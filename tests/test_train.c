@@ -133,6 +133,7 @@ static LwcTrainOpts small_opts(const char *dir, const char *out, const char *ckp
     o.crop = 64; o.batch = 2; o.threads = 1; o.val_every = 1000; o.val_split = 3;
     o.lr = 1e-3; o.arch = k_arch; o.quiet = 1;
     o.arch.L = 1; /* one rate level: losses of different steps are comparable */
+    o.log_every = 1;
     return o;
 }
 

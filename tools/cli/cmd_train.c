@@ -22,7 +22,8 @@ static void usage(FILE *f, const LwcTrainOpts *d)
                "  --lr X            Adam learning rate (default %g); halves after 3 validations without gain\n"
                "  --seed N          initialisation and sampling seed (default %llu)\n"
                "  --threads N       worker threads (default %d)\n"
-               "  --log FILE        CSV log (appended)\n"
+               "  --log FILE        CSV log (appended): validations, and training every --log-every steps\n"
+               "  --log-every N     progress line and CSV row every N steps (default 20)\n"
                "  --val-every N     steps between validations (default %d)\n"
                "  --val-split N     hold out one file in N for validation (default %d)\n"
                "  --max-images N    use at most N files\n"
@@ -78,6 +79,7 @@ static int parse_opt(int c, const char *arg, LwcTrainOpts *o)
     case 'A': if (parse_arch(arg, &o->arch)) return bad("--arch", arg); break;
     case 'q': o->quiet = 1; break;
     case 'P': o->no_pca_init = 1; break;
+    case 'G': if (lwc_cli_parse_int(arg, 1, 1 << 30, &o->log_every)) return bad("--log-every", arg); break;
     default: return lwc_cli_error("train", "unknown option (try --help)") + 1;
     }
     return 0;
@@ -91,7 +93,7 @@ int lwc_cmd_train(int argc, char **argv)
         { "batch", 1, 0, 'b' }, { "lr", 1, 0, 'l' }, { "seed", 1, 0, 'S' }, { "threads", 1, 0, 't' },
         { "log", 1, 0, 'L' }, { "val-every", 1, 0, 'v' }, { "val-split", 1, 0, 'V' }, { "max-images", 1, 0, 'M' },
         { "ckpt-every", 1, 0, 'C' }, { "arch", 1, 0, 'A' }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
-        { "no-pca-init", 0, 0, 'P' },
+        { "no-pca-init", 0, 0, 'P' }, { "log-every", 1, 0, 'G' },
         { 0, 0, 0, 0 } };
     LwcTrainOpts o;
     lwc_train_default_opts(&o);

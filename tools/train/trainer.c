@@ -333,7 +333,7 @@ static void progress(Trainer *t, const LwcStepStats *s, int level, double t0, lo
     double bpp = (s->bits_y + s->bits_z) / px, psnr = 10 * log10(1.0 / fmax(s->mse / o->batch, 1e-12));
     double rate = (t->st.step - s0) * o->batch / fmax(el, 1e-9);
     double eta = (o->steps - t->st.step) * o->batch / fmax(rate, 1e-9);
-    if (t->log)
+    if (t->log && t->st.step % o->log_every == 0)
         fprintf(t->log, "train,%ld,%.1f,%d,%.5f,%.5f,%.5f,%.3f,,,,,%.3g\n", t->st.step, lwc_now() - t->t_start, level,
                 t->st.net.lambda[level], s->loss / o->batch, bpp, psnr, t->st.lr);
     if (o->quiet || t->st.step % o->log_every) return;

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Train (or keep training) the shipped model, in resumable chunks:
+#   models/train.sh [SECONDS] [extra lwc train options]
+# Resumes from models/lwc-default.ckpt when it exists (optimizer and RNG
+# state included), else starts the documented architecture from scratch.
+# Stops after SECONDS of training (default 3600), checkpoints, and exports
+# models/lwc-default.lwcm. Runs under nice; Ctrl-C also checkpoints.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-3600}; shift || true
+LWC=${LWC:-build/lwc}
+DATA=${DATA:-../shared/datasets/train}
+CKPT=models/lwc-default.ckpt
+ARGS=(--data "$DATA" --out models/lwc-default.lwcm --checkpoint "$CKPT" --steps 2000000
+      --crop 128 --batch 8 --lr 3e-4 --threads 2 --val-every 500 --ckpt-every 300
+      --log models/train-log.csv --time-limit "$SECS")
+[[ -f $CKPT ]] && ARGS+=(--resume) || ARGS+=(--arch 128,32,64,64,4,32,64,96,3,8 --seed 1)
+exec nice -n 5 "$LWC" train "${ARGS[@]}" "$@"
