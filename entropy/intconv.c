@@ -21,10 +21,9 @@
  * Positions are processed in chunks (CHUNK_BYTES of pair rows) so that what
  * the gather writes is still in L2 when the GEMM reads it.
  *
- * Work buffer (lwc_intconv_work_size int32 words, (kk+1)*h*w with
- * kk = cin*k*k): a chunk's pair rows take at most ceil(kk/2)*npos words, and
- * the rest (at least h*w words) is scratch for the gather lines and the C
- * kernel's accumulators. */
+ * The work buffer (lwc_intconv_work_size) holds one chunk and scratch, so it
+ * no longer grows with the image: ~64 KiB per layer instead of
+ * 4*(cin*k*k+1)*h*w bytes (14 MiB for hs1 on a Kodak image). */
 #include <string.h>
 
 #include "common.h"
@@ -45,13 +44,6 @@ typedef struct IntConvDsp {
     void (*gemm)(const LwcIntConv *l, const uint32_t *xp, int n, int16_t *y, size_t ys, uint32_t *scratch);
 } IntConvDsp;
 
-/* Test and benchmark hooks (not in intconv.h: internal to liblwc). The mask
- * limits the x86 kernels tried (bit 0 SSE2, bit 1 AVX2); returns the old mask. */
-#define LWC_INTCONV_CPU_SSE2 1u
-#define LWC_INTCONV_CPU_AVX2 2u
-unsigned lwc_intconv_set_cpu_mask(unsigned mask);
-/* Name of the kernels lwc_intconv_forward uses now: "c", "sse2" or "avx2". */
-const char *lwc_intconv_kernel_name(void);
 
 static int g_force_ref;
 static unsigned g_cpu_mask = ~0u;
@@ -83,12 +75,6 @@ static inline int64_t round_shift(int64_t v, int s)
 }
 
 int64_t lwc_round_shift(int64_t v, int s) { return round_shift(v, s); }
-
-size_t lwc_intconv_work_size(const LwcIntConv *l, int h, int w)
-{
-    size_t npos = (size_t)h * w;
-    return (size_t)l->cin * l->k * l->k * npos + npos;
-}
 
 /* ---- C reference GEMM ----------------------------------------------------- */
 
@@ -303,30 +289,58 @@ static const IntConvDsp k_dsp_avx2 = { "avx2", gemm_avx2 };
 /* --- SSE2: 4 positions per vector, scalar requantisation --- */
 #define SSE2_INLINE static inline __attribute__((target("sse2"), always_inline))
 
+#define MADD128(acc, x, wv) acc = _mm_add_epi32(acc, _mm_madd_epi16(x, wv))
+
+SSE2_INLINE __m128i bcast_sse2(const int16_t *w, int ip, int npair)
+{
+    return _mm_set1_epi32(ip < npair ? load_pair(w + 2 * ip) : (uint16_t)w[2 * ip]);
+}
+
+SSE2_INLINE void store_rq_sse2(const LwcIntConv *l, int o, __m128i a0, __m128i a1, int16_t *y)
+{
+    uint32_t a[8];
+    _mm_storeu_si128((__m128i *)a, a0);
+    _mm_storeu_si128((__m128i *)(a + 4), a1);
+    for (int v = 0; v < 8; v++) y[v] = requant(a[v], l->mult[o], l->shift[o], l->lo, l->hi);
+}
+
+/* Outputs o..o+ob-1 (ob = 4 or 1) at positions p..p+7, named accumulators. */
 SSE2_INLINE void tile_sse2(const LwcIntConv *l, const uint32_t *xp, int n, int o, int ob, int p,
                            int16_t *y, size_t ys)
 {
-    int kk = l->cin * l->k * l->k, npair = kk / 2;
-    const int16_t *w = l->w + (size_t)o * kk;
-    __m128i acc[OB][2];
-    for (int b = 0; b < ob; b++) acc[b][0] = acc[b][1] = _mm_set1_epi32(l->bias[o + b]);
+    int kk = l->cin * l->k * l->k, npair = kk / 2, nrow = (kk + 1) / 2;
+    const int16_t *w0 = l->w + (size_t)o * kk, *w1 = w0 + kk, *w2 = w1 + kk, *w3 = w2 + kk;
+    __m128i a00 = _mm_set1_epi32(l->bias[o]), a01 = a00, a10 = a00, a11 = a00;
+    __m128i a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    if (ob > 1) {
+        a10 = a11 = _mm_set1_epi32(l->bias[o + 1]);
+        a20 = a21 = _mm_set1_epi32(l->bias[o + 2]);
+        a30 = a31 = _mm_set1_epi32(l->bias[o + 3]);
+    }
     const uint32_t *x = xp + p;
-    for (int ip = 0; ip <= npair; ip++, x += n) {
-        if (ip == npair && !(kk & 1)) break;
+    for (int ip = 0; ip < nrow; ip++, x += n) {
         __m128i x0 = _mm_loadu_si128((const __m128i *)x), x1 = _mm_loadu_si128((const __m128i *)(x + 4));
-        for (int b = 0; b < ob; b++) {
-            const int16_t *wb = w + (size_t)b * kk + 2 * ip;
-            __m128i wv = _mm_set1_epi32(ip < npair ? load_pair(wb) : (uint16_t)wb[0]);
-            acc[b][0] = _mm_add_epi32(acc[b][0], _mm_madd_epi16(x0, wv));
-            acc[b][1] = _mm_add_epi32(acc[b][1], _mm_madd_epi16(x1, wv));
+        __m128i b = bcast_sse2(w0, ip, npair);
+        MADD128(a00, x0, b);
+        MADD128(a01, x1, b);
+        if (ob > 1) {
+            b = bcast_sse2(w1, ip, npair);
+            MADD128(a10, x0, b);
+            MADD128(a11, x1, b);
+            b = bcast_sse2(w2, ip, npair);
+            MADD128(a20, x0, b);
+            MADD128(a21, x1, b);
+            b = bcast_sse2(w3, ip, npair);
+            MADD128(a30, x0, b);
+            MADD128(a31, x1, b);
         }
     }
-    for (int b = 0; b < ob; b++) {
-        uint32_t a[8];
-        _mm_storeu_si128((__m128i *)a, acc[b][0]);
-        _mm_storeu_si128((__m128i *)(a + 4), acc[b][1]);
-        int16_t *yo = y + (o + b) * ys + p;
-        for (int v = 0; v < 8; v++) yo[v] = requant(a[v], l->mult[o + b], l->shift[o + b], l->lo, l->hi);
+    int16_t *yo = y + o * ys + p;
+    store_rq_sse2(l, o, a00, a01, yo);
+    if (ob > 1) {
+        store_rq_sse2(l, o + 1, a10, a11, yo + ys);
+        store_rq_sse2(l, o + 2, a20, a21, yo + 2 * ys);
+        store_rq_sse2(l, o + 3, a30, a31, yo + 3 * ys);
     }
 }
 
@@ -335,7 +349,7 @@ __attribute__((target("sse2"))) static void gemm_sse2(const LwcIntConv *l, const
 {
     int o_full = l->cout / OB * OB, p = 0;
     for (; p + 8 <= n; p += 8) {
-        for (int o = 0; o < o_full; o += OB) tile_sse2(l, xp, n, o, OB, p, y, ys);
+        for (int o = 0; o < o_full; o += OB) tile_sse2(l, xp, n, o, 4, p, y, ys);
         for (int o = o_full; o < l->cout; o++) tile_sse2(l, xp, n, o, 1, p, y, ys);
     }
     if (p < n) gemm_range_c(l, xp, n, p, n, y, ys);
@@ -434,6 +448,15 @@ static int chunk_positions(int nrow)
     return n < 16 ? 16 : n;
 }
 
+/* One chunk of pair rows, then scratch for the gather lines (w words) and
+ * the C kernel's accumulators (one word per position of the chunk). */
+size_t lwc_intconv_work_size(const LwcIntConv *l, int h, int w)
+{
+    size_t nrow = ((size_t)l->cin * l->k * l->k + 1) / 2;
+    size_t n = LWC_MIN((size_t)chunk_positions((int)nrow), (size_t)h * w);
+    return nrow * n + LWC_MAX(n, (size_t)w);
+}
+
 void lwc_intconv_forward(const LwcIntConv *l, const int16_t *x, int h, int w, int parity,
                          int16_t *y, int32_t *work)
 {
@@ -443,7 +466,7 @@ void lwc_intconv_forward(const LwcIntConv *l, const int16_t *x, int h, int w, in
     uint32_t *xp = (uint32_t *)work;
     for (int p0 = 0; p0 < npos; p0 += chunk) {
         int n = LWC_MIN(chunk, npos - p0);
-        uint32_t *scratch = xp + (size_t)nrow * n; /* >= h*w words left: lines (w) and acc (n) fit */
+        uint32_t *scratch = xp + (size_t)nrow * n; /* max(n, w) words: lines and acc */
         im2col_pairs(x, l->cin, h, w, l->k, parity, p0, n, xp, (int16_t *)scratch);
         d->gemm(l, xp, n, y + p0, (size_t)npos, scratch);
     }

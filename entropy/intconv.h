@@ -52,4 +52,12 @@ int64_t lwc_round_shift(int64_t v, int s);
 /* Reference vs optimised kernel selection (the two must be bit-exact). */
 void lwc_intconv_force_reference(int on);
 
+/* Test and benchmark hooks. The mask limits the x86 kernels tried (bit 0
+ * SSE2, bit 1 AVX2); returns the old mask. */
+#define LWC_INTCONV_CPU_SSE2 1u
+#define LWC_INTCONV_CPU_AVX2 2u
+unsigned lwc_intconv_set_cpu_mask(unsigned mask);
+/* Name of the kernels lwc_intconv_forward uses now: "c", "sse2" or "avx2". */
+const char *lwc_intconv_kernel_name(void);
+
 #endif

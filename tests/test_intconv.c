@@ -16,8 +16,6 @@
 #include "testutil.h"
 
 /* Internal hooks of entropy/intconv.c (not in the installed or module header). */
-unsigned lwc_intconv_set_cpu_mask(unsigned mask);
-const char *lwc_intconv_kernel_name(void);
 
 #define GUARD 64
 #define GUARD_VAL 0x5A5A

@@ -16,8 +16,6 @@
 #include "tools/cli/cli.h"
 #include "transforms/gemm.h"
 
-/* Internal hook of entropy/intconv.c (not declared in entropy/intconv.h). */
-const char *lwc_intconv_kernel_name(void);
 
 #define MAX_REPEAT 1000
 #define DEFAULT_INPUT "docs/sample.png"
