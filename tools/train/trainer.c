@@ -18,6 +18,7 @@
 #include "transforms/gemm.h"
 
 #define MAX_WORKERS 16
+#define LWC_GAIN_LR_MULT 20.0f
 
 static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) { (void)sig; g_stop = 1; }
@@ -124,8 +125,15 @@ static int train_step(Trainer *t, LwcStepStats *agg, int *level_out)
     double gn = lwc_grad_clip(t->w[0].grad, np, o->clip);
     lwc_grad_clip(t->w[0].fgrad, fp, o->clip);
     if (!isfinite(gn)) return LWC_OK; /* skip a step with a broken gradient */
-    LwcAdam a = { np, s->m, s->v, s->adam_step, s->lr, 0.9f, 0.999f, 1e-8f };
+    /* The rate-level gain vectors (the tail of the parameter vector) learn
+     * with a larger step: they must travel far (a factor of several in log
+     * space) and their gradients are noisy, so at the base rate they barely
+     * move in a short run. */
+    size_t ng = s->net.gain_off;
+    LwcAdam a = { ng, s->m, s->v, s->adam_step, s->lr, 0.9f, 0.999f, 1e-8f };
     lwc_adam_step(&a, s->net.params, t->w[0].grad);
+    LwcAdam ga = { np - ng, s->m + ng, s->v + ng, s->adam_step, s->lr * LWC_GAIN_LR_MULT, 0.9f, 0.999f, 1e-8f };
+    lwc_adam_step(&ga, s->net.params + ng, t->w[0].grad + ng);
     LwcAdam fa = { fp, s->fm, s->fv, s->adam_step, s->lr * 10, 0.9f, 0.999f, 1e-8f };
     lwc_adam_step(&fa, s->net.fact.params, t->w[0].fgrad);
     s->adam_step = a.step;
