@@ -158,7 +158,9 @@ static int get_cdfs(Parser *ps, const char *name, LwcCdfSet *s, int count)
     for (int t = 0; t < count; t++) {
         uint32_t n = s->sizes[t], st = s->starts[t];
         LWC_RET_IF(n < 2 || n > 65535 || st > s->data_len || s->data_len - st < n + 1, LWC_ERR_CORRUPT);
-        LWC_RET_IF(s->offsets[t] < 0 || (uint32_t)s->offsets[t] > n - 2, LWC_ERR_CORRUPT);
+        /* the covered range [-offset, n-2-offset] need not contain 0 (a density
+         * can sit away from zero); it only has to stay far inside int32 */
+        LWC_RET_IF(s->offsets[t] < -(1 << 30) || s->offsets[t] > (1 << 30), LWC_ERR_CORRUPT);
         const uint32_t *c = s->data + st;
         LWC_RET_IF(c[0] != 0 || c[n] != 65536, LWC_ERR_CORRUPT);
         for (uint32_t i = 0; i < n; i++) LWC_RET_IF(c[i + 1] <= c[i], LWC_ERR_CORRUPT);
