@@ -53,11 +53,11 @@ for h in $HARNESSES; do
     -artifact_prefix="$FB/artifacts/$h-" ${FUZZ_FLAGS:-} "$work" "$SRC/tests/fuzz/corpus/$h" > "$log" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
+  cov=$(grep -ao 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
   echo "fuzz_$h: ${SECS}s, ${execs:-?} execs, ${cov:-no coverage line}, corpus $(ls "$work" | wc -l) files, exit $rc"
   if (( rc != 0 )); then
     fails=$((fails + 1))
-    echo "FAIL: fuzz_$h (log $log):"; grep -E 'ERROR|runtime error|check failed|SUMMARY|Test unit written' "$log" | head -20
+    echo "FAIL: fuzz_$h (log $log):"; grep -aE 'ERROR|runtime error|check failed|SUMMARY|Test unit written' "$log" | head -20
   fi
 done
 (( fails == 0 )) && echo "all harnesses ran clean" || echo "$fails harness(es) failed"
