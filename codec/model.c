@@ -350,3 +350,17 @@ void lwc_mw_free(LwcModelWriter *w)
     lwc_free(w->buf);
     w->buf = NULL;
 }
+
+LwcMacs lwc_model_macs(const LwcArch *a)
+{
+    LwcMacs k;
+    int ms = a->M / a->S;
+    k.syn = (9.0 * a->M * a->D + 2.0 * a->B * 9 * a->D * a->D + (double)a->D * 192 + (double)a->M * 192) / 64;
+    k.ent = 0;
+    for (int s = 0; s < a->S; s++)
+        k.ent += (double)(a->Ch + s * ms + a->Cc) * a->P + (double)a->P * a->P + 2.0 * a->P * ms + 9.0 * ms * a->Cc / 2;
+    k.ent /= 64;
+    k.hyp = (9.0 * a->Nz * a->N) / 256 + (9.0 * a->N * a->Ch) / 64;
+    k.enc = 192.0 * a->M / 64 + 9.0 * a->M * a->N / 256 + 9.0 * a->N * a->Nz / 1024;
+    return k;
+}

@@ -98,6 +98,12 @@ enum { LWC_DT_F32 = 0, LWC_DT_I16 = 1, LWC_DT_I32 = 2, LWC_DT_U32 = 3, LWC_DT_U8
 
 uint64_t lwc_fnv1a64(const uint8_t *p, size_t n);
 
+/* Multiply-adds per pixel of an architecture: synthesis, entropy-parameter
+ * nets (each position computed once), integer hyper synthesis, and the
+ * encoder's own analysis (g_a + h_a; the encoder also runs ent and hyp). */
+typedef struct LwcMacs { double syn, ent, hyp, enc; } LwcMacs;
+LwcMacs lwc_model_macs(const LwcArch *a);
+
 /* Gains for a quality in [0,100]: interpolated geometrically between the
  * two nearest rate levels. Only the encoder and synthesis use them (float). */
 void lwc_model_gains(const LwcModel *m, double quality, float *gain, float *igain);

@@ -126,23 +126,6 @@ static const char *default_input(char *buf, size_t len)
     return DEFAULT_INPUT; /* the read reports the error */
 }
 
-/* Multiply-adds per pixel, as `lwc info --model` computes them (duplicated from
- * tools/cli/cmd_info.c, whose helper is static there). */
-typedef struct Macs { double syn, ent, hyp, enc; } Macs;
-
-static Macs model_macs(const LwcArch *a)
-{
-    Macs k;
-    int ms = a->M / a->S;
-    k.syn = (9.0 * a->M * a->D + 2.0 * a->B * 9 * a->D * a->D + (double)a->D * 192 + (double)a->M * 192) / 64;
-    k.ent = 0;
-    for (int s = 0; s < a->S; s++)
-        k.ent += (double)(a->Ch + s * ms + a->Cc) * a->P + (double)a->P * a->P + 2.0 * a->P * ms + 9.0 * ms * a->Cc / 2;
-    k.ent /= 64;
-    k.hyp = (9.0 * a->Nz * a->N) / 256 + (9.0 * a->N * a->Ch) / 64;
-    k.enc = 192.0 * a->M / 64 + 9.0 * a->M * a->N / 256 + 9.0 * a->N * a->Nz / 1024;
-    return k;
-}
 
 /* Write the decoded image as PNG to a temporary file (timed), then remove it. */
 static double time_png_write(const LwcImage *img)
@@ -258,7 +241,7 @@ static void json_stages(const char *key, const char *const *names, const double 
 
 typedef struct Totals { double mp, enc, dec, read, write, rss; size_t bytes; } Totals; /* write < 0: not measured */
 
-static void print_json(const BenchOpts *o, const LwcModel *m, const char *model_path, const Macs *k,
+static void print_json(const BenchOpts *o, const LwcModel *m, const char *model_path, const LwcMacs *k,
                        const FileResult *fr, int n, const Totals *t)
 {
     const LwcArch *a = &m->a;
@@ -301,7 +284,7 @@ static void print_stages(const char *what, const char *const *names, const doubl
     printf(" ms\n");
 }
 
-static void print_text(const BenchOpts *o, const LwcModel *m, const char *model_path, const Macs *k,
+static void print_text(const BenchOpts *o, const LwcModel *m, const char *model_path, const LwcMacs *k,
                        const FileResult *fr, int n, const Totals *t)
 {
     printf("model %s (id %016" PRIx64 "): %.0f multiply-adds/pixel decoding (synthesis %.0f, entropy %.0f, "
@@ -343,7 +326,7 @@ static int run(const BenchOpts *o, LwcContext *ctx, char **files, int n, const L
         t.bytes += fr[i].bytes;
     }
     t.rss = peak_rss_kib();
-    Macs k = model_macs(&m->a);
+    LwcMacs k = lwc_model_macs(&m->a);
     if (!ret && o->json) print_json(o, m, model_path, &k, fr, n, &t);
     else if (!ret) print_text(o, m, model_path, &k, fr, n, &t);
     free(fr);

@@ -54,13 +54,8 @@ static void model_info(const char *path, const LwcModel *m)
 {
     const LwcArch *a = &m->a;
     int ms = a->M / a->S;
-    double syn = (9.0 * a->M * a->D + 2.0 * a->B * 9 * a->D * a->D + (double)a->D * 192 + (double)a->M * 192) / 64;
-    double ent = 0;
-    for (int s = 0; s < a->S; s++)
-        ent += (double)(a->Ch + s * ms + a->Cc) * a->P + (double)a->P * a->P + 2.0 * a->P * ms + 9.0 * ms * a->Cc / 2;
-    ent /= 64;
-    double hyp = (9.0 * a->Nz * a->N) / 256 + (9.0 * a->N * a->Ch) / 64;
-    double enc = 192.0 * a->M / 64 + 9.0 * a->M * a->N / 256 + 9.0 * a->N * a->Nz / 1024;
+    LwcMacs k = lwc_model_macs(a);
+    double syn = k.syn, ent = k.ent, hyp = k.hyp, enc = k.enc;
     double conv = 0; /* weights + biases of every layer, plus the gain vectors */
     conv += 192.0 * a->M + a->M + 9.0 * a->M * a->N + a->N + 9.0 * a->N * a->Nz + a->Nz;
     conv += 9.0 * a->M * a->D + a->D + 2.0 * a->B * (9.0 * a->D * a->D + a->D) + 192.0 * a->D + 192 + 192.0 * a->M;
