@@ -12,19 +12,6 @@
 #include "testutil.h"
 #include "transforms/gemm.h"
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(*len + 1);
-    ck_assert_uint_eq(fread(b, 1, *len, f), *len);
-    fclose(f);
-    return b;
-}
-
 static uint64_t pixel_hash(const LwcImage *img)
 {
     uint64_t h = 0xcbf29ce484222325ull;
@@ -38,7 +25,7 @@ START_TEST(golden)
 {
     lwc_gemm_force_reference(1);
     size_t ml;
-    uint8_t *mb = slurp("tests/golden/tiny.lwcm", &ml);
+    uint8_t *mb = test_slurp("tests/golden/tiny.lwcm", &ml);
     LwcModel *m;
     ck_assert_int_eq(lwc_model_load(&m, mb, ml), 0);
     LwcSettings s;
@@ -55,7 +42,7 @@ START_TEST(golden)
         char path[300];
         snprintf(path, sizeof(path), "tests/golden/%s", name);
         size_t len;
-        uint8_t *b = slurp(path, &len);
+        uint8_t *b = test_slurp(path, &len);
         LwcImage img;
         int r = lwc_decode(c, b, len, &img, NULL);
         if (!strcmp(kind, "pixels")) {

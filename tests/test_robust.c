@@ -36,22 +36,9 @@ static LwcModel *g_model;
 static uint8_t *g_model_buf;
 static size_t g_model_len;
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(*len + 1);
-    ck_assert_uint_eq(fread(b, 1, *len, f), *len);
-    fclose(f);
-    return b;
-}
-
 static void setup(void)
 {
-    g_model_buf = slurp("tests/golden/tiny.lwcm", &g_model_len);
+    g_model_buf = test_slurp("tests/golden/tiny.lwcm", &g_model_len);
     ck_assert_int_eq(lwc_model_load(&g_model, g_model_buf, g_model_len), 0);
 }
 
@@ -232,7 +219,7 @@ START_TEST(alloc_failure)
         char path[200];
         snprintf(path, sizeof(path), "tests/fuzz/corpus/image/%s", k_images[i]);
         ReadJob j;
-        uint8_t *b = slurp(path, &j.len);
+        uint8_t *b = test_slurp(path, &j.len);
         j.buf = b;
         fail_each_allocation(k_images[i], op_read_image, &j);
         free(b);
@@ -483,7 +470,7 @@ static void check_manifest(ErrRun *er)
         char path[300];
         snprintf(path, sizeof(path), ERRDIR "/%s", name);
         size_t len;
-        uint8_t *b = slurp(path, &len);
+        uint8_t *b = test_slurp(path, &len);
         er->base = name;
         if (!strcmp(kind, "base")) check_stream(er, b, len, OK_, "committed stream", 0);
         else check_stream(er, b, len, BIT(atoi(val)), "committed broken stream", 0);
@@ -504,8 +491,8 @@ static const char k_committed[] =
 START_TEST(golden_errors)
 {
     size_t nr, na;
-    uint8_t *rgb = slurp("tests/golden/rgb-q30.lwc", &nr);
-    uint8_t *rgba = slurp(ERRDIR "/rgba7-q60.lwc", &na);
+    uint8_t *rgb = test_slurp("tests/golden/rgb-q30.lwc", &nr);
+    uint8_t *rgba = test_slurp(ERRDIR "/rgba7-q60.lwc", &na);
     ErrRun er = { open_ctx(ERR_MAX_PIXELS), 0, 0, "" };
     lwc_alloc_set_cap(ALLOC_CAP);
     Broken cases[64];
@@ -581,7 +568,7 @@ START_TEST(image_headers)
         char path[200];
         snprintf(path, sizeof(path), "tests/fuzz/corpus/image/%s", k_files[i]);
         size_t len;
-        uint8_t *b = slurp(path, &len);
+        uint8_t *b = test_slurp(path, &len);
         if (b[0] == 0x89) { /* PNG: IHDR width/height at 16, CRC at 29 */
             b[16] = 0; b[17] = 0; b[18] = 0x40; b[19] = 0; b[20] = 0; b[21] = 0; b[22] = 0x40; b[23] = 0;
             uint32_t c = 0xffffffffu;

@@ -137,19 +137,6 @@ static LwcTrainOpts small_opts(const char *dir, const char *out, const char *ckp
     return o;
 }
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(*len);
-    ck_assert_uint_eq(fread(b, 1, *len, f), *len);
-    fclose(f);
-    return b;
-}
-
 START_TEST(loss_falls_and_resume_is_exact)
 {
     char dir[64], out[128], ck1[128], ck2[128], log[128];
@@ -169,7 +156,7 @@ START_TEST(loss_falls_and_resume_is_exact)
     p.steps = 40; p.resume = 1;
     ck_assert_int_eq(lwc_train_run(&p), 0);
     size_t l1, l2;
-    uint8_t *a = slurp(ck1, &l1), *b = slurp(ck2, &l2);
+    uint8_t *a = test_slurp(ck1, &l1), *b = test_slurp(ck2, &l2);
     ck_assert_uint_eq(l1, l2);
     ck_assert_msg(!memcmp(a, b, l1), "resumed run differs from the uninterrupted one");
     free(a); free(b);
@@ -196,7 +183,7 @@ START_TEST(loss_falls_and_resume_is_exact)
     e.export_only = 1; e.resume = 1;
     ck_assert_int_eq(lwc_train_run(&e), 0);
     size_t ml;
-    uint8_t *mb = slurp(out, &ml);
+    uint8_t *mb = test_slurp(out, &ml);
     LwcModel *m;
     ck_assert_int_eq(lwc_model_load(&m, mb, ml), 0);
     LwcSettings s;

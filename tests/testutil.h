@@ -2,6 +2,7 @@
 #ifndef LWC_TESTUTIL_H
 #define LWC_TESTUTIL_H
 #include <check.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Deterministic PRNG for tests (xorshift64*). */
@@ -10,6 +11,9 @@ void trng_seed(TestRng *r, uint64_t seed);
 uint64_t trng_u64(TestRng *r);
 double trng_uniform(TestRng *r);          /* [0,1) */
 double trng_normal(TestRng *r);           /* N(0,1) */
+/* Read a whole file (fails the test if it cannot); caller frees with free().
+ * One extra byte is allocated so empty files still give a valid pointer. */
+uint8_t *test_slurp(const char *path, size_t *len);
 /* Run one suite and return the process exit code. */
 int test_run_suite(Suite *s);
 #endif

@@ -5,6 +5,7 @@
 
 #include "common.h"
 #include "entropy/cdf.h"
+#include "tools/train/data.h"
 #include "tools/train/net.h"
 
 static size_t add_conv(LwcNetConv *c, size_t *off, int cin, int cout, int k, int stride, int bias)
@@ -44,19 +45,13 @@ static void layout(LwcNet *n)
     n->nparams = off;
 }
 
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s >> 12; *s ^= *s << 25; *s ^= *s >> 27;
-    return *s * 2685821657736338717ull;
-}
-
 /* Uniform(-b, b) with b = sqrt(6 / fan_in) * gain: He-style, deterministic. */
 static void init_conv(LwcNet *n, const LwcNetConv *c, uint64_t *rs, double gain)
 {
     double b = sqrt(6.0 / (c->cin * c->k * c->k)) * gain;
     size_t cnt = (size_t)c->cin * c->cout * c->k * c->k;
     for (size_t i = 0; i < cnt; i++) {
-        double u = (double)(rng_next(rs) >> 11) / 9007199254740992.0;
+        double u = lwc_rng_uniform(rs);
         n->params[c->w_off + i] = (float)((2 * u - 1) * b);
     }
     if (c->b_off != (size_t)-1) memset(n->params + c->b_off, 0, (size_t)c->cout * sizeof(float));
