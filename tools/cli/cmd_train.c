@@ -19,7 +19,8 @@ static void usage(FILE *f, const LwcTrainOpts *d)
                "  --time-limit S    stop (checkpoint + export) after S seconds of training\n"
                "  --crop N          crop size, multiple of 32 (default %d)\n"
                "  --batch N         crops per step (default %d)\n"
-               "  --lr X            Adam learning rate (default %g); halves after 3 validations without gain\n"
+               "  --lr X            Adam learning rate (default %g); halves after 3 validations without gain;\n"
+               "                    with --resume, replaces the checkpoint's current rate\n"
                "  --seed N          initialisation and sampling seed (default %llu)\n"
                "  --threads N       worker threads (default %d)\n"
                "  --log FILE        CSV log (appended): validations, and training every --log-every steps\n"
@@ -68,7 +69,7 @@ static int parse_opt(int c, const char *arg, LwcTrainOpts *o)
     case 'T': if (lwc_cli_parse_double(arg, 0, 1e9, &o->time_limit)) return bad("--time-limit", arg); break;
     case 'c': if (lwc_cli_parse_int(arg, 32, 4096, &o->crop) || o->crop % 32) return bad("--crop", arg); break;
     case 'b': if (lwc_cli_parse_int(arg, 1, 64, &o->batch)) return bad("--batch", arg); break;
-    case 'l': if (lwc_cli_parse_double(arg, 1e-8, 1, &o->lr)) return bad("--lr", arg); break;
+    case 'l': if (lwc_cli_parse_double(arg, 1e-8, 1, &o->lr)) return bad("--lr", arg); o->lr_given = 1; break;
     case 'S': if (lwc_cli_parse_int(arg, 0, 1 << 30, &i)) return bad("--seed", arg); o->seed = (uint64_t)i; break;
     case 't': if (lwc_cli_parse_int(arg, 1, 16, &o->threads)) return bad("--threads", arg); break;
     case 'L': o->log = arg; break;

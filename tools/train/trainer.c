@@ -292,6 +292,11 @@ static int init_state(Trainer *t)
         int r = lwc_ckpt_load(o->ckpt, &t->st);
         if (r < 0) fprintf(stderr, "lwc train: cannot resume from '%s': %s\n", o->ckpt, lwc_strerror(r));
         else if (!o->quiet) printf("resumed from %s at step %ld\n", o->ckpt, t->st.step);
+        if (r >= 0 && o->lr_given && (float)o->lr != t->st.lr) {
+            if (!o->quiet) printf("learning rate %g -> %g (--lr)\n", t->st.lr, o->lr);
+            t->st.lr = (float)o->lr;
+            t->st.bad_evals = 0;
+        }
         return r;
     }
     LwcTrainState *s = &t->st;

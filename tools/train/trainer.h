@@ -13,6 +13,7 @@ typedef struct LwcTrainOpts {
     long steps;          /* total optimiser steps to reach */
     int crop, batch, threads, val_every, val_split, max_images, log_every;
     double lr, time_limit, ckpt_every, clip;
+    int lr_given; /* --lr was passed: on --resume it replaces the checkpoint's rate */
     uint64_t seed;
     LwcArch arch;
     int quiet;
