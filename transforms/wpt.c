@@ -14,12 +14,24 @@
  * Memory: per level, one streaming pass that reads the parent planes once
  * and writes the subbands once (see "columns" below); levels ping-pong
  * between the output and one image-sized plane of work so that the last
- * level lands in the output. No allocation. */
+ * level lands in the output. No allocation.
+ *
+ * Kernels: the inner loops (lifting updates, scalings, (de)interleaves) go
+ * through a table of C / SSE2 / AVX2 versions chosen at run time, all
+ * bit-identical (see "kernels" below). No NEON version: on AArch64 the C
+ * reference is auto-vectorised by the compiler. */
 #include <assert.h>
 #include <string.h>
 
 #include "common.h"
 #include "transforms/wpt.h"
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define LWC_WPT_X86 1
+#include <immintrin.h>
+#else
+#define LWC_WPT_X86 0
+#endif
 
 /* JPEG 2000 irreversible 9/7 lifting constants. */
 #define W97_ALPHA (-1.586134342)
@@ -71,7 +83,47 @@ static const Prog g_inverse_adj = {
       SSTEP(-W97_GAMMA, 0, 1), DSTEP(-W97_DELTA, 1, 0) },
     (float)(1.0 / W97_KS), (float)(1.0 / W97_KD) };
 
-/* --- rows: horizontal 1D transform, s and d halves contiguous ----------- */
+/* --- kernels ------------------------------------------------------------
+ *
+ * Every sample is computed by the same float operations in the same order
+ * whichever kernels run: a lifting update is t = t + a * (p + q) (or
+ * t = t + a * p), a scaling dst = src * k, and the (de)interleaves only move
+ * data. The SIMD kernels apply exactly those operations, one lane per
+ * sample, with separate multiply and add instructions (no FMA: the project
+ * builds with -ffp-contract=off and the x86 kernels do not enable "fma"), so
+ * their results are bit-identical to the C reference. What they change is
+ * width and order *across independent samples*: the vertical lifting steps
+ * of one wavefront iteration run column chunk by column chunk (the steps
+ * only couple samples of the same column), the horizontal ones in vectors
+ * along the row (neighbours come from unaligned loads).
+ *
+ * The table (dav1d habit): C reference first, replaced at run time by SSE2
+ * or AVX2 (target attributes, as entropy/intconv.c; no -mavx2 needed) as
+ * __builtin_cpu_supports allows and lwc_wpt_set_cpu_mask permits. */
+
+/* One vertical lifting update over a row: t += a (p + q), or t += a p when
+ * q is NULL; then, if twice, t += a p again (the boundary terms). */
+typedef struct RowOp {
+    float *t;
+    const float *p, *q;
+    float a;
+    int twice;
+} RowOp;
+
+typedef struct WptDsp {
+    const char *name;
+    /* t[i] += a (p[i] + q[i]), or t[i] += a p[i] when q is NULL; t does not
+     * overlap p or q. */
+    void (*axpy2)(float *restrict t, const float *p, const float *q, float a, size_t n);
+    void (*scale)(float *restrict dst, const float *restrict src, float k, size_t n);
+    /* s[i] = x[2i], d[i] = x[2i+1] for i < m, and the reverse. */
+    void (*deinterleave)(const float *restrict x, float *restrict s, float *restrict d, int m);
+    void (*interleave)(const float *restrict s, const float *restrict d, float *restrict x, int m);
+    /* ops[0..nops) in order on rows of n floats (RowOp). */
+    void (*lift_rows)(const RowOp *ops, int nops, size_t n);
+} WptDsp;
+
+/* --- C reference --------------------------------------------------------- */
 
 /* Inner loops run in chunks of VL with a constant trip count, and each chunk
  * reads all its sources before writing: vectorising that is legal whatever
@@ -79,8 +131,7 @@ static const Prog g_inverse_adj = {
  * loops without a scalar epilogue) and -O3 after inlining both emit SIMD. */
 enum { VL = 8 };
 
-/* t[i] += a (p[i] + q[i]), or t[i] += a p[i] when q is NULL. */
-static void axpy2(float *restrict t, const float *p, const float *q, float a, size_t n)
+static void axpy2_c(float *restrict t, const float *p, const float *q, float a, size_t n)
 {
     size_t i = 0;
     float v[VL];
@@ -99,22 +150,7 @@ static void axpy2(float *restrict t, const float *p, const float *q, float a, si
     }
 }
 
-/* One lifting step along a row of m (s, d) pairs held in two arrays. */
-static void lift_1d(float *restrict s, float *restrict d, int m, const Lift *st)
-{
-    const float a = st->a;
-    if (st->to_d) { /* d[i] += a (s[i] + s[i+1]) */
-        axpy2(d, s, s + 1, a, (size_t)m - 1);
-        d[m - 1] += st->em ? a * (s[m - 1] + s[m - 1]) : a * s[m - 1];
-        if (st->e0) d[0] += a * s[0];
-    } else {        /* s[i] += a (d[i-1] + d[i]) */
-        s[0] += st->e0 ? a * (d[0] + d[0]) : a * d[0];
-        axpy2(s + 1, d, d + 1, a, (size_t)m - 1);
-        if (st->em) s[m - 1] += a * d[m - 1];
-    }
-}
-
-static void scale_into(float *restrict dst, const float *restrict src, float k, size_t n)
+static void scale_c(float *restrict dst, const float *restrict src, float k, size_t n)
 {
     size_t i = 0;
     for (; i + VL <= n; i += VL)
@@ -122,8 +158,7 @@ static void scale_into(float *restrict dst, const float *restrict src, float k, 
     for (; i < n; i++) dst[i] = src[i] * k;
 }
 
-/* s[i] = x[2i], d[i] = x[2i+1] for i < m. */
-static void deinterleave(const float *restrict x, float *restrict s, float *restrict d, int m)
+static void deinterleave_c(const float *restrict x, float *restrict s, float *restrict d, int m)
 {
     int i = 0;
     for (; i + VL <= m; i += VL)
@@ -137,7 +172,7 @@ static void deinterleave(const float *restrict x, float *restrict s, float *rest
     }
 }
 
-static void interleave(const float *restrict s, const float *restrict d, float *restrict x, int m)
+static void interleave_c(const float *restrict s, const float *restrict d, float *restrict x, int m)
 {
     int i = 0;
     for (; i + VL <= m; i += VL)
@@ -151,28 +186,261 @@ static void interleave(const float *restrict s, const float *restrict d, float *
     }
 }
 
+/* The reference: each update over the whole row, one after the other. */
+static void lift_rows_c(const RowOp *ops, int nops, size_t n)
+{
+    for (int k = 0; k < nops; k++) {
+        axpy2_c(ops[k].t, ops[k].p, ops[k].q, ops[k].a, n);
+        if (ops[k].twice) axpy2_c(ops[k].t, ops[k].p, NULL, ops[k].a, n);
+    }
+}
+
+static const WptDsp k_dsp_c = { "c", axpy2_c, scale_c, deinterleave_c, interleave_c, lift_rows_c };
+
+/* Column chunk of the SIMD lift_rows: all updates of a wavefront iteration
+ * run on CHUNK columns before the next CHUNK, so the ~6 rows involved stay in
+ * L1 (the reference streams each update over whole rows, from L2 on wide
+ * images). Same per-sample operations, hence the same results. */
+enum { CHUNK = 512 };
+
+#if LWC_WPT_X86
+/* --- SSE2: 4 samples per vector ---------------------------------------- */
+#define SSE2_FN __attribute__((target("sse2")))
+
+SSE2_FN static void axpy2_sse2(float *restrict t, const float *p, const float *q, float a, size_t n)
+{
+    const __m128 va = _mm_set1_ps(a);
+    size_t i = 0;
+    if (q) {
+        for (; i + 8 <= n; i += 8) {
+            __m128 v0 = _mm_mul_ps(va, _mm_add_ps(_mm_loadu_ps(p + i), _mm_loadu_ps(q + i)));
+            __m128 v1 = _mm_mul_ps(va, _mm_add_ps(_mm_loadu_ps(p + i + 4), _mm_loadu_ps(q + i + 4)));
+            _mm_storeu_ps(t + i, _mm_add_ps(_mm_loadu_ps(t + i), v0));
+            _mm_storeu_ps(t + i + 4, _mm_add_ps(_mm_loadu_ps(t + i + 4), v1));
+        }
+        for (; i + 4 <= n; i += 4) {
+            __m128 v = _mm_mul_ps(va, _mm_add_ps(_mm_loadu_ps(p + i), _mm_loadu_ps(q + i)));
+            _mm_storeu_ps(t + i, _mm_add_ps(_mm_loadu_ps(t + i), v));
+        }
+        for (; i < n; i++) t[i] += a * (p[i] + q[i]);
+    } else {
+        for (; i + 4 <= n; i += 4) {
+            __m128 v = _mm_mul_ps(va, _mm_loadu_ps(p + i));
+            _mm_storeu_ps(t + i, _mm_add_ps(_mm_loadu_ps(t + i), v));
+        }
+        for (; i < n; i++) t[i] += a * p[i];
+    }
+}
+
+SSE2_FN static void scale_sse2(float *restrict dst, const float *restrict src, float k, size_t n)
+{
+    const __m128 vk = _mm_set1_ps(k);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m128 a = _mm_loadu_ps(src + i), b = _mm_loadu_ps(src + i + 4);
+        _mm_storeu_ps(dst + i, _mm_mul_ps(a, vk));
+        _mm_storeu_ps(dst + i + 4, _mm_mul_ps(b, vk));
+    }
+    for (; i + 4 <= n; i += 4) _mm_storeu_ps(dst + i, _mm_mul_ps(_mm_loadu_ps(src + i), vk));
+    for (; i < n; i++) dst[i] = src[i] * k;
+}
+
+SSE2_FN static void deinterleave_sse2(const float *restrict x, float *restrict s, float *restrict d, int m)
+{
+    int i = 0;
+    for (; i + 4 <= m; i += 4) {
+        __m128 a = _mm_loadu_ps(x + 2 * i), b = _mm_loadu_ps(x + 2 * i + 4);
+        _mm_storeu_ps(s + i, _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)));
+        _mm_storeu_ps(d + i, _mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+    }
+    for (; i < m; i++) {
+        s[i] = x[2 * i];
+        d[i] = x[2 * i + 1];
+    }
+}
+
+SSE2_FN static void interleave_sse2(const float *restrict s, const float *restrict d, float *restrict x, int m)
+{
+    int i = 0;
+    for (; i + 4 <= m; i += 4) {
+        __m128 a = _mm_loadu_ps(s + i), b = _mm_loadu_ps(d + i);
+        _mm_storeu_ps(x + 2 * i, _mm_unpacklo_ps(a, b));
+        _mm_storeu_ps(x + 2 * i + 4, _mm_unpackhi_ps(a, b));
+    }
+    for (; i < m; i++) {
+        x[2 * i] = s[i];
+        x[2 * i + 1] = d[i];
+    }
+}
+
+SSE2_FN static void lift_rows_sse2(const RowOp *ops, int nops, size_t n)
+{
+    for (size_t c = 0; c < n; c += CHUNK) {
+        size_t len = n - c < CHUNK ? n - c : CHUNK;
+        for (int k = 0; k < nops; k++) {
+            const RowOp *o = &ops[k];
+            axpy2_sse2(o->t + c, o->p + c, o->q ? o->q + c : NULL, o->a, len);
+            if (o->twice) axpy2_sse2(o->t + c, o->p + c, NULL, o->a, len);
+        }
+    }
+}
+
+static const WptDsp k_dsp_sse2 = { "sse2", axpy2_sse2, scale_sse2, deinterleave_sse2,
+                                   interleave_sse2, lift_rows_sse2 };
+
+/* --- AVX2: 8 samples per vector (AVX floats; "avx2" is what is detected) - */
+#define AVX2_FN __attribute__((target("avx2")))
+
+AVX2_FN static void axpy2_avx2(float *restrict t, const float *p, const float *q, float a, size_t n)
+{
+    const __m256 va = _mm256_set1_ps(a);
+    size_t i = 0;
+    if (q) {
+        for (; i + 16 <= n; i += 16) {
+            __m256 v0 = _mm256_mul_ps(va, _mm256_add_ps(_mm256_loadu_ps(p + i), _mm256_loadu_ps(q + i)));
+            __m256 v1 = _mm256_mul_ps(va, _mm256_add_ps(_mm256_loadu_ps(p + i + 8), _mm256_loadu_ps(q + i + 8)));
+            _mm256_storeu_ps(t + i, _mm256_add_ps(_mm256_loadu_ps(t + i), v0));
+            _mm256_storeu_ps(t + i + 8, _mm256_add_ps(_mm256_loadu_ps(t + i + 8), v1));
+        }
+        for (; i + 8 <= n; i += 8) {
+            __m256 v = _mm256_mul_ps(va, _mm256_add_ps(_mm256_loadu_ps(p + i), _mm256_loadu_ps(q + i)));
+            _mm256_storeu_ps(t + i, _mm256_add_ps(_mm256_loadu_ps(t + i), v));
+        }
+        for (; i < n; i++) t[i] += a * (p[i] + q[i]);
+    } else {
+        for (; i + 8 <= n; i += 8) {
+            __m256 v = _mm256_mul_ps(va, _mm256_loadu_ps(p + i));
+            _mm256_storeu_ps(t + i, _mm256_add_ps(_mm256_loadu_ps(t + i), v));
+        }
+        for (; i < n; i++) t[i] += a * p[i];
+    }
+}
+
+AVX2_FN static void scale_avx2(float *restrict dst, const float *restrict src, float k, size_t n)
+{
+    const __m256 vk = _mm256_set1_ps(k);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256 a = _mm256_loadu_ps(src + i), b = _mm256_loadu_ps(src + i + 8);
+        _mm256_storeu_ps(dst + i, _mm256_mul_ps(a, vk));
+        _mm256_storeu_ps(dst + i + 8, _mm256_mul_ps(b, vk));
+    }
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_mul_ps(_mm256_loadu_ps(src + i), vk));
+    for (; i < n; i++) dst[i] = src[i] * k;
+}
+
+/* shuffle_ps works within 128-bit lanes: evens come out as (a0 a2 b0 b2 |
+ * a4 a6 b4 b6); the 64-bit permute 0,2,1,3 puts them in order. */
+AVX2_FN static void deinterleave_avx2(const float *restrict x, float *restrict s, float *restrict d, int m)
+{
+    int i = 0;
+    for (; i + 8 <= m; i += 8) {
+        __m256 a = _mm256_loadu_ps(x + 2 * i), b = _mm256_loadu_ps(x + 2 * i + 8);
+        __m256 ev = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+        __m256 od = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+        _mm256_storeu_ps(s + i, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ev), 0xD8)));
+        _mm256_storeu_ps(d + i, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(od), 0xD8)));
+    }
+    for (; i < m; i++) {
+        s[i] = x[2 * i];
+        d[i] = x[2 * i + 1];
+    }
+}
+
+/* unpack works within lanes: (s0 d0 s1 d1 | s4 d4 s5 d5) and (s2 d2 s3 d3 |
+ * s6 d6 s7 d7); the lane permutes reassemble 0..3 and 4..7. */
+AVX2_FN static void interleave_avx2(const float *restrict s, const float *restrict d, float *restrict x, int m)
+{
+    int i = 0;
+    for (; i + 8 <= m; i += 8) {
+        __m256 a = _mm256_loadu_ps(s + i), b = _mm256_loadu_ps(d + i);
+        __m256 lo = _mm256_unpacklo_ps(a, b), hi = _mm256_unpackhi_ps(a, b);
+        _mm256_storeu_ps(x + 2 * i, _mm256_permute2f128_ps(lo, hi, 0x20));
+        _mm256_storeu_ps(x + 2 * i + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+    }
+    for (; i < m; i++) {
+        x[2 * i] = s[i];
+        x[2 * i + 1] = d[i];
+    }
+}
+
+AVX2_FN static void lift_rows_avx2(const RowOp *ops, int nops, size_t n)
+{
+    for (size_t c = 0; c < n; c += CHUNK) {
+        size_t len = n - c < CHUNK ? n - c : CHUNK;
+        for (int k = 0; k < nops; k++) {
+            const RowOp *o = &ops[k];
+            axpy2_avx2(o->t + c, o->p + c, o->q ? o->q + c : NULL, o->a, len);
+            if (o->twice) axpy2_avx2(o->t + c, o->p + c, NULL, o->a, len);
+        }
+    }
+}
+
+static const WptDsp k_dsp_avx2 = { "avx2", axpy2_avx2, scale_avx2, deinterleave_avx2,
+                                   interleave_avx2, lift_rows_avx2 };
+#endif /* LWC_WPT_X86 */
+
+static unsigned g_cpu_mask = ~0u;
+
+unsigned lwc_wpt_set_cpu_mask(unsigned mask)
+{
+    unsigned old = g_cpu_mask;
+    g_cpu_mask = mask;
+    return old;
+}
+
+static const WptDsp *select_dsp(void)
+{
+    const WptDsp *d = &k_dsp_c;
+#if LWC_WPT_X86
+    __builtin_cpu_init();
+    if ((g_cpu_mask & LWC_WPT_CPU_SSE2) && __builtin_cpu_supports("sse2")) d = &k_dsp_sse2;
+    if ((g_cpu_mask & LWC_WPT_CPU_AVX2) && __builtin_cpu_supports("avx2")) d = &k_dsp_avx2;
+#endif
+    return d;
+}
+
+const char *lwc_wpt_kernel_name(void) { return select_dsp()->name; }
+
+/* --- rows: horizontal 1D transform, s and d halves contiguous ----------- */
+
+/* One lifting step along a row of m (s, d) pairs held in two arrays. */
+static void lift_1d(const WptDsp *dsp, float *restrict s, float *restrict d, int m, const Lift *st)
+{
+    const float a = st->a;
+    if (st->to_d) { /* d[i] += a (s[i] + s[i+1]) */
+        dsp->axpy2(d, s, s + 1, a, (size_t)m - 1);
+        d[m - 1] += st->em ? a * (s[m - 1] + s[m - 1]) : a * s[m - 1];
+        if (st->e0) d[0] += a * s[0];
+    } else {        /* s[i] += a (d[i-1] + d[i]) */
+        s[0] += st->e0 ? a * (d[0] + d[0]) : a * d[0];
+        dsp->axpy2(s + 1, d, d + 1, a, (size_t)m - 1);
+        if (st->em) s[m - 1] += a * d[m - 1];
+    }
+}
+
 /* dst = [low | high] of the w samples at src (dst != src). */
-static void row_analysis(const Prog *pg, const float *restrict src, float *restrict dst,
-                         int w, float *restrict tmp)
+static void row_analysis(const WptDsp *dsp, const Prog *pg, const float *restrict src,
+                         float *restrict dst, int w, float *restrict tmp)
 {
     int m = w / 2;
     float *s = tmp, *d = tmp + m;
-    deinterleave(src, s, d, m);
-    for (int k = 0; k < 4; k++) lift_1d(s, d, m, &pg->step[k]);
-    scale_into(dst, s, pg->ks, (size_t)m);
-    scale_into(dst + m, d, pg->kd, (size_t)m);
+    dsp->deinterleave(src, s, d, m);
+    for (int k = 0; k < 4; k++) lift_1d(dsp, s, d, m, &pg->step[k]);
+    dsp->scale(dst, s, pg->ks, (size_t)m);
+    dsp->scale(dst + m, d, pg->kd, (size_t)m);
 }
 
 /* [low | high] at src -> w samples at dst (dst != src). */
-static void row_synthesis(const Prog *pg, const float *restrict src, float *restrict dst,
-                          int w, float *restrict tmp)
+static void row_synthesis(const WptDsp *dsp, const Prog *pg, const float *restrict src,
+                          float *restrict dst, int w, float *restrict tmp)
 {
     int m = w / 2;
     float *s = tmp, *d = tmp + m;
-    scale_into(s, src, pg->ks, (size_t)m);
-    scale_into(d, src + m, pg->kd, (size_t)m);
-    for (int k = 0; k < 4; k++) lift_1d(s, d, m, &pg->step[k]);
-    interleave(s, d, dst, m);
+    dsp->scale(s, src, pg->ks, (size_t)m);
+    dsp->scale(d, src + m, pg->kd, (size_t)m);
+    for (int k = 0; k < 4; k++) lift_1d(dsp, s, d, m, &pg->step[k]);
+    dsp->interleave(s, d, dst, m);
 }
 
 /* --- columns: vertical lifting streamed over whole rows ------------------
@@ -189,6 +457,7 @@ static void row_synthesis(const Prog *pg, const float *restrict src, float *rest
 enum { RING = 4 }; /* live (s, d) row pairs: enough for lags up to 2 */
 
 typedef struct Stream {
+    const WptDsp *dsp;
     const Prog *pg;
     int m;           /* pairs in the plane (rows / 2) */
     int wl;          /* floats per row */
@@ -199,8 +468,9 @@ typedef struct Stream {
 static float *st_s(const Stream *v, int i) { return v->ring + (size_t)(i % RING) * 2 * v->wl; }
 static float *st_d(const Stream *v, int i) { return st_s(v, i) + v->wl; }
 
-static void stream_init(Stream *v, const Prog *pg, int hl, int wl, float *ring)
+static void stream_init(Stream *v, const WptDsp *dsp, const Prog *pg, int hl, int wl, float *ring)
 {
+    v->dsp = dsp;
     v->pg = pg;
     v->m = hl / 2;
     v->wl = wl;
@@ -213,23 +483,28 @@ static void stream_init(Stream *v, const Prog *pg, int hl, int wl, float *ring)
     assert(v->lead + v->maxlag + 1 < RING);
 }
 
-/* Step k on pair i, with symmetric-extension / transposed boundary terms. */
-static void stream_step(const Stream *v, int k, int i)
+/* The update of step k on pair i, with symmetric-extension / transposed
+ * boundary terms. */
+static RowOp stream_op(const Stream *v, int k, int i)
 {
     const Lift *st = &v->pg->step[k];
-    size_t n = (size_t)v->wl;
     int last = v->m - 1;
+    RowOp o;
+    o.a = st->a;
     if (st->to_d) {
         const float *s0 = st_s(v, i);
-        const float *s1 = i < last ? st_s(v, i + 1) : st->em ? s0 : NULL;
-        axpy2(st_d(v, i), s0, s1, st->a, n);
-        if (i == 0 && st->e0) axpy2(st_d(v, i), s0, NULL, st->a, n);
+        o.t = st_d(v, i);
+        o.p = s0;
+        o.q = i < last ? st_s(v, i + 1) : st->em ? s0 : NULL;
+        o.twice = i == 0 && st->e0;
     } else {
         const float *d1 = st_d(v, i);
-        const float *d0 = i > 0 ? st_d(v, i - 1) : st->e0 ? d1 : NULL;
-        axpy2(st_s(v, i), d1, d0, st->a, n);
-        if (i == last && st->em) axpy2(st_s(v, i), d1, NULL, st->a, n);
+        o.t = st_s(v, i);
+        o.p = d1;
+        o.q = i > 0 ? st_d(v, i - 1) : st->e0 ? d1 : NULL;
+        o.twice = i == last && st->em;
     }
+    return o;
 }
 
 typedef void (*PairFn)(const Stream *v, int i, void *ctx);
@@ -239,10 +514,13 @@ static void stream_run(const Stream *v, PairFn load, PairFn store, void *ctx)
     int loaded = 0;
     for (int j = 0; j < v->m + v->maxlag; j++) {
         for (; loaded <= j + v->lead && loaded < v->m; loaded++) load(v, loaded, ctx);
+        RowOp ops[4];
+        int nops = 0;
         for (int k = 0; k < 4; k++) {
             int i = j - v->lag[k];
-            if (i >= 0 && i < v->m) stream_step(v, k, i);
+            if (i >= 0 && i < v->m) ops[nops++] = stream_op(v, k, i);
         }
+        v->dsp->lift_rows(ops, nops, (size_t)v->wl);
         if (j >= v->maxlag) store(v, j - v->maxlag, ctx);
     }
 }
@@ -265,8 +543,8 @@ static void an_load(const Stream *v, int i, void *ctx)
 {
     const Level *lv = ctx;
     const float *r = lv->src + (size_t)(2 * i) * lv->wl;
-    row_analysis(v->pg, r, st_s(v, i), lv->wl, lv->tmp);
-    row_analysis(v->pg, r + lv->wl, st_d(v, i), lv->wl, lv->tmp);
+    row_analysis(v->dsp, v->pg, r, st_s(v, i), lv->wl, lv->tmp);
+    row_analysis(v->dsp, v->pg, r + lv->wl, st_d(v, i), lv->wl, lv->tmp);
 }
 
 /* Analysis: s_i = [LL_i | HL_i], d_i = [LH_i | HH_i] after scaling. */
@@ -275,10 +553,10 @@ static void an_store(const Stream *v, int i, void *ctx)
     const Level *lv = ctx;
     size_t half = (size_t)lv->wl / 2, band = band_size(lv), row = (size_t)i * half;
     const float *s = st_s(v, i), *d = st_d(v, i);
-    scale_into(lv->dst + row, s, v->pg->ks, half);
-    scale_into(lv->dst + band + row, s + half, v->pg->ks, half);
-    scale_into(lv->dst + 2 * band + row, d, v->pg->kd, half);
-    scale_into(lv->dst + 3 * band + row, d + half, v->pg->kd, half);
+    v->dsp->scale(lv->dst + row, s, v->pg->ks, half);
+    v->dsp->scale(lv->dst + band + row, s + half, v->pg->ks, half);
+    v->dsp->scale(lv->dst + 2 * band + row, d, v->pg->kd, half);
+    v->dsp->scale(lv->dst + 3 * band + row, d + half, v->pg->kd, half);
 }
 
 /* Synthesis: the reverse of an_store. */
@@ -287,10 +565,10 @@ static void syn_load(const Stream *v, int i, void *ctx)
     const Level *lv = ctx;
     size_t half = (size_t)lv->wl / 2, band = band_size(lv), row = (size_t)i * half;
     float *s = st_s(v, i), *d = st_d(v, i);
-    scale_into(s, lv->src + row, v->pg->ks, half);
-    scale_into(s + half, lv->src + band + row, v->pg->ks, half);
-    scale_into(d, lv->src + 2 * band + row, v->pg->kd, half);
-    scale_into(d + half, lv->src + 3 * band + row, v->pg->kd, half);
+    v->dsp->scale(s, lv->src + row, v->pg->ks, half);
+    v->dsp->scale(s + half, lv->src + band + row, v->pg->ks, half);
+    v->dsp->scale(d, lv->src + 2 * band + row, v->pg->kd, half);
+    v->dsp->scale(d + half, lv->src + 3 * band + row, v->pg->kd, half);
 }
 
 /* Synthesis: s_i, d_i become rows 2i, 2i+1 after the horizontal synthesis. */
@@ -298,19 +576,19 @@ static void syn_store(const Stream *v, int i, void *ctx)
 {
     const Level *lv = ctx;
     float *r = lv->dst + (size_t)(2 * i) * lv->wl;
-    row_synthesis(v->pg, st_s(v, i), r, lv->wl, lv->tmp);
-    row_synthesis(v->pg, st_d(v, i), r + lv->wl, lv->wl, lv->tmp);
+    row_synthesis(v->dsp, v->pg, st_s(v, i), r, lv->wl, lv->tmp);
+    row_synthesis(v->dsp, v->pg, st_d(v, i), r + lv->wl, lv->wl, lv->tmp);
 }
 
 /* One level on `planes` planes of hl x wl; src and dst must not overlap.
  * Analysis turns each plane into its 4 subbands (same footprint), synthesis
  * the reverse. */
-static void run_level(const Prog *pg, int analysis, const float *src, float *dst,
+static void run_level(const WptDsp *dsp, const Prog *pg, int analysis, const float *src, float *dst,
                       size_t planes, int hl, int wl, float *scratch)
 {
     size_t ps = (size_t)hl * wl;
     Stream v;
-    stream_init(&v, pg, hl, wl, scratch);
+    stream_init(&v, dsp, pg, hl, wl, scratch);
     for (size_t p = 0; p < planes; p++) {
         Level lv = { src + p * ps, dst + p * ps, hl, wl, scratch + (size_t)RING * 2 * wl };
         if (analysis) stream_run(&v, an_load, an_store, &lv);
@@ -346,6 +624,7 @@ static void transform(const Prog *pg, int analysis, const float *in, int c, int 
                       int w, int levels, float *out, float *work)
 {
     size_t hw = (size_t)h * w;
+    const WptDsp *dsp = select_dsp();
     float *buf = work, *scratch = work + plane_floats(h, w);
     check_shape(c, h, w, levels);
     for (int ch = 0; ch < c; ch++) {
@@ -356,7 +635,7 @@ static void transform(const Prog *pg, int analysis, const float *in, int c, int 
             int l = analysis ? n + 1 : levels - n;  /* level being computed */
             int left = levels - 1 - n;              /* levels still to run after it */
             float *dst = left % 2 == 0 ? o : buf;
-            run_level(pg, analysis, src, dst, (size_t)1 << (2 * (l - 1)),
+            run_level(dsp, pg, analysis, src, dst, (size_t)1 << (2 * (l - 1)),
                       h >> (l - 1), w >> (l - 1), scratch);
             src = dst;
         }
