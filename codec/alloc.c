@@ -7,6 +7,7 @@ static size_t g_cap = (size_t)4 << 30;
 static long g_fail_after = -1;
 
 void lwc_alloc_set_cap(size_t cap) { g_cap = cap; }
+size_t lwc_alloc_get_cap(void) { return g_cap; }
 void lwc_alloc_fail_after(long n) { g_fail_after = n; }
 
 void *lwc_malloc(size_t size)

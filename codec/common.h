@@ -17,7 +17,8 @@
 #define LWC_CLAMP(v, lo, hi) ((v) < (lo) ? (lo) : (v) > (hi) ? (hi) : (v))
 
 /* The only allocator: refuses requests above a global cap (default 4 GiB,
- * see lwc_alloc_set_cap) and n*size products that overflow. Memory is
+ * see lwc_alloc_set_cap; the image readers also hold libpng/libjpeg to it,
+ * via lwc_alloc_get_cap) and n*size products that overflow. Memory is
  * 64-byte aligned. lwc_free(NULL) is a no-op. An allocation-failure hook for
  * tests: lwc_alloc_fail_after(n) makes the n-th next call fail (-1: never). */
 void *lwc_malloc(size_t size);
@@ -25,6 +26,7 @@ void *lwc_calloc(size_t n, size_t size);
 void *lwc_malloc_array(size_t n, size_t size);
 void lwc_free(void *p);
 void lwc_alloc_set_cap(size_t cap);
+size_t lwc_alloc_get_cap(void);
 void lwc_alloc_fail_after(long n);
 
 /* Checked size arithmetic: returns 0 and stores the product, or -1 on overflow. */

@@ -23,6 +23,15 @@
 extern "C" {
 #endif
 
+/* Marks the public API: liblwc is built with -fvisibility=hidden, so only
+ * these functions are exported from the shared library (tests/cli_symbols.sh
+ * checks that the exported set is exactly the LWC_API declarations). */
+#if defined(__GNUC__) || defined(__clang__)
+#define LWC_API __attribute__((visibility("default")))
+#else
+#define LWC_API
+#endif
+
 #define LWC_VERSION_MAJOR 0
 #define LWC_VERSION_MINOR 1
 #define LWC_VERSION_PATCH 0
@@ -43,9 +52,9 @@ enum {
 };
 
 /* Static text for an error code; never NULL. */
-const char *lwc_strerror(int err);
+LWC_API const char *lwc_strerror(int err);
 /* "major.minor.patch" */
-const char *lwc_version(void);
+LWC_API const char *lwc_version(void);
 
 /* An image in memory: interleaved channels, rows `stride` bytes apart.
  * channels: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA. bit_depth: 8 or 16 (16-bit
@@ -60,20 +69,20 @@ typedef struct LwcImage {
 
 /* Allocate data for an image of the given shape (stride = width*channels*bytes).
  * On failure the image is left zeroed. */
-int lwc_image_alloc(LwcImage *img, int width, int height, int channels, int bit_depth);
+LWC_API int lwc_image_alloc(LwcImage *img, int width, int height, int channels, int bit_depth);
 /* Free image data allocated by liblwc and zero the struct. NULL-safe. */
-void lwc_image_free(LwcImage *img);
+LWC_API void lwc_image_free(LwcImage *img);
 
 typedef struct LwcModel LwcModel;
 
 /* Load a .lwcm model from memory or a file. On success *out owns a new model
  * (free with lwc_model_free); on failure *out is NULL. */
-int lwc_model_load(LwcModel **out, const uint8_t *buf, size_t size);
-int lwc_model_load_file(LwcModel **out, const char *path);
+LWC_API int lwc_model_load(LwcModel **out, const uint8_t *buf, size_t size);
+LWC_API int lwc_model_load_file(LwcModel **out, const char *path);
 /* Free a model and set *m to NULL. NULL-safe. */
-void lwc_model_free(LwcModel **m);
+LWC_API void lwc_model_free(LwcModel **m);
 /* 64-bit content hash of the model file: the model id written into streams. */
-uint64_t lwc_model_id(const LwcModel *m);
+LWC_API uint64_t lwc_model_id(const LwcModel *m);
 
 typedef struct LwcSettings {
     int threads;            /* worker threads, 1..64; default 1 */
@@ -82,21 +91,21 @@ typedef struct LwcSettings {
     uint8_t reserved[32];   /* must be zero */
 } LwcSettings;
 
-void lwc_default_settings(LwcSettings *s);
+LWC_API void lwc_default_settings(LwcSettings *s);
 
 typedef struct LwcContext LwcContext;
 
 /* Open a context bound to `model` (which must outlive the context). */
-int lwc_open(LwcContext **out, const LwcModel *model, const LwcSettings *s);
+LWC_API int lwc_open(LwcContext **out, const LwcModel *model, const LwcSettings *s);
 /* Close a context and set *c to NULL. NULL-safe. */
-void lwc_close(LwcContext **c);
+LWC_API void lwc_close(LwcContext **c);
 
 typedef struct LwcEncodeParams {
     double quality;         /* 0 (smallest) .. 100 (best); default 50 */
     uint8_t reserved[32];   /* must be zero */
 } LwcEncodeParams;
 
-void lwc_default_encode_params(LwcEncodeParams *p);
+LWC_API void lwc_default_encode_params(LwcEncodeParams *p);
 
 /* Per-stage timing and sizes of the last encode/decode (seconds, bytes). */
 typedef struct LwcStats {
@@ -108,12 +117,12 @@ typedef struct LwcStats {
  * by the caller (free with lwc_free_buffer). If `recon` is non-NULL it
  * receives the exact image a decoder will produce (caller frees with
  * lwc_image_free). `stats` may be NULL. */
-int lwc_encode(LwcContext *c, const LwcImage *img, const LwcEncodeParams *p,
+LWC_API int lwc_encode(LwcContext *c, const LwcImage *img, const LwcEncodeParams *p,
                uint8_t **out, size_t *out_size, LwcImage *recon, LwcStats *stats);
 
 /* Decode a stream. On success `out` holds a new image (free with
  * lwc_image_free); on failure it is zeroed. */
-int lwc_decode(LwcContext *c, const uint8_t *buf, size_t size, LwcImage *out,
+LWC_API int lwc_decode(LwcContext *c, const uint8_t *buf, size_t size, LwcImage *out,
                LwcStats *stats);
 
 /* Header fields of a stream, read without decoding it. */
@@ -127,9 +136,9 @@ typedef struct LwcStreamInfo {
     size_t total_size;
 } LwcStreamInfo;
 
-int lwc_stream_info(const uint8_t *buf, size_t size, LwcStreamInfo *info);
+LWC_API int lwc_stream_info(const uint8_t *buf, size_t size, LwcStreamInfo *info);
 
-void lwc_free_buffer(void *buf);
+LWC_API void lwc_free_buffer(void *buf);
 
 /* ---- .lwcv: a video as a sequence of lwc images (docs/bitstream.md, ".lwcv").
  *
@@ -171,34 +180,34 @@ typedef struct LwcVideoHeader {
 } LwcVideoHeader;
 
 /* Serialise h into out. LWC_ERR_INVAL when a field is out of range. */
-int lwc_video_header_write(const LwcVideoHeader *h, uint8_t out[LWC_VIDEO_HEADER_SIZE]);
+LWC_API int lwc_video_header_write(const LwcVideoHeader *h, uint8_t out[LWC_VIDEO_HEADER_SIZE]);
 /* Parse and check a sequence header: magic (LWC_ERR_MAGIC), version, CRC,
  * reserved bytes, field ranges, width*height against max_pixels (0: the
  * default cap 2^28). size < LWC_VIDEO_HEADER_SIZE gives LWC_ERR_TRUNCATED. */
-int lwc_video_header_parse(const uint8_t *buf, size_t size, uint64_t max_pixels,
+LWC_API int lwc_video_header_parse(const uint8_t *buf, size_t size, uint64_t max_pixels,
                            LwcVideoHeader *h);
 /* 1 when buf starts with the .lwcv magic (at least 4 bytes), else 0. */
-int lwc_video_probe(const uint8_t *buf, size_t size);
+LWC_API int lwc_video_probe(const uint8_t *buf, size_t size);
 /* The largest packet a stream with this header may carry: 65536 + 32 bytes
  * per pixel of the frame padded to multiples of 32, at most 2^30. */
-size_t lwc_video_max_packet(const LwcVideoHeader *h);
+LWC_API size_t lwc_video_max_packet(const LwcVideoHeader *h);
 /* Encode the length prefix of a packet of `size` bytes; LWC_ERR_TOO_BIG
  * above lwc_video_max_packet, LWC_ERR_INVAL below the 32-byte image header. */
-int lwc_video_prefix_write(const LwcVideoHeader *h, size_t size, uint8_t out[LWC_VIDEO_PREFIX_SIZE]);
+LWC_API int lwc_video_prefix_write(const LwcVideoHeader *h, size_t size, uint8_t out[LWC_VIDEO_PREFIX_SIZE]);
 /* Decode a length prefix and check it: LWC_ERR_CORRUPT when below 32 bytes
  * or above lwc_video_max_packet. */
-int lwc_video_prefix_parse(const LwcVideoHeader *h, const uint8_t in[LWC_VIDEO_PREFIX_SIZE],
+LWC_API int lwc_video_prefix_parse(const LwcVideoHeader *h, const uint8_t in[LWC_VIDEO_PREFIX_SIZE],
                            size_t *size);
 /* Check that a packet is a complete lwc image of this sequence (all image
  * CRCs, size, 8-bit, 1 channel for GRAY else 3, model id): LWC_ERR_CORRUPT
  * for a frame that does not belong, LWC_ERR_MODEL for another model, or the
  * image parser's error. */
-int lwc_video_packet_check(const LwcVideoHeader *h, const uint8_t *pkt, size_t size);
+LWC_API int lwc_video_packet_check(const LwcVideoHeader *h, const uint8_t *pkt, size_t size);
 /* Walk a whole .lwcv in memory: *pos starts at LWC_VIDEO_HEADER_SIZE.
  * Returns 1 with *pkt, *pkt_size pointing into buf and *pos advanced, 0 at the
  * end, or an error (LWC_ERR_TRUNCATED for a cut packet or prefix). Packets
  * are not checked beyond their length: call lwc_video_packet_check. */
-int lwc_video_next_packet(const LwcVideoHeader *h, const uint8_t *buf, size_t size, size_t *pos,
+LWC_API int lwc_video_next_packet(const LwcVideoHeader *h, const uint8_t *buf, size_t size, size_t *pos,
                           const uint8_t **pkt, size_t *pkt_size);
 
 #ifdef __cplusplus

@@ -5,7 +5,7 @@
 # Only BUILD_DIR is used: the fuzz tree defaults to BUILD_DIR-fuzz.
 # Environment:
 #   FUZZ_SECONDS    seconds per harness; 0 skips (exit 77)
-#   FUZZ_HARNESSES  which harnesses (default: decode model image roundtrip)
+#   FUZZ_HARNESSES  which harnesses (default: decode model image roundtrip video y4m)
 #   FUZZ_BUILD      clang build tree (configured with -DLWC_FUZZ=ON if new)
 #   FUZZ_FLAGS      extra libFuzzer flags
 # The growing corpus lives in FUZZ_BUILD/corpus/<harness> (seeded from
@@ -17,7 +17,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${2:-$SRC/build}
 FB=${FUZZ_BUILD:-${BUILD%/}-fuzz}
 SECS=${FUZZ_SECONDS:-60}
-HARNESSES=${FUZZ_HARNESSES:-decode model image roundtrip}
+HARNESSES=${FUZZ_HARNESSES:-decode model image roundtrip video y4m}
 [[ $SECS =~ ^[0-9]+$ ]] || { echo "FUZZ_SECONDS must be a number of seconds"; exit 2; }
 (( SECS > 0 )) || { echo "FUZZ_SECONDS=0: fuzzing skipped"; exit 77; }
 
@@ -39,7 +39,7 @@ fi
 # shellcheck disable=SC2086
 cmake --build "$FB" -j"${JOBS:-2}" --target $targets > "$probe/build.log" 2>&1 || { tail -40 "$probe/build.log"; exit 1; }
 
-declare -A MAXLEN=([decode]=16384 [model]=524288 [image]=65536 [roundtrip]=18436)
+declare -A MAXLEN=([decode]=16384 [model]=524288 [image]=65536 [roundtrip]=18436 [video]=16384 [y4m]=16384)
 fails=0
 mkdir -p "$FB/artifacts"
 for h in $HARNESSES; do

@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
-# Every symbol liblwc exports carries the project prefix (lwc_, or Lwc for
-# data), as dav1d checks in CI: the dynamic symbol table of liblwc.so and the
-# global definitions of every object in liblwc.a. Run by ctest:
+# liblwc.so exports exactly the functions codec/lwc.h declares with LWC_API
+# (the library is built with -fvisibility=hidden), all with the lwc_ prefix;
+# every global definition in liblwc.a carries the project prefix (lwc_, or
+# Lwc for data), as dav1d checks in CI. Run by ctest:
 #   bash tests/cli_symbols.sh LWC_PATH BUILD_DIR
 # Linker-made markers (_init, _fini, _edata, _end, __bss_start) and
 # sanitizer/profiling instrumentation (__asan*, __odr_asan*, __ubsan*,
 # __tsan*, __sancov*, __llvm*, __gcov*) are not ours and are ignored.
-# Also prints, for information, how many exported lwc_ functions are not
-# declared in the public header codec/lwc.h.
 set -u -o pipefail
 BUILD=${2:?build dir}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,8 +36,38 @@ check "liblwc.so ($n_so dynamic symbols)" < "${TMPDIR:-/tmp}/lwc_syms.$$"
 # global (upper-case type) definitions in each member of the archive
 nm -g --defined-only "$ar" 2> /dev/null | awk 'NF == 3 && $2 ~ /[A-Z]/ { print $3 }' | check "liblwc.a (global definitions)"
 
-public=$(grep -oE '\blwc_[a-z0-9_]+\s*\(' "$SRC/codec/lwc.h" | sed 's/\s*($//' | sort -u)
-internal=$(grep -E '^lwc_' "${TMPDIR:-/tmp}/lwc_syms.$$" | sort -u | comm -23 - <(echo "$public"))
+# The LWC_API declarations of lwc.h: one function name per line (the
+# identifier just before the first '(').
+public=$(grep -E '^LWC_API ' "$SRC/codec/lwc.h" | sed -E 's/^[^(]*[^A-Za-z0-9_(]([A-Za-z_][A-Za-z0-9_]*)\s*\(.*/\1/' | sort -u)
+n_api=$(echo "$public" | grep -c .)
+if (( n_api < 10 )); then
+  echo "FAIL: found only $n_api LWC_API declarations in codec/lwc.h"; fails=$((fails + 1))
+fi
+bad=$(echo "$public" | grep -v '^lwc_')
+[[ -z $bad ]] || { echo "FAIL: LWC_API functions without the lwc_ prefix: $bad"; fails=$((fails + 1)); }
+exported=$(grep -Ev "$ignore" "${TMPDIR:-/tmp}/lwc_syms.$$" | sort -u)
+extra=$(comm -13 <(echo "$public") <(echo "$exported"))
+missing=$(comm -23 <(echo "$public") <(echo "$exported"))
 rm -f "${TMPDIR:-/tmp}/lwc_syms.$$"
-echo "note: $(echo "$internal" | grep -c .) of $n_so exported lwc_ functions are internal (not in lwc.h)"
+if [[ -n $extra || -n $missing ]]; then
+  [[ -n $extra ]] && { echo "FAIL: liblwc.so exports symbols not declared LWC_API in lwc.h:"; echo "$extra" | sed 's/^/  /'; }
+  [[ -n $missing ]] && { echo "FAIL: LWC_API functions missing from liblwc.so:"; echo "$missing" | sed 's/^/  /'; }
+  fails=$((fails + 1))
+else
+  echo "ok: liblwc.so exports exactly the $n_api LWC_API functions of lwc.h"
+fi
+# The FFmpeg filter links the installed library: it may call only LWC_API
+# functions (its own static helpers are named lwc_* too, and left out).
+vf=$SRC/tools/ffmpeg/vf_lwc.c
+if [[ -f $vf ]]; then
+  own=$(grep -oE '^(static )?[a-zA-Z].*[^a-z_](lwc_[a-z0-9_]+)\(' "$vf" | grep -oE 'lwc_[a-z0-9_]+\($' | sed 's/($//' | sort -u)
+  used=$(grep -oE '\blwc_[a-z0-9_]+\s*\(' "$vf" | sed 's/\s*($//' | sort -u | comm -23 - <(echo "$own"))
+  nonpub=$(comm -23 <(echo "$used") <(echo "$public"))
+  if [[ -n $nonpub ]]; then
+    echo "FAIL: tools/ffmpeg/vf_lwc.c calls functions outside the LWC_API:"; echo "$nonpub" | sed 's/^/  /'
+    fails=$((fails + 1))
+  else
+    echo "ok: tools/ffmpeg/vf_lwc.c calls only LWC_API functions ($(echo "$used" | grep -c .) of them)"
+  fi
+fi
 exit $(( fails > 0 ))

@@ -610,6 +610,161 @@ START_TEST(jpeg_too_big_before_alloc)
 }
 END_TEST
 
+/* A PNG header with only a few bytes of data after it. */
+static size_t tiny_png(uint8_t *f, uint32_t w, uint32_t h, int depth, int ctype, size_t pad)
+{
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    size_t n = 0;
+    memcpy(f, sig, 8);
+    n = 8;
+    put_be32(f + n, 13);
+    memcpy(f + n + 4, "IHDR", 4);
+    put_be32(f + n + 8, w);
+    put_be32(f + n + 12, h);
+    f[n + 16] = (uint8_t)depth;
+    f[n + 17] = (uint8_t)ctype;
+    f[n + 18] = f[n + 19] = f[n + 20] = 0;
+    put_be32(f + n + 21, crc32_png(f + n + 4, 17));
+    n += 25;
+    if (pad) { /* a private ancillary chunk: only makes the file longer */
+        put_be32(f + n, (uint32_t)pad);
+        memcpy(f + n + 4, "prVt", 4);
+        memset(f + n + 8, 0, pad);
+        put_be32(f + n + 8 + pad, crc32_png(f + n + 4, 4 + pad));
+        n += 12 + pad;
+    }
+    static const uint8_t z[] = {0x78, 0x9c, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01};
+    put_be32(f + n, sizeof(z));
+    memcpy(f + n + 4, "IDAT", 4);
+    memcpy(f + n + 8, z, sizeof(z));
+    put_be32(f + n + 8 + sizeof(z), crc32_png(f + n + 4, 4 + sizeof(z)));
+    n += 12 + sizeof(z);
+    put_be32(f + n, 0);
+    memcpy(f + n + 4, "IEND", 4);
+    put_be32(f + n + 8, crc32_png(f + n + 4, 4));
+    return n + 12;
+}
+
+/* A PNG claiming 16384x16384 RGBA in 80 bytes fails from the header (too
+ * little data for deflate to expand into that image), without allocating;
+ * with a custom cap, an image whose pixels exceed it is refused up front. */
+START_TEST(png_short_file_huge_header)
+{
+    static uint8_t f[16384];
+    size_t n = tiny_png(f, 16384, 16384, 8, 6, 0);
+    LwcImage b;
+    char err[256] = "";
+    lwc_alloc_fail_after(0); /* any lwc allocation now would fail */
+    int r = lwc_image_read_mem(f, n, &b, err, sizeof(err));
+    lwc_alloc_fail_after(-1);
+    ck_assert_msg(r == LWC_ERR_TRUNCATED, "%d %s", r, err);
+    ck_assert(one_line(err));
+    ck_assert_ptr_nonnull(strstr(err, "16384x16384"));
+    ck_assert_ptr_null(b.data);
+    /* 1024x1024 RGBA = 4 MiB of pixels, enough bytes to pass the data check */
+    n = tiny_png(f, 1024, 1024, 8, 6, 8192);
+    lwc_alloc_set_cap((size_t)1 << 20);
+    err[0] = 0;
+    lwc_alloc_fail_after(0);
+    r = lwc_image_read_mem(f, n, &b, err, sizeof(err));
+    lwc_alloc_fail_after(-1);
+    ck_assert_msg(r == LWC_ERR_TOO_BIG, "%d %s", r, err);
+    ck_assert(one_line(err));
+    ck_assert_ptr_nonnull(strstr(err, "memory cap"));
+    /* a small image still reads under that cap */
+    LwcImage a;
+    ck_assert_int_eq(lwc_image_alloc(&a, 64, 64, 4, 8), 0);
+    fill_smooth(&a);
+    make_dir();
+    uint8_t *buf = encode_to_mem(&a, LWC_FMT_PNG, "s.png", &n);
+    ck_assert_int_eq(lwc_image_read_mem(buf, n, &b, err, sizeof(err)), 0);
+    assert_same(&a, &b);
+    lwc_alloc_set_cap((size_t)4 << 30);
+    lwc_image_free(&b);
+    lwc_image_free(&a);
+    lwc_free(buf);
+    remove_dir();
+}
+END_TEST
+
+/* Found by fuzz_image: a 125-byte PNG whose tEXt chunk claims 2 GB made
+ * libpng allocate 2 GB (png_set_chunk_malloc_max does not stop it); every
+ * chunk is now checked against the input first. */
+START_TEST(png_chunk_longer_than_file)
+{
+    size_t n;
+    uint8_t *f = test_slurp("tests/fuzz/corpus/image/regress-png-huge-text-chunk.png", &n);
+    LwcImage b;
+    char err[256] = "";
+    int r = lwc_image_read_mem(f, n, &b, err, sizeof(err));
+    ck_assert_msg(r == LWC_ERR_TRUNCATED, "%d %s", r, err);
+    ck_assert(one_line(err));
+    ck_assert_ptr_nonnull(strstr(err, "chunk"));
+    ck_assert_ptr_null(b.data);
+    free(f);
+}
+END_TEST
+
+/* Offset of the SOFn marker (baseline or progressive) in a JPEG. */
+static size_t find_sof(const uint8_t *buf, size_t n)
+{
+    size_t i = 2;
+    while (i + 9 < n && !(buf[i] == 0xff && (buf[i + 1] == 0xc0 || buf[i + 1] == 0xc2))) i++;
+    ck_assert_uint_lt(i + 9, n);
+    return i;
+}
+
+static void set_sof_dims(uint8_t *buf, size_t sof, unsigned w, unsigned h)
+{
+    buf[sof + 5] = (uint8_t)(h >> 8);
+    buf[sof + 6] = (uint8_t)h;
+    buf[sof + 7] = (uint8_t)(w >> 8);
+    buf[sof + 8] = (uint8_t)w;
+}
+
+/* A small JPEG claiming a big image fails before any allocation; a
+ * progressive one is charged its coefficient buffer against the cap. */
+START_TEST(jpeg_short_file_and_coef_cap)
+{
+    make_dir();
+    LwcImage a, b;
+    ck_assert_int_eq(lwc_image_alloc(&a, 16, 16, 3, 8), 0);
+    fill_smooth(&a);
+    size_t n;
+    uint8_t *buf = encode_to_mem(&a, LWC_FMT_JPEG, "x.jpg", &n);
+    set_sof_dims(buf, find_sof(buf, n), 16000, 16000);
+    char err[256] = "";
+    lwc_alloc_fail_after(0);
+    int r = lwc_image_read_mem(buf, n, &b, err, sizeof(err));
+    lwc_alloc_fail_after(-1);
+    ck_assert_msg(r == LWC_ERR_TRUNCATED, "%d %s", r, err);
+    ck_assert(one_line(err));
+    ck_assert_ptr_nonnull(strstr(err, "16000x16000"));
+    lwc_free(buf);
+    /* progressive 2000x2000 4:2:0: 12 MB of pixels + 12 MB of coefficients,
+     * padded with junk after EOI so that the data check passes */
+    size_t pn;
+    uint8_t *p = test_slurp("tests/fuzz/corpus/image/progressive.jpg", &pn);
+    ck_assert_ptr_nonnull(p);
+    uint8_t *big = calloc(pn + 20000, 1);
+    memcpy(big, p, pn);
+    set_sof_dims(big, find_sof(big, pn), 2000, 2000);
+    lwc_alloc_set_cap((size_t)16 << 20);
+    err[0] = 0;
+    lwc_alloc_fail_after(0);
+    r = lwc_image_read_mem(big, pn + 20000, &b, err, sizeof(err));
+    lwc_alloc_fail_after(-1);
+    ck_assert_msg(r == LWC_ERR_TOO_BIG, "%d %s", r, err);
+    ck_assert(one_line(err));
+    ck_assert_ptr_nonnull(strstr(err, "memory cap"));
+    lwc_alloc_set_cap((size_t)4 << 30);
+    free(big);
+    free(p);
+    lwc_image_free(&a);
+    remove_dir();
+}
+END_TEST
+
 START_TEST(jpeg_cmyk_refused)
 {
     make_dir();
@@ -893,6 +1048,9 @@ Suite *imageio_suite(void)
     tcase_set_timeout(t, 120);
     tcase_add_test(t, png_too_big_before_alloc);
     tcase_add_test(t, jpeg_too_big_before_alloc);
+    tcase_add_test(t, png_short_file_huge_header);
+    tcase_add_test(t, png_chunk_longer_than_file);
+    tcase_add_test(t, jpeg_short_file_and_coef_cap);
     tcase_add_test(t, jpeg_cmyk_refused);
     tcase_add_test(t, jpeg_damaged_scan_is_corrupt);
     tcase_add_test(t, truncated_files_fail);

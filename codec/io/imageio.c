@@ -36,6 +36,26 @@ int lwc_io_check_dims(uint64_t w, uint64_t h, const char *what, char *err, size_
     return 0;
 }
 
+int lwc_io_check_memory(uint64_t bytes, uint64_t w, uint64_t h, const char *what, char *err,
+                        size_t errlen)
+{
+    uint64_t cap = lwc_alloc_get_cap();
+    if (bytes <= cap) return 0;
+    return lwc_io_fail(err, errlen, LWC_ERR_TOO_BIG,
+                       "%s image %llux%llu needs %llu MiB, above the %llu MiB memory cap", what,
+                       (unsigned long long)w, (unsigned long long)h,
+                       (unsigned long long)((bytes + (1 << 20) - 1) >> 20), (unsigned long long)(cap >> 20));
+}
+
+int lwc_io_check_data(uint64_t min_bytes, size_t size, uint64_t w, uint64_t h, const char *what,
+                      char *err, size_t errlen)
+{
+    if (size >= min_bytes) return 0;
+    return lwc_io_fail(err, errlen, LWC_ERR_TRUNCATED,
+                       "truncated %s file: %zu bytes cannot hold a %llux%llu image", what, size,
+                       (unsigned long long)w, (unsigned long long)h);
+}
+
 int lwc_io_check_image(const LwcImage *img, char *err, size_t errlen)
 {
     if (!img || !img->data)

@@ -20,6 +20,23 @@
  * memory is allocated (LWC_ERR_TOO_BIG). Input files are read whole into
  * memory, at most LWC_IO_MAX_FILE bytes.
  *
+ * Memory: before decoding, PNG and JPEG readers check from the header that
+ *   - every PNG chunk up to IEND lies inside the input (libpng would
+ *     allocate a chunk's announced length first; else LWC_ERR_TRUNCATED).
+ *   - the file is big enough for the image it announces (else
+ *     LWC_ERR_TRUNCATED): a PNG's raw rows at most 1040 bytes per file byte
+ *     (deflate cannot do better than 1032:1); a JPEG at most 8 blocks per
+ *     file byte for a single-scan Huffman file (each block costs >= 1 bit)
+ *     and 64 for progressive, multi-scan or arithmetic-coded files (no hard
+ *     bound exists there: extremely flat arithmetic-coded images can be
+ *     refused); plus 1 MiB of raw rows / 16384 blocks of slack for small
+ *     images. So a small file cannot make the reader allocate much.
+ *   - the decoded pixels, plus libjpeg's coefficient buffer for progressive
+ *     and multi-scan JPEG, fit the allocation cap (lwc_alloc_set_cap,
+ *     default 4 GiB; else LWC_ERR_TOO_BIG). libjpeg's memory manager
+ *     (max_memory_to_use) gets what is left of the cap; libpng's ancillary
+ *     chunks are limited to 8 MB each and 1000 in all.
+ *
  * Errors: every function returns 0 or a negative LWC_ERR_* code and, when
  * `err` is non-NULL, leaves a one-line message (no trailing newline) in it.
  * Read messages do not name the input file (callers prefix it). Truncated
@@ -87,6 +104,14 @@ int lwc_io_fail(char *err, size_t errlen, int code, const char *fmt, ...)
  * LWC_ERR_CORRUPT (a zero side) or LWC_ERR_TOO_BIG, with a message naming
  * the format `what`. */
 int lwc_io_check_dims(uint64_t w, uint64_t h, const char *what, char *err, size_t errlen);
+/* 0 if a reader needing `bytes` of memory for a w x h image fits the
+ * allocation cap (lwc_alloc_get_cap), else LWC_ERR_TOO_BIG with a message. */
+int lwc_io_check_memory(uint64_t bytes, uint64_t w, uint64_t h, const char *what, char *err,
+                        size_t errlen);
+/* 0 if an input of `size` bytes reaches min_bytes, the least that can hold
+ * a w x h image of format `what`; else LWC_ERR_TRUNCATED with a message. */
+int lwc_io_check_data(uint64_t min_bytes, size_t size, uint64_t w, uint64_t h, const char *what,
+                      char *err, size_t errlen);
 /* LWC_ERR_INVAL unless img is a well-formed image (shape, depth, stride, data). */
 int lwc_io_check_image(const LwcImage *img, char *err, size_t errlen);
 /* 1 on a little-endian host: PNG and PNM store 16-bit samples big-endian. */

@@ -9,6 +9,7 @@
  * metrics tool must not score such a picture, so those warnings turn into
  * LWC_ERR_TRUNCATED / LWC_ERR_CORRUPT. Harmless warnings (extraneous bytes
  * between markers, odd APPn markers) are tolerated. */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,12 @@
 /* A progressive JPEG may hold a huge number of tiny scans, each costing a
  * full pass: refuse such files (libjpeg-turbo's TurboJPEG uses 500 too). */
 #define JPEG_MAX_SCANS 500
+/* Most DCT blocks a file byte can hold (imageio.h, "Memory"): a sequential
+ * Huffman block costs at least 1 bit; progressive (end-of-band runs) and
+ * arithmetic coding have no hard bound, so a looser plausibility limit. */
+#define JPEG_BLOCKS_PER_BYTE 8
+#define JPEG_BLOCKS_PER_BYTE_MULTI 64
+#define JPEG_BLOCK_SLACK 16384 /* blocks always allowed (1 Mpixel gray) */
 
 typedef struct {
     struct jpeg_error_mgr pub; /* first: libjpeg casts err to this */
@@ -76,6 +83,39 @@ static void jpeg_progress(j_common_ptr cinfo)
     longjmp(e->jb, 1);
 }
 
+/* DCT blocks of all components, padded to the sampling factors as libjpeg
+ * pads its whole-image coefficient buffer. Valid after jpeg_read_header. */
+static uint64_t jpeg_blocks(j_decompress_ptr d)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < d->num_components; i++) {
+        const jpeg_component_info *ci = &d->comp_info[i];
+        uint64_t hs = (uint64_t)LWC_MAX(ci->h_samp_factor, 1), vs = (uint64_t)LWC_MAX(ci->v_samp_factor, 1);
+        n += (ci->width_in_blocks + hs - 1) / hs * hs * ((ci->height_in_blocks + vs - 1) / vs * vs);
+    }
+    return n;
+}
+
+/* Before anything big is allocated: the file must be long enough for its
+ * blocks (imageio.h, "Memory"), the pixels plus the coefficient buffer of a
+ * multi-scan file must fit the allocation cap, and libjpeg's memory manager
+ * gets the rest of the cap (max_memory_to_use bounds its virtual arrays). */
+static int jpeg_check_memory(JpegReadCtx *c, size_t size)
+{
+    j_decompress_ptr d = &c->d;
+    uint64_t w = d->image_width, h = d->image_height, blocks = jpeg_blocks(d);
+    int multi = jpeg_has_multiple_scans(d);
+    uint64_t per_byte = multi || d->arith_code ? JPEG_BLOCKS_PER_BYTE_MULTI : JPEG_BLOCKS_PER_BYTE;
+    uint64_t min_size = blocks > JPEG_BLOCK_SLACK ? (blocks - JPEG_BLOCK_SLACK) / per_byte : 0;
+    LWC_FWD(lwc_io_check_data(min_size, size, w, h, "JPEG", c->err.msg, sizeof(c->err.msg)));
+    uint64_t pixels = w * h * (d->num_components == 1 ? 1 : 3);
+    uint64_t bytes = pixels + (multi ? blocks * sizeof(JBLOCK) : 0);
+    LWC_FWD(lwc_io_check_memory(bytes, w, h, "JPEG", c->err.msg, sizeof(c->err.msg)));
+    uint64_t left = lwc_alloc_get_cap() - pixels;
+    d->mem->max_memory_to_use = left > (uint64_t)LONG_MAX ? LONG_MAX : (long)left;
+    return 0;
+}
+
 static int jpeg_header(JpegReadCtx *c, const uint8_t *buf, size_t size)
 {
     j_decompress_ptr d = &c->d;
@@ -93,7 +133,9 @@ static int jpeg_header(JpegReadCtx *c, const uint8_t *buf, size_t size)
         return LWC_ERR_UNSUPPORTED;
     }
     d->out_color_space = d->num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
-    return 0;
+    r = jpeg_check_memory(c, size);
+    c->own_msg = r < 0;
+    return r;
 }
 
 static int jpeg_read_guarded(JpegReadCtx *c, const uint8_t *buf, size_t size)
@@ -130,9 +172,9 @@ int lwc_jpeg_read_mem(const uint8_t *buf, size_t size, LwcImage *img, char *err,
     if (r == 0) return 0;
     lwc_image_free(img);
     memset(img, 0, sizeof(*img));
+    if (c.own_msg) return lwc_io_fail(err, errlen, r, "%s", c.err.msg);
     if (r == LWC_ERR_TRUNCATED) return lwc_io_fail(err, errlen, r, "truncated JPEG file");
     if (r == LWC_ERR_NOMEM) return lwc_io_fail(err, errlen, r, "out of memory");
-    if (c.own_msg) return lwc_io_fail(err, errlen, r, "%s", c.err.msg);
     return lwc_io_fail(err, errlen, r, "corrupt JPEG file: %s", c.err.msg);
 }
 

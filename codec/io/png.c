@@ -10,6 +10,11 @@
 #include "common.h"
 #include "io/imageio.h"
 
+#define PNG_MAX_CHUNKS 1000              /* ancillary chunks kept per file */
+#define PNG_MAX_CHUNK_BYTES 8000000      /* bytes per (decompressed) ancillary chunk */
+#define PNG_MAX_RATIO 1040               /* raw row bytes per file byte (deflate: 1032) */
+#define PNG_RAW_SLACK ((uint64_t)1 << 20) /* raw bytes always allowed */
+
 typedef struct {
     png_structp png;
     png_infop info;
@@ -69,17 +74,50 @@ static int png_alloc_rows(PngCtx *c)
     return 0;
 }
 
+/* libpng allocates a chunk's announced length before reading its data (a
+ * 100-byte file with a 2 GB tEXt chunk); the whole file is here, so check
+ * first that every chunk up to IEND whose header is complete lies inside it. */
+static int png_chunks_fit(const uint8_t *b, size_t size)
+{
+    size_t pos = 8;
+    while (size - pos >= 12) {
+        size_t len = (size_t)b[pos] << 24 | (size_t)b[pos + 1] << 16 | (size_t)b[pos + 2] << 8 | b[pos + 3];
+        if (len > size - pos - 12) return 0;
+        if (!memcmp(b + pos + 4, "IEND", 4)) return 1;
+        pos += 12 + len;
+    }
+    return 1; /* a cut chunk header: libpng reports it, allocating nothing */
+}
+
+/* Size limits, and enough input for the raw rows the header announces:
+ * deflate expands at most 1032:1, so a short file cannot claim a huge image. */
+static int png_check_header(PngCtx *c, uint64_t w, uint64_t h)
+{
+    LWC_FWD(lwc_io_check_dims(w, h, "PNG", c->msg, sizeof(c->msg)));
+    uint64_t raw = h * (uint64_t)png_get_rowbytes(c->png, c->info);
+    uint64_t min_size = raw > PNG_RAW_SLACK ? (raw - PNG_RAW_SLACK) / PNG_MAX_RATIO : 0;
+    return lwc_io_check_data(min_size, c->size, w, h, "PNG", c->msg, sizeof(c->msg));
+}
+
 static int png_read_guarded(PngCtx *c)
 {
     if (setjmp(png_jmpbuf(c->png))) return c->truncated ? LWC_ERR_TRUNCATED : LWC_ERR_CORRUPT;
+    if (c->size < 8 || !png_chunks_fit(c->buf, c->size)) {
+        snprintf(c->msg, sizeof(c->msg), "truncated PNG file: a chunk runs past the end of the data");
+        c->own_msg = 1;
+        return LWC_ERR_TRUNCATED;
+    }
     png_set_read_fn(c->png, c, png_mem_read);
-    /* Our own limits apply; libpng's default (1e6 per side) would refuse
-     * sizes we accept. */
+    /* Our own size limits apply (checked below with our message); libpng's
+     * default (1e6 per side) would refuse sizes we accept. Ancillary chunks
+     * (text, ICC, unknown) get small fixed limits. */
     png_set_user_limits(c->png, 0x7fffffff, 0x7fffffff);
+    png_set_chunk_cache_max(c->png, PNG_MAX_CHUNKS);
+    png_set_chunk_malloc_max(c->png, PNG_MAX_CHUNK_BYTES);
     png_read_info(c->png, c->info);
     uint64_t w = png_get_image_width(c->png, c->info);
     uint64_t h = png_get_image_height(c->png, c->info);
-    int r = lwc_io_check_dims(w, h, "PNG", c->msg, sizeof(c->msg));
+    int r = png_check_header(c, w, h);
     if (r < 0) {
         c->own_msg = 1;
         return r;
@@ -87,6 +125,13 @@ static int png_read_guarded(PngCtx *c)
     c->img->width = (int)w;
     c->img->height = (int)h;
     png_set_transforms(c);
+    uint64_t bytes = w * h * png_get_channels(c->png, c->info) * (png_get_bit_depth(c->png, c->info) / 8) +
+                     h * sizeof(png_bytep);
+    r = lwc_io_check_memory(bytes, w, h, "PNG", c->msg, sizeof(c->msg));
+    if (r < 0) {
+        c->own_msg = 1;
+        return r;
+    }
     r = png_alloc_rows(c);
     if (r < 0) return r;
     png_read_image(c->png, c->rows);
@@ -110,9 +155,9 @@ int lwc_png_read_mem(const uint8_t *buf, size_t size, LwcImage *img, char *err, 
     if (r == 0) return 0;
     lwc_image_free(img);
     memset(img, 0, sizeof(*img));
+    if (c.own_msg) return lwc_io_fail(err, errlen, r, "%s", c.msg);
     if (r == LWC_ERR_TRUNCATED) return lwc_io_fail(err, errlen, r, "truncated PNG file");
     if (r == LWC_ERR_NOMEM) return lwc_io_fail(err, errlen, r, "out of memory");
-    if (c.own_msg) return lwc_io_fail(err, errlen, r, "%s", c.msg);
     return lwc_io_fail(err, errlen, r, "corrupt PNG file: %s", c.msg);
 }
 

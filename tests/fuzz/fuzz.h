@@ -35,6 +35,14 @@ uint64_t fuzz_image_hash(const LwcImage *img);
 /* 1 if both images have the same shape and samples. */
 int fuzz_images_equal(const LwcImage *a, const LwcImage *b);
 
+/* CRC-32C as the lwc formats use it (a plain copy, not liblwc's). */
+uint32_t fuzz_crc32c(const uint8_t *p, size_t n);
+
+/* Rewrite an lwc image stream in place so that its header CRC, model id and
+ * section CRCs are right, as far as its layout allows: lets mutations reach
+ * the entropy decoder instead of stopping at a checksum. */
+void fuzz_fix_stream(uint8_t *b, size_t size, uint64_t model_id);
+
 #define FUZZ_CHECK(cond) do { \
     if (!(cond)) { \
         fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \

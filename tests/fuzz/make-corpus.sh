@@ -10,10 +10,16 @@
 #               Adam7), JPEG (baseline, gray, progressive, restarts,
 #               arithmetic, 4:4:4, CMYK) and PPM/PGM (8/16-bit, odd maxval)
 #   roundtrip/  harness inputs: 4 header bytes (see fuzz_roundtrip.c) + samples
+#   video/      .lwcv sequences coded with tests/golden/tiny.lwcm from Y4M
+#               (420jpeg, 422, 444, mono) plus an RGB-source sequence
+#   y4m/        small Y4M streams: every colour space, tag variants, an
+#               empty stream, a cut frame
+# Files named regress-* (inputs that once failed) are kept.
 set -euo pipefail
 B=${1:?build dir}; C=tests/fuzz/corpus
 t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
-rm -rf "$C"; mkdir -p "$C"/{decode,model,image,roundtrip}
+mkdir -p "$C"; find "$C" -type f ! -name 'regress-*' -delete
+mkdir -p "$C"/{decode,model,image,roundtrip,video,y4m}
 python3 - "$t" "$C" <<'PY'
 import sys, struct, zlib, math, random
 t, C = sys.argv[1], sys.argv[2]
@@ -114,6 +120,29 @@ rt('rgb-1x1', 1, 1, 3, 0, 128, 3); rt('rgb-33x17', 33, 17, 3, 0, 200, 33 * 17 * 
 rt('gray-48x48', 48, 48, 1, 0, 0, 500); rt('graya-7x40', 7, 40, 2, 0, 255, 7 * 40 * 2)
 rt('rgba16-9x9', 9, 9, 4, 1, 77, 9 * 9 * 8); rt('rgb16-20x3', 20, 3, 3, 1, 150, 64)
 rt('rgba-flat-16x16', 16, 16, 4, 0, 100, 0)
+
+# Y4M streams (the y4m corpus, and the sources of the video corpus).
+def y4m(name, w, h, chroma, n, tags='', cut=0, smooth=True):
+    sx, sy = {'mono': (0, 0), '444': (1, 1), '422': (2, 1)}.get(chroma, (2, 2))
+    cw, ch = ((w + sx - 1) // sx, (h + sy - 1) // sy) if sx else (0, 0)
+    hdr = 'YUV4MPEG2 W%d H%d%s' % (w, h, tags) + ('' if chroma is None else ' C' + chroma)
+    out = hdr.encode() + b'\n'
+    for k in range(n):
+        y = bytes(int(128 + 60 * math.sin(0.3 * x + 0.2 * yy + k)) if smooth else r.randint(16, 235)
+                  for yy in range(h) for x in range(w))
+        c = bytes(r.randint(100, 156) for _ in range(2 * cw * ch))
+        out += b'FRAME\n' + y + c
+    open(name, 'wb').write(out[:len(out) - cut])
+
+Y = C + '/y4m/'
+for c in ('420jpeg', '420mpeg2', '420paldv', '420', '422', '444', 'mono'):
+    y4m(Y + c + '.y4m', 7, 5, c, 2, ' F30000:1001')
+y4m(Y + 'no-c-tag.y4m', 4, 4, None, 1)
+y4m(Y + 'tags.y4m', 6, 3, '444', 1, ' F25:1 A128:117 It XYSCSS=420JPEG Xfoo', smooth=False)
+y4m(Y + 'zero-frames.y4m', 9, 9, '420jpeg', 0, ' A0:0 F0:0')
+y4m(Y + 'cut-frame.y4m', 5, 5, 'mono', 2, cut=7)
+for c, w, h in (('420jpeg', 24, 16), ('422', 17, 9), ('444', 16, 8), ('mono', 20, 12)):
+    y4m(t + '/v-' + c + '.y4m', w, h, c, 3 if c == '420jpeg' else 2, ' F24:1')
 PY
 # JPEG seeds
 cjpeg -quality 80 "$t/j.ppm" > "$C/image/baseline.jpg"
@@ -130,6 +159,25 @@ cp tests/golden/rgb-q30.lwc tests/golden/gray-q50.lwc tests/golden/deep16-q70.lw
 "$B/lwc" encode "$t/rgba.png" -o "$C/decode/rgba-q60.lwc" -q 60 --reference --quiet
 "$B/lwc" encode "$t/graya16.png" -o "$C/decode/graya16-q10.lwc" -q 10 --reference --quiet
 "$B/lwc" encode "$t/rgb.ppm" -o "$C/decode/rgb-q0.lwc" -q 0 --reference --quiet
+# Video: sequences from Y4M, and an RGB-source sequence (as the FFmpeg filter
+# writes) around an RGB image stream
+for c in 420jpeg 422 444 mono; do
+  "$B/lwc" encode "$t/v-$c.y4m" -o "$C/video/$c.lwcv" -q 40 --reference --quiet
+done
+python3 - "$C/decode/rgb-q0.lwc" "$C/video/rgb-source.lwcv" <<'PY'
+import sys, struct
+def crc32c(b):
+    c = 0xffffffff
+    for x in b:
+        c ^= x
+        for _ in range(8): c = (c >> 1) ^ (0x82f63b78 & -(c & 1))
+    return c ^ 0xffffffff
+img = open(sys.argv[1], 'rb').read()
+w, h = struct.unpack('<II', img[8:16])
+hdr = b'\x89LWV' + bytes([1, 0, 0, 0]) + struct.pack('<IIII', w, h, 25, 1) + img[16:24] + struct.pack('<I', 2) + bytes(8)
+hdr += struct.pack('<I', crc32c(hdr))
+open(sys.argv[2], 'wb').write(hdr + (struct.pack('<I', len(img)) + img) * 2)
+PY
 # Model: the smallest architecture the loader accepts
 "$B/tests/lwc_test_mkmodel" "$C/model/min-arch.lwcm" 3 "2,1,2,2,1,1,2,1,1,2"
 du -sh "$C"/*
