@@ -86,7 +86,7 @@ int lwc_open(LwcContext **out, const LwcModel *model, const LwcSettings *s)
     c->s = *s;
     c->m = model;
     lwc_gemm_force_reference(s->reference_kernels);
-    lwc_gemm_set_threads(s->threads);
+    lwc_gemm_set_threads(1); /* our own workers split the float layers (bands.c) */
     *out = c;
     return LWC_OK;
 }

@@ -50,7 +50,7 @@ static int decode_y(const LwcModel *m, const LwcGeom *g, LwcCtx *ctx, LwcRansDec
     for (int s = 0; s < m->a.S && r == LWC_OK; s++)
         for (int par = 0; par < 2 && r == LWC_OK; par++) {
             size_t cnt = (size_t)ms * lwc_int_npos(g->hy, g->wy, par);
-            lwc_ctx_params(ctx, s, par, mu, idx);
+            lwc_ctx_params_mt(ctx, s, par, mu, idx);
             for (size_t i = 0; i < cnt && r == LWC_OK; i++) {
                 int tn, off;
                 int32_t sym;
@@ -68,14 +68,14 @@ static int decode_y(const LwcModel *m, const LwcGeom *g, LwcCtx *ctx, LwcRansDec
 
 /* Entropy decoding of z and y into yq ([M][hy][wy], Q4). */
 static int decode_latents(const LwcModel *m, const LwcGeom *g, const LwcSection *zs,
-                          const LwcSection *ys, int32_t *yq, LwcStats *st)
+                          const LwcSection *ys, int threads, int32_t *yq, LwcStats *st)
 {
     double t0 = lwc_now();
     int32_t *zhat = lwc_malloc_array((size_t)m->a.Nz * g->hz * g->wz, sizeof(int32_t));
     LWC_RET_IF(!zhat, LWC_ERR_NOMEM);
     LwcCtx ctx;
     int r = decode_z(m, g, zs, zhat);
-    if (r == LWC_OK) r = lwc_ctx_open(&ctx, m, g->hy, g->wy);
+    if (r == LWC_OK) r = lwc_ctx_open(&ctx, m, g->hy, g->wy, threads);
     if (r == LWC_OK) {
         lwc_ctx_hyper(&ctx, zhat);
         double t1 = lwc_now();
@@ -99,17 +99,13 @@ static const LwcSection *find(const LwcSection *s, int n, uint32_t tag)
 }
 
 int lwc_reconstruct(const LwcModel *m, const LwcGeom *g, const int32_t *yq, double quality,
-                    int channels, int bit_depth, LwcImage *out, LwcStats *st)
+                    int channels, int bit_depth, int threads, LwcImage *out, LwcStats *st)
 {
     float gain[1024], igain[1024];
     double t0 = lwc_now();
     lwc_model_gains(m, quality, gain, igain);
-    float *planes = lwc_malloc_array((size_t)3 * g->hp * g->wp, sizeof(float));
-    LWC_RET_IF(!planes, LWC_ERR_NOMEM);
-    int r = lwc_synthesize(m, g, yq, igain, planes);
-    if (r == LWC_OK) r = lwc_image_alloc(out, g->w, g->h, channels, bit_depth);
-    if (r == LWC_OK) lwc_planes_to_image(planes, g, out);
-    lwc_free(planes);
+    int r = lwc_image_alloc(out, g->w, g->h, channels, bit_depth);
+    if (r == LWC_OK) r = lwc_synthesize(m, g, yq, igain, threads, out);
     if (st) st->t_synthesis = lwc_now() - t0;
     return r;
 }
@@ -134,8 +130,9 @@ int lwc_decode(LwcContext *c, const uint8_t *buf, size_t size, LwcImage *out, Lw
     lwc_geom_init(&g, h.width, h.height);
     int32_t *yq = lwc_calloc((size_t)c->m->a.M * g.hy * g.wy, sizeof(int32_t));
     LWC_RET_IF(!yq, LWC_ERR_NOMEM);
-    int r = decode_latents(c->m, &g, zs, ys, yq, st);
-    if (r == LWC_OK) r = lwc_reconstruct(c->m, &g, yq, h.quality_x100 / 100.0, h.channels, h.bit_depth, out, st);
+    int r = decode_latents(c->m, &g, zs, ys, c->s.threads, yq, st);
+    if (r == LWC_OK) r = lwc_reconstruct(c->m, &g, yq, h.quality_x100 / 100.0, h.channels, h.bit_depth,
+                                           c->s.threads, out, st);
     if (r == LWC_OK && has_alpha) r = lwc_alpha_decode(as->data, as->size, out);
     lwc_free(yq);
     if (r < 0) lwc_image_free(out);

@@ -18,15 +18,13 @@ typedef struct Enc {
     LwcGeom g;
     float *y;      /* [M][hy][wy], gained */
     int32_t *zhat; /* [Nz][hz][wz] */
-    int32_t *yq;   /* [M][hy][wy], Q4 */
+    int32_t *yq;   /* [M][hy][wy], Q4; only for a reconstruction, built after coding */
+    int64_t *ovf;  /* (index, value) pairs of y_hat outside int16 (the context keeps int16) */
+    size_t novf, capovf;
+    int threads, want_yq;
     uint8_t *zbuf, *ybuf, *abuf;
     size_t zlen, ylen, alen;
 } Enc;
-
-static void conv(const LwcFloatConv *l, const float *x, int h, int w, float *y, float *work)
-{
-    lwc_conv2d_forward(x, 1, l->cin, h, w, l->w, l->b, l->cout, l->k, l->stride, y, work);
-}
 
 static int32_t round_to_int(float v)
 {
@@ -35,37 +33,104 @@ static int32_t round_to_int(float v)
     return (int32_t)LWC_CLAMP(r, -1e9, 1e9);
 }
 
-/* Wavelet packet + g_a + gains, then h_a and rounding of z. */
-static int analyse(Enc *e, const LwcImage *img, const float *gain, LwcStats *st)
+/* Analysis runs band by band (see bands.c): latent rows [a, b) of y need
+ * the forward transform of image rows 8*[a - H, b + H) (H = LWC_WPT_HALO,
+ * clipped to the image), after which g_a (1x1) and the gains touch those
+ * rows only. h_a then runs on the whole y in row chunks. */
+typedef struct Ana {
+    Enc *e;
+    const LwcImage *img;
+    const float *gain;
+    int threads, a0, b0, e0, n; /* band [a0, b0), region [e0, e0 + n) */
+    float *planes, *wp, *work;  /* [3][8n][wpad], [192][n][wy], threads * work_n */
+    size_t work_n;
+} Ana;
+
+/* Padded image rows of latent row e0 + task. */
+static int planes_task(void *arg, int task, int worker)
+{
+    const Ana *an = arg;
+    const LwcGeom *g = &an->e->g;
+    int y0 = 8 * (an->e0 + task);
+    lwc_image_to_planes_rows(an->img, g, y0, y0 + 8, an->planes + (size_t)task * 8 * g->wp,
+                             (size_t)8 * an->n * g->wp);
+    return LWC_OK;
+}
+
+static int wpt_task(void *arg, int task, int worker)
+{
+    const Ana *an = arg;
+    const LwcGeom *g = &an->e->g;
+    size_t plane = (size_t)8 * an->n * g->wp;
+    lwc_wpt_forward(an->planes + task * plane, 1, 8 * an->n, g->wp, LWC_WPT_LEVELS, an->wp + task * plane,
+                    an->work + (size_t)worker * an->work_n);
+    return LWC_OK;
+}
+
+static int gain_task(void *arg, int task, int worker)
+{
+    const Ana *an = arg;
+    const LwcGeom *g = &an->e->g;
+    float *y = an->e->y + (size_t)task * g->hy * g->wy + (size_t)an->a0 * g->wy;
+    for (size_t i = 0; i < (size_t)(an->b0 - an->a0) * g->wy; i++) y[i] *= an->gain[task];
+    return LWC_OK;
+}
+
+/* y rows [a, b) = gain * g_a(forward WPT of the band's region). */
+static int analyse_band(Ana *an, int a, int b, LwcStats *st)
+{
+    const LwcGeom *g = &an->e->g;
+    const LwcModel *m = an->e->m;
+    double t0 = lwc_now();
+    an->a0 = a; an->b0 = b;
+    an->e0 = LWC_MAX(0, a - LWC_WPT_HALO);
+    an->n = LWC_MIN(g->hy, b + LWC_WPT_HALO) - an->e0;
+    LWC_FWD(lwc_parallel(an->threads, an->n, planes_task, an));
+    LWC_FWD(lwc_parallel(an->threads, 3, wpt_task, an));
+    double t1 = lwc_now();
+    LwcConvJob j = { &m->ga, an->wp, an->n, g->wy, a - an->e0, b - an->e0, a - an->e0, 0,
+                     an->e->y + (size_t)a * g->wy, NULL, (size_t)g->hy * g->wy, an->work, an->work_n };
+    LWC_FWD(lwc_conv_run(&j, an->threads));
+    LWC_FWD(lwc_parallel(an->threads, m->a.M, gain_task, an));
+    if (st) { st->t_wavelet += t1 - t0; st->t_analysis += lwc_now() - t1; }
+    return LWC_OK;
+}
+
+/* h_a (two 3x3 stride-2 layers) on the whole y, then rounding of z. */
+static int hyper_analysis(Ana *an, float *t, float *z)
+{
+    const LwcModel *m = an->e->m;
+    const LwcGeom *g = &an->e->g;
+    size_t hw = (size_t)g->hy * g->wy;
+    LwcConvJob j0 = { &m->ha0, an->e->y, g->hy, g->wy, 0, g->hy / 2, 0, 1, t, NULL, hw / 4, an->work, an->work_n };
+    LwcConvJob j1 = { &m->ha1, t, g->hy / 2, g->wy / 2, 0, g->hy / 4, 0, 0, z, NULL, hw / 16, an->work, an->work_n };
+    LWC_FWD(lwc_conv_run(&j0, an->threads));
+    LWC_FWD(lwc_conv_run(&j1, an->threads));
+    for (size_t i = 0; i < (size_t)m->a.Nz * hw / 16; i++) an->e->zhat[i] = round_to_int(z[i]);
+    return LWC_OK;
+}
+
+/* Wavelet packet + g_a + gains band by band, then h_a and rounding of z. */
+static int analyse(Enc *e, const LwcImage *img, const float *gain, int threads, LwcStats *st)
 {
     const LwcModel *m = e->m;
     const LwcGeom *g = &e->g;
-    size_t hw = (size_t)g->hy * g->wy, pl = (size_t)g->hp * g->wp;
-    size_t work_n = LWC_MAX(lwc_wpt_work_size(g->hp, g->wp), lwc_conv2d_work_size(m->a.M, g->hy, g->wy, 3, 2));
-    work_n = LWC_MAX(work_n, lwc_conv2d_work_size(m->a.N, g->hy / 2, g->wy / 2, 3, 2));
-    float *planes = lwc_malloc_array(3 * pl, sizeof(float));
-    float *wp = lwc_malloc_array(3 * pl, sizeof(float));
+    size_t hw = (size_t)g->hy * g->wy;
+    Ana an = { e, img, gain, LWC_MAX(1, threads), 0, 0, 0, 0, NULL, NULL, NULL, 0 };
+    int rows = lwc_band_rows(g->hy, (size_t)2 * 3 * 64 * g->wy, LWC_WPT_HALO);
+    size_t n = (size_t)LWC_MIN(rows + 2 * LWC_WPT_HALO, g->hy) * 3 * 64 * g->wy;
+    an.work_n = LWC_MAX(lwc_conv_work_floats(m, g->wy), lwc_wpt_work_size(8 * (int)(n / (3 * 64 * g->wy)), g->wp));
+    an.planes = lwc_malloc_array(n, sizeof(float));
+    an.wp = lwc_malloc_array(n, sizeof(float));
+    an.work = lwc_malloc_array((size_t)an.threads * an.work_n, sizeof(float));
     float *t = lwc_malloc_array((size_t)m->a.N * hw / 4, sizeof(float));
     float *z = lwc_malloc_array((size_t)m->a.Nz * hw / 16, sizeof(float));
-    float *work = lwc_malloc_array(work_n, sizeof(float));
-    int r = LWC_ERR_NOMEM;
-    if (!planes || !wp || !t || !z || !work) goto done;
+    int r = an.planes && an.wp && an.work && t && z ? LWC_OK : LWC_ERR_NOMEM;
+    for (int a = 0; a < g->hy && r == LWC_OK; a += rows) r = analyse_band(&an, a, LWC_MIN(g->hy, a + rows), st);
     double t0 = lwc_now();
-    lwc_image_to_planes(img, g, planes);
-    lwc_wpt_forward(planes, 3, g->hp, g->wp, LWC_WPT_LEVELS, wp, work);
-    double t1 = lwc_now();
-    conv(&m->ga, wp, g->hy, g->wy, e->y, work);
-    for (int c = 0; c < m->a.M; c++)
-        for (size_t i = 0; i < hw; i++) e->y[c * hw + i] *= gain[c];
-    double t2 = lwc_now();
-    conv(&m->ha0, e->y, g->hy, g->wy, t, work);
-    for (size_t i = 0; i < (size_t)m->a.N * hw / 4; i++) t[i] = t[i] > 0 ? t[i] : 0;
-    conv(&m->ha1, t, g->hy / 2, g->wy / 2, z, work);
-    for (size_t i = 0; i < (size_t)m->a.Nz * hw / 16; i++) e->zhat[i] = round_to_int(z[i]);
-    if (st) { st->t_wavelet = t1 - t0; st->t_analysis = t2 - t1; st->t_hyper = lwc_now() - t2; }
-    r = LWC_OK;
-done:
-    lwc_free(planes); lwc_free(wp); lwc_free(t); lwc_free(z); lwc_free(work);
+    if (r == LWC_OK) r = hyper_analysis(&an, t, z);
+    if (st) st->t_hyper = lwc_now() - t0;
+    lwc_free(an.planes); lwc_free(an.wp); lwc_free(an.work); lwc_free(t); lwc_free(z);
     return r;
 }
 
@@ -81,6 +146,24 @@ static int code_z(Enc *e, LwcRansEnc *re)
     return lwc_rans_enc_finish(re, &e->zbuf, &e->zlen);
 }
 
+/* Remembers a y_hat value that the context's int16 copy clamps. */
+static int push_overflow(Enc *e, size_t at, int32_t v)
+{
+    if (e->novf == e->capovf) {
+        size_t cap = e->capovf ? 2 * e->capovf : 64;
+        int64_t *q = lwc_malloc_array(cap, 2 * sizeof(int64_t));
+        LWC_RET_IF(!q, LWC_ERR_NOMEM);
+        if (e->novf) memcpy(q, e->ovf, e->novf * 2 * sizeof(int64_t));
+        lwc_free(e->ovf);
+        e->ovf = q;
+        e->capovf = cap;
+    }
+    e->ovf[2 * e->novf] = (int64_t)at;
+    e->ovf[2 * e->novf + 1] = v;
+    e->novf++;
+    return LWC_OK;
+}
+
 /* Code one pass of one slice: symbols = round(y - mu), y_hat = 16*sym + mu. */
 static int code_pass(Enc *e, LwcCtx *ctx, LwcRansEnc *re, int s, int par, int32_t *mu,
                      uint8_t *idx, int32_t *vals)
@@ -88,7 +171,7 @@ static int code_pass(Enc *e, LwcCtx *ctx, LwcRansEnc *re, int s, int par, int32_
     const LwcGeom *g = &e->g;
     int ms = ctx->ms;
     size_t hw = (size_t)g->hy * g->wy;
-    lwc_ctx_params(ctx, s, par, mu, idx);
+    lwc_ctx_params_mt(ctx, s, par, mu, idx);
     size_t k = 0;
     for (int c = 0; c < ms; c++) {
         const float *yc = e->y + (size_t)(s * ms + c) * hw;
@@ -100,30 +183,41 @@ static int code_pass(Enc *e, LwcCtx *ctx, LwcRansEnc *re, int s, int par, int32_
                 sym = LWC_CLAMP(sym, -LWC_Y_SYM_MAX, LWC_Y_SYM_MAX);
                 LWC_FWD(lwc_cdf_encode_value(re, cdf, tn, off, sym));
                 vals[k] = sym * 16 + mu[k];
+                if (vals[k] < INT16_MIN || vals[k] > INT16_MAX)
+                    LWC_FWD(push_overflow(e, (size_t)(s * ms + c) * hw + (size_t)i * g->wy + j, vals[k]));
             }
     }
     lwc_ctx_store(ctx, s, par, vals);
-    lwc_scatter_pass(vals, g->hy, g->wy, s * ms, ms, par, e->yq);
     return LWC_OK;
 }
 
-static int code_y(Enc *e, LwcRansEnc *re)
+static int code_y(Enc *e, LwcCtx *ctx, LwcRansEnc *re)
 {
     const LwcModel *m = e->m;
-    LwcCtx ctx;
-    LWC_FWD(lwc_ctx_open(&ctx, m, e->g.hy, e->g.wy));
-    lwc_ctx_hyper(&ctx, e->zhat);
-    size_t n = (size_t)ctx.ms * lwc_int_npos(e->g.hy, e->g.wy, 0);
+    lwc_ctx_hyper(ctx, e->zhat);
+    size_t n = (size_t)ctx->ms * lwc_int_npos(e->g.hy, e->g.wy, 0);
     int32_t *mu = lwc_malloc_array(n, sizeof(int32_t));
     int32_t *vals = lwc_malloc_array(n, sizeof(int32_t));
     uint8_t *idx = lwc_malloc(n);
-    int r = (!mu || !vals || !idx) ? LWC_ERR_NOMEM : LWC_OK;
+    /* one exact queue allocation instead of doublings (escapes may add more) */
+    int r = (!mu || !vals || !idx) ? LWC_ERR_NOMEM : lwc_rans_enc_reserve(re, (size_t)m->a.M * e->g.hy * e->g.wy);
     for (int s = 0; s < m->a.S && r == LWC_OK; s++)
-        for (int par = 0; par < 2 && r == LWC_OK; par++) r = code_pass(e, &ctx, re, s, par, mu, idx, vals);
+        for (int par = 0; par < 2 && r == LWC_OK; par++) r = code_pass(e, ctx, re, s, par, mu, idx, vals);
     if (r == LWC_OK) r = lwc_rans_enc_finish(re, &e->ybuf, &e->ylen);
     lwc_free(mu); lwc_free(vals); lwc_free(idx);
-    lwc_ctx_close(&ctx);
     return r;
+}
+
+/* y_hat as int32 for the reconstruction: the context's int16 copy plus the
+ * values it clamped. Built once the float y and the rANS queue are gone. */
+static int build_yq(Enc *e, const LwcCtx *ctx)
+{
+    size_t n = (size_t)e->m->a.M * e->g.hy * e->g.wy;
+    e->yq = lwc_malloc_array(n, sizeof(int32_t));
+    LWC_RET_IF(!e->yq, LWC_ERR_NOMEM);
+    for (size_t i = 0; i < n; i++) e->yq[i] = ctx->yq[i];
+    for (size_t i = 0; i < e->novf; i++) e->yq[e->ovf[2 * i]] = (int32_t)e->ovf[2 * i + 1];
+    return LWC_OK;
 }
 
 static int check_image(const LwcContext *c, const LwcImage *img)
@@ -153,15 +247,20 @@ static int run(Enc *e, LwcContext *c, const LwcImage *img, double q, LwcStats *s
     size_t hw = (size_t)e->g.hy * e->g.wy;
     e->y = lwc_malloc_array((size_t)m->a.M * hw, sizeof(float));
     e->zhat = lwc_malloc_array((size_t)m->a.Nz * hw / 16, sizeof(int32_t));
-    e->yq = lwc_calloc((size_t)m->a.M * hw, sizeof(int32_t));
-    LWC_RET_IF(!e->y || !e->zhat || !e->yq, LWC_ERR_NOMEM);
-    LWC_FWD(analyse(e, img, gain, st));
+    LWC_RET_IF(!e->y || !e->zhat, LWC_ERR_NOMEM);
+    LWC_FWD(analyse(e, img, gain, c->s.threads, st));
     double t0 = lwc_now();
+    LwcCtx ctx;
+    LWC_FWD(lwc_ctx_open(&ctx, m, e->g.hy, e->g.wy, e->threads));
     LwcRansEnc re;
     lwc_rans_enc_init(&re);
     int r = code_z(e, &re);
-    if (r == LWC_OK) r = code_y(e, &re);
+    if (r == LWC_OK) r = code_y(e, &ctx, &re);
     lwc_rans_enc_free(&re);
+    lwc_free(e->y); /* coded: only y_hat is left to use */
+    e->y = NULL;
+    if (r == LWC_OK && e->want_yq) r = build_yq(e, &ctx);
+    lwc_ctx_close(&ctx);
     if (st) st->t_entropy = lwc_now() - t0;
     if (r == LWC_OK && (img->channels == 2 || img->channels == 4)) r = lwc_alpha_encode(img, &e->abuf, &e->alen);
     return r;
@@ -180,12 +279,13 @@ int lwc_encode(LwcContext *c, const LwcImage *img, const LwcEncodeParams *p, uin
     if (st) memset(st, 0, sizeof(*st));
     double t0 = lwc_now();
     uint16_t q100 = lwc_quality_x100(p->quality);
-    Enc e = { .m = c->m };
+    Enc e = { .m = c->m, .threads = c->s.threads, .want_yq = recon != NULL };
     lwc_geom_init(&e.g, img->width, img->height);
     int r = run(&e, c, img, q100 / 100.0, st);
     if (r == LWC_OK) r = write_stream(&e, img, q100, out, out_size);
     if (r == LWC_OK && recon) {
-        r = lwc_reconstruct(c->m, &e.g, e.yq, q100 / 100.0, img->channels, img->bit_depth, recon, NULL);
+        r = lwc_reconstruct(c->m, &e.g, e.yq, q100 / 100.0, img->channels, img->bit_depth, c->s.threads,
+                            recon, NULL);
         if (r == LWC_OK && e.abuf) r = lwc_alpha_decode(e.abuf, e.alen, recon);
     }
     if (r < 0) {
@@ -199,7 +299,7 @@ int lwc_encode(LwcContext *c, const LwcImage *img, const LwcEncodeParams *p, uin
         st->bytes_z = e.zlen; st->bytes_y = e.ylen; st->bytes_alpha = e.alen;
         st->bytes_header = *out_size - e.zlen - e.ylen - e.alen;
     }
-    lwc_free(e.y); lwc_free(e.zhat); lwc_free(e.yq);
+    lwc_free(e.y); lwc_free(e.zhat); lwc_free(e.yq); lwc_free(e.ovf);
     lwc_free(e.zbuf); lwc_free(e.ybuf); lwc_free(e.abuf);
     return r;
 }

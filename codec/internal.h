@@ -28,10 +28,61 @@ double lwc_now(void);
  * Gray images are replicated to three planes; alpha is not touched. */
 void lwc_image_to_planes(const LwcImage *img, const LwcGeom *g, float *planes);
 void lwc_planes_to_image(const float *planes, const LwcGeom *g, LwcImage *img);
+/* The same for padded rows [y0, y1) only: planes point at row y0 of plane 0,
+ * `plane` floats apart; rows past the image are reflected (to planes) or
+ * dropped (to the image). */
+void lwc_image_to_planes_rows(const LwcImage *img, const LwcGeom *g, int y0, int y1, float *planes,
+                              size_t plane);
+void lwc_planes_to_image_rows(const float *planes, size_t plane, const LwcGeom *g, int y0, int y1,
+                              LwcImage *img);
 
-/* Synthesis: y_hat (Q4 integers, [M][hy][wy]) -> colour planes. */
+/* --- bands and workers (bands.c) ------------------------------------------
+ * The float stages run on horizontal bands of latent rows, each computed
+ * from a region grown by a halo so that every kept value equals the
+ * whole-frame one. The split depends on the geometry only, never on the
+ * thread count, and every parallel task writes its own rows with the same
+ * GEMM shapes whatever worker runs it: output is identical for any count. */
+
+/* Rows of latents that the 9/7 packet transform (J = 3) reads beyond a band
+ * for an exact result, forward and inverse (tests/test_bands.c checks it). */
+#define LWC_WPT_HALO 4
+/* Band height: bands fill about `budget` floats at `floats_per_row` floats per
+ * latent row (halo included), equal heights, at least 8 rows. */
+int lwc_band_rows(int hy, size_t floats_per_row, int halo);
+/* Tests: force the band height (0 = automatic). Process-wide, not atomic:
+ * set it only while no codec call runs. */
+void lwc_set_band_rows(int rows);
+
+/* Runs fn(arg, task, worker) for every task in [0, ntasks) on at most
+ * `threads` workers (the caller is worker 0; worker < threads). Returns the
+ * first negative result, else LWC_OK. threads <= 1 runs inline. */
+typedef int (*LwcTaskFn)(void *arg, int task, int worker);
+int lwc_parallel(int threads, int ntasks, LwcTaskFn fn, void *arg);
+
+/* One float conv layer over output rows [lo, hi) of an input of `h` rows,
+ * split into fixed row chunks run as parallel tasks. y holds output rows
+ * from `ybase` on, ldy floats per channel. Optional per chunk: ReLU, then
+ * acc += y (acc laid out like y). work: threads * work_n floats. */
+typedef struct LwcConvJob {
+    const LwcFloatConv *l;
+    const float *x;
+    int h, w, lo, hi, ybase, relu;
+    float *y, *acc;
+    size_t ldy;
+    float *work;
+    size_t work_n;
+} LwcConvJob;
+/* Floats of work per worker that lwc_conv_run needs at width w (latents). */
+size_t lwc_conv_work_floats(const LwcModel *m, int w);
+int lwc_conv_run(const LwcConvJob *j, int threads);
+/* lwc_ctx_params on the context's workers (position ranges in parallel). */
+struct LwcCtx;
+void lwc_ctx_params_mt(struct LwcCtx *c, int s, int parity, int32_t *mu, uint8_t *idx);
+
+/* Synthesis: y_hat (Q4 integers, [M][hy][wy]) -> pixels of img (allocated
+ * by the caller at the geometry's size; alpha untouched), band by band. */
 int lwc_synthesize(const LwcModel *m, const LwcGeom *g, const int32_t *yq, const float *igain,
-                   float *planes);
+                   int threads, LwcImage *img);
 
 /* Lossless alpha plane coding (the last channel of 2- and 4-channel images). */
 int lwc_alpha_encode(const LwcImage *img, uint8_t **out, size_t *size);
@@ -45,7 +96,7 @@ void lwc_scatter_pass(const int32_t *src, int hy, int wy, int ch0, int ms, int p
 /* y_hat -> image of the given shape; shared by the decoder and the encoder's
  * reconstruction so both give the same pixels. Alpha is not filled. */
 int lwc_reconstruct(const LwcModel *m, const LwcGeom *g, const int32_t *yq, double quality,
-                    int channels, int bit_depth, LwcImage *out, LwcStats *st);
+                    int channels, int bit_depth, int threads, LwcImage *out, LwcStats *st);
 /* Quality as stored in the stream (1/100 steps); the encoder codes with it. */
 uint16_t lwc_quality_x100(double quality);
 /* Largest |q| of a y symbol, so that y_hat = 16 q + mu fits in int32: the

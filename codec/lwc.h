@@ -85,7 +85,9 @@ LWC_API void lwc_model_free(LwcModel **m);
 LWC_API uint64_t lwc_model_id(const LwcModel *m);
 
 typedef struct LwcSettings {
-    int threads;            /* worker threads, 1..64; default 1 */
+    int threads;            /* worker threads of this context (float layers, entropy
+                             * parameters), 1..64; default 1. Output is identical
+                             * for every value. */
     uint64_t max_pixels;    /* refuse images above this many pixels; default 1<<28 */
     int reference_kernels;  /* 1: plain C float kernels instead of OpenBLAS; default 0 */
     uint8_t reserved[32];   /* must be zero */

@@ -38,20 +38,23 @@ static float sample(const LwcImage *img, int x, int y, int c)
     return row[(size_t)x * img->channels + c] / 255.0f;
 }
 
-void lwc_image_to_planes(const LwcImage *img, const LwcGeom *g, float *planes)
+void lwc_image_to_planes_rows(const LwcImage *img, const LwcGeom *g, int y0, int y1, float *planes,
+                              size_t plane)
 {
     int colour = img->channels >= 3 ? 3 : 1;
-    size_t plane = (size_t)g->hp * g->wp;
-    for (int y = 0; y < g->hp; y++) {
+    for (int y = y0; y < y1; y++) {
         int sy = reflect(y, g->h);
+        float *dst = planes + (size_t)(y - y0) * g->wp;
         for (int x = 0; x < g->wp; x++) {
             int sx = reflect(x, g->w);
-            for (int c = 0; c < 3; c++) {
-                float v = sample(img, sx, sy, colour == 3 ? c : 0) - 0.5f;
-                planes[c * plane + (size_t)y * g->wp + x] = v;
-            }
+            for (int c = 0; c < 3; c++) dst[c * plane + x] = sample(img, sx, sy, colour == 3 ? c : 0) - 0.5f;
         }
     }
+}
+
+void lwc_image_to_planes(const LwcImage *img, const LwcGeom *g, float *planes)
+{
+    lwc_image_to_planes_rows(img, g, 0, g->hp, planes, (size_t)g->hp * g->wp);
 }
 
 static int to_code(float v)
@@ -61,22 +64,26 @@ static int to_code(float v)
     return !(s > 0.0f) ? 0 : s > 255.0f ? 255 : (int)s;
 }
 
-void lwc_planes_to_image(const float *planes, const LwcGeom *g, LwcImage *img)
+void lwc_planes_to_image_rows(const float *planes, size_t plane, const LwcGeom *g, int y0, int y1,
+                               LwcImage *img)
 {
-    size_t plane = (size_t)g->hp * g->wp;
     int colour = img->channels >= 3 ? 3 : 1;
-    for (int y = 0; y < g->h; y++) {
+    for (int y = y0; y < LWC_MIN(y1, g->h); y++) {
         uint8_t *row = img->data + (size_t)y * img->stride;
-        for (int x = 0; x < g->w; x++) {
-            size_t k = (size_t)y * g->wp + x;
+        const float *p = planes + (size_t)(y - y0) * g->wp;
+        for (int x = 0; x < g->w; x++)
             for (int c = 0; c < colour; c++) {
-                int v = colour == 3 ? to_code(planes[c * plane + k])
-                                    : to_code((planes[k] + planes[plane + k] + planes[2 * plane + k]) / 3.0f);
+                int v = colour == 3 ? to_code(p[c * plane + x])
+                                    : to_code((p[x] + p[plane + x] + p[2 * plane + x]) / 3.0f);
                 if (img->bit_depth == 16)
                     ((uint16_t *)row)[(size_t)x * img->channels + c] = (uint16_t)(v * 257);
                 else
                     row[(size_t)x * img->channels + c] = (uint8_t)v;
             }
-        }
     }
+}
+
+void lwc_planes_to_image(const float *planes, const LwcGeom *g, LwcImage *img)
+{
+    lwc_planes_to_image_rows(planes, (size_t)g->hp * g->wp, g, 0, g->hp, img);
 }

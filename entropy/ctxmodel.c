@@ -32,22 +32,27 @@ static size_t max_work(const LwcModel *m, int hy, int wy)
     return w;
 }
 
-int lwc_ctx_open(LwcCtx *c, const LwcModel *m, int hy, int wy)
+/* Buffers used per position of a pass hold npos (half the map, rounded up)
+ * positions; those also used by lwc_ctx_hyper hold what it needs there. */
+int lwc_ctx_open(LwcCtx *c, const LwcModel *m, int hy, int wy, int workers)
 {
     const LwcArch *a = &m->a;
-    size_t hw = (size_t)hy * wy;
+    size_t hw = (size_t)hy * wy, np = (size_t)lwc_int_npos(hy, wy, 0);
     memset(c, 0, sizeof(*c));
     c->m = m; c->hy = hy; c->wy = wy; c->ms = a->M / a->S;
+    c->workers = LWC_MAX(1, workers);
     size_t hz_up = (size_t)(hy / 2) * (wy / 2);
     size_t big = LWC_MAX((size_t)a->N * hz_up, (size_t)a->Ch * hw);
+    c->work_n = max_work(m, hy, wy);
     c->hyper = lwc_malloc_array(big, sizeof(int16_t));
     c->yq = lwc_calloc((size_t)a->M * hw, sizeof(int16_t));
-    c->anchors = lwc_malloc_array((size_t)LWC_MAX(LWC_MAX(c->ms, a->N), a->Nz) * hw, sizeof(int16_t));
-    c->in = lwc_malloc_array((size_t)LWC_MAX(a->Ch + a->M + a->Cc, LWC_MAX(a->N, a->Nz)) * hw, sizeof(int16_t));
-    c->h1 = lwc_malloc_array((size_t)LWC_MAX(a->P, a->Cc) * hw, sizeof(int16_t));
-    c->h2 = lwc_malloc_array((size_t)a->P * hw, sizeof(int16_t));
-    c->out = lwc_malloc_array((size_t)2 * c->ms * hw, sizeof(int16_t));
-    c->work = lwc_malloc_array(max_work(m, hy, wy), sizeof(int32_t));
+    c->anchors = lwc_malloc_array(LWC_MAX((size_t)c->ms * hw, (size_t)a->Nz * hz_up), sizeof(int16_t));
+    c->in = lwc_malloc_array(LWC_MAX((size_t)(a->Ch + a->M + a->Cc) * np, (size_t)LWC_MAX(a->N, a->Nz) * hw),
+                             sizeof(int16_t));
+    c->h1 = lwc_malloc_array((size_t)LWC_MAX(a->P, a->Cc) * np, sizeof(int16_t));
+    c->h2 = lwc_malloc_array((size_t)a->P * np, sizeof(int16_t));
+    c->out = lwc_malloc_array((size_t)2 * c->ms * np, sizeof(int16_t));
+    c->work = lwc_malloc_array(c->work_n * c->workers, sizeof(int32_t));
     if (!c->hyper || !c->yq || !c->anchors || !c->in || !c->h1 || !c->h2 || !c->out || !c->work) {
         lwc_ctx_close(c);
         return LWC_ERR_NOMEM;
@@ -88,10 +93,13 @@ static uint8_t scale_index(const int32_t *thr, int16_t v)
     return (uint8_t)lo;
 }
 
-static void build_inputs(LwcCtx *c, int s, int parity, int npos)
+/* The serial part of a pass: hyper features, earlier slices and (for
+ * non-anchors) the masked anchors, gathered for the pass's positions. */
+void lwc_ctx_prepare(LwcCtx *c, int s, int parity)
 {
     const LwcArch *a = &c->m->a;
     size_t hw = (size_t)c->hy * c->wy;
+    int npos = lwc_int_npos(c->hy, c->wy, parity);
     int16_t *dst = c->in;
     for (int ch = 0; ch < a->Ch; ch++, dst += npos)
         lwc_gather_parity(c->hyper + ch * hw, c->hy, c->wy, parity, dst);
@@ -101,7 +109,8 @@ static void build_inputs(LwcCtx *c, int s, int parity, int npos)
         memset(dst, 0, (size_t)a->Cc * npos * sizeof(*dst));
         return;
     }
-    /* 3x3 context over the anchors of slice s (non-anchors zeroed). */
+    /* 3x3 context over the anchors of slice s (non-anchors zeroed), computed
+     * per position range in lwc_ctx_params_range. */
     const int16_t *ys = c->yq + (size_t)s * c->ms * hw;
     for (int ch = 0; ch < c->ms; ch++)
         for (int i = 0; i < c->hy; i++)
@@ -109,22 +118,33 @@ static void build_inputs(LwcCtx *c, int s, int parity, int npos)
                 size_t k = ch * hw + (size_t)i * c->wy + j;
                 c->anchors[k] = ((i + j) & 1) ? 0 : ys[k];
             }
-    lwc_intconv_forward(&c->m->ctx[s], c->anchors, c->hy, c->wy, parity, dst, c->work);
+}
+
+void lwc_ctx_params_range(LwcCtx *c, int s, int parity, int p0, int p1, int32_t *mu, uint8_t *idx,
+                          int worker)
+{
+    const LwcModel *m = c->m;
+    int npos = lwc_int_npos(c->hy, c->wy, parity);
+    int32_t *work = c->work + (size_t)worker * c->work_n;
+    if (parity == 1) {
+        int16_t *ctx = c->in + (size_t)(m->a.Ch + s * c->ms) * npos;
+        lwc_intconv_forward_range(&m->ctx[s], c->anchors, c->hy, c->wy, parity, p0, p1, ctx, work);
+    }
+    lwc_intconv_1x1_forward_range(&m->p0[s], c->in, npos, p0, p1, c->h1, work);
+    lwc_intconv_1x1_forward_range(&m->p1[s], c->h1, npos, p0, p1, c->h2, work);
+    lwc_intconv_1x1_forward_range(&m->p2[s], c->h2, npos, p0, p1, c->out, work);
+    size_t n = (size_t)c->ms * npos;
+    for (int ch = 0; ch < c->ms; ch++)
+        for (size_t i = (size_t)ch * npos + p0; i < (size_t)ch * npos + p1; i++) {
+            mu[i] = c->out[i];
+            idx[i] = scale_index(m->scale_thr, c->out[n + i]);
+        }
 }
 
 void lwc_ctx_params(LwcCtx *c, int s, int parity, int32_t *mu, uint8_t *idx)
 {
-    const LwcModel *m = c->m;
-    int npos = lwc_int_npos(c->hy, c->wy, parity);
-    build_inputs(c, s, parity, npos);
-    lwc_intconv_1x1_forward(&m->p0[s], c->in, npos, c->h1, c->work);
-    lwc_intconv_1x1_forward(&m->p1[s], c->h1, npos, c->h2, c->work);
-    lwc_intconv_1x1_forward(&m->p2[s], c->h2, npos, c->out, c->work);
-    size_t n = (size_t)c->ms * npos;
-    for (size_t i = 0; i < n; i++) {
-        mu[i] = c->out[i];
-        idx[i] = scale_index(m->scale_thr, c->out[n + i]);
-    }
+    lwc_ctx_prepare(c, s, parity);
+    lwc_ctx_params_range(c, s, parity, 0, lwc_int_npos(c->hy, c->wy, parity), mu, idx, 0);
 }
 
 void lwc_ctx_store(LwcCtx *c, int s, int parity, const int32_t *yq)

@@ -21,16 +21,26 @@ typedef struct LwcCtx {
     int16_t *yq;      /* [M][hy][wy], y_hat in Q4 clamped to int16 */
     int16_t *anchors; /* [ms][hy][wy] scratch */
     int16_t *in, *h1, *h2, *out;
-    int32_t *work;
+    int32_t *work;    /* workers * work_n */
+    size_t work_n;
+    int workers;
 } LwcCtx;
 
-int lwc_ctx_open(LwcCtx *c, const LwcModel *m, int hy, int wy);
+/* workers: how many threads may call lwc_ctx_params_range at once. */
+int lwc_ctx_open(LwcCtx *c, const LwcModel *m, int hy, int wy, int workers);
 void lwc_ctx_close(LwcCtx *c);
 /* Hyper features from z_hat [Nz][hy/4][wy/4]. */
 void lwc_ctx_hyper(LwcCtx *c, const int32_t *zhat);
 /* Means (Q4) and scale indexes of slice s, pass `parity`, laid out
  * [ms][npos] with positions in raster order. */
 void lwc_ctx_params(LwcCtx *c, int s, int parity, int32_t *mu, uint8_t *idx);
+/* The same in two steps, so that a pass can be split over threads: prepare
+ * (serial), then any partition of the positions [0, npos) over calls of
+ * params_range (each with its own worker < workers, concurrently). The
+ * results do not depend on the partition (integer arithmetic). */
+void lwc_ctx_prepare(LwcCtx *c, int s, int parity);
+void lwc_ctx_params_range(LwcCtx *c, int s, int parity, int p0, int p1, int32_t *mu, uint8_t *idx,
+                          int worker);
 /* Record y_hat (Q4, [ms][npos]) of slice s, pass `parity`. */
 void lwc_ctx_store(LwcCtx *c, int s, int parity, const int32_t *yq);
 

@@ -457,35 +457,47 @@ size_t lwc_intconv_work_size(const LwcIntConv *l, int h, int w)
     return nrow * n + LWC_MAX(n, (size_t)w);
 }
 
-void lwc_intconv_forward(const LwcIntConv *l, const int16_t *x, int h, int w, int parity,
-                         int16_t *y, int32_t *work)
+void lwc_intconv_forward_range(const LwcIntConv *l, const int16_t *x, int h, int w, int parity,
+                               int pbeg, int pend, int16_t *y, int32_t *work)
 {
     int npos = lwc_int_npos(h, w, parity), nrow = (l->cin * l->k * l->k + 1) / 2;
     int chunk = chunk_positions(nrow);
     const IntConvDsp *d = select_dsp();
     uint32_t *xp = (uint32_t *)work;
-    for (int p0 = 0; p0 < npos; p0 += chunk) {
-        int n = LWC_MIN(chunk, npos - p0);
+    for (int p0 = pbeg; p0 < pend; p0 += chunk) {
+        int n = LWC_MIN(chunk, pend - p0);
         uint32_t *scratch = xp + (size_t)nrow * n; /* max(n, w) words: lines and acc */
         im2col_pairs(x, l->cin, h, w, l->k, parity, p0, n, xp, (int16_t *)scratch);
         d->gemm(l, xp, n, y + p0, (size_t)npos, scratch);
     }
 }
 
-void lwc_intconv_1x1_forward(const LwcIntConv *l, const int16_t *x, int npos, int16_t *y,
-                             int32_t *work)
+void lwc_intconv_forward(const LwcIntConv *l, const int16_t *x, int h, int w, int parity,
+                         int16_t *y, int32_t *work)
+{
+    lwc_intconv_forward_range(l, x, h, w, parity, 0, lwc_int_npos(h, w, parity), y, work);
+}
+
+void lwc_intconv_1x1_forward_range(const LwcIntConv *l, const int16_t *x, int npos, int pbeg, int pend,
+                                   int16_t *y, int32_t *work)
 {
     int cin = l->cin, nrow = (cin + 1) / 2, chunk = chunk_positions(nrow);
     const IntConvDsp *d = select_dsp();
     uint32_t *xp = (uint32_t *)work;
-    for (int p0 = 0; p0 < npos; p0 += chunk) {
-        int n = LWC_MIN(chunk, npos - p0);
+    for (int p0 = pbeg; p0 < pend; p0 += chunk) {
+        int n = LWC_MIN(chunk, pend - p0);
         for (int ip = 0; ip < nrow; ip++) {
             const int16_t *a = x + (size_t)2 * ip * npos + p0;
             interleave(a, 2 * ip + 1 < cin ? a + npos : NULL, n, xp + (size_t)ip * n);
         }
         d->gemm(l, xp, n, y + p0, (size_t)npos, xp + (size_t)nrow * n);
     }
+}
+
+void lwc_intconv_1x1_forward(const LwcIntConv *l, const int16_t *x, int npos, int16_t *y,
+                             int32_t *work)
+{
+    lwc_intconv_1x1_forward_range(l, x, npos, 0, npos, y, work);
 }
 
 void lwc_int_upsample2(const int16_t *x, int c, int h, int w, int16_t *y)

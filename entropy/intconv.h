@@ -43,6 +43,13 @@ void lwc_intconv_forward(const LwcIntConv *l, const int16_t *x, int h, int w,
 void lwc_intconv_1x1_forward(const LwcIntConv *l, const int16_t *x, int npos,
                              int16_t *y, int32_t *work);
 
+/* Positions [pbeg, pend) only of the two above (same output layout, same
+ * values): lets callers split a layer over threads. */
+void lwc_intconv_forward_range(const LwcIntConv *l, const int16_t *x, int h, int w, int parity,
+                               int pbeg, int pend, int16_t *y, int32_t *work);
+void lwc_intconv_1x1_forward_range(const LwcIntConv *l, const int16_t *x, int npos, int pbeg, int pend,
+                                   int16_t *y, int32_t *work);
+
 /* Nearest-neighbour 2x upsampling of a planar int16 map. */
 void lwc_int_upsample2(const int16_t *x, int c, int h, int w, int16_t *y);
 

@@ -10,7 +10,7 @@
  *                   allocations capped
  *   broken_model    a model whose float weights are NaN / huge still codes
  *                   (garbage pixels, but no undefined behaviour)
- *   threads         two threads, each with its own context on one shared
+ *   threads         two threads, each with its own context (2 and 3 workers) on one shared
  *                   model, encode and decode at once and must reproduce the
  *                   single-threaded bytes and pixels (tests/cli_tsan.sh runs
  *                   this case under ThreadSanitizer)
@@ -660,7 +660,8 @@ START_TEST(broken_model)
 END_TEST
 
 /* ------------------------------------------------------------------------ */
-/* Two threads, one shared model */
+/* Two threads, one shared model; each context runs its own 2 or 3 workers,
+ * and must give the streams and pixels of a single-threaded context. */
 
 #define THREAD_ITERS 3
 
@@ -670,6 +671,7 @@ typedef struct {
     const uint8_t *ref;   /* single-threaded stream */
     size_t ref_len;
     uint64_t ref_hash;    /* single-threaded decode */
+    int workers;          /* the context's own worker threads (bands.c) */
     int failures;
     char msg[160];
 } ThreadJob;
@@ -694,6 +696,7 @@ static void *thread_main(void *arg)
     ThreadJob *j = arg;
     LwcSettings s;
     lwc_default_settings(&s);
+    s.threads = j->workers;
     LwcContext *c;
     if (lwc_open(&c, g_model, &s) != LWC_OK) {
         j->failures++;
@@ -720,7 +723,7 @@ START_TEST(threads)
     LwcImage imgs[2];
     make_image(&imgs[0], 96, 64, 3, 8, 41);
     make_image(&imgs[1], 50, 70, 4, 16, 42);
-    ThreadJob jobs[2] = { { &imgs[0], 35.0, NULL, 0, 0, 0, "" }, { &imgs[1], 80.0, NULL, 0, 0, 0, "" } };
+    ThreadJob jobs[2] = { { &imgs[0], 35.0, NULL, 0, 0, 2, 0, "" }, { &imgs[1], 80.0, NULL, 0, 0, 3, 0, "" } };
     LwcContext *c = open_ctx(0);
     uint8_t *refs[2];
     for (int i = 0; i < 2; i++) {

@@ -50,9 +50,9 @@ static void valid_range(int off, int s, int n, int no, int *lo, int *hi)
     *hi = LWC_MAX(*lo, LWC_MIN(end, no));
 }
 
-/* col[(ci*k + ky)*k + kx][oy*wo + ox] = x[ci][oy*s + ky - pad][ox*s + kx - pad],
- * zero outside the image. */
-static void im2col(const ConvDims *d, const float *x, float *col)
+/* col[(ci*k + ky)*k + kx][(oy - oy0)*wo + ox] = x[ci][oy*s + ky - pad][ox*s + kx - pad]
+ * for output rows oy in [oy0, oy1), zero outside the image. */
+static void im2col_rows(const ConvDims *d, const float *x, int oy0, int oy1, float *col)
 {
     float *dst = col;
     for (int ci = 0; ci < d->cin; ci++)
@@ -61,7 +61,7 @@ static void im2col(const ConvDims *d, const float *x, float *col)
                 int ylo, yhi, xlo, xhi, xoff = kx - d->pad;
                 valid_range(ky - d->pad, d->s, d->h, d->ho, &ylo, &yhi);
                 valid_range(xoff, d->s, d->w, d->wo, &xlo, &xhi);
-                for (int oy = 0; oy < d->ho; oy++, dst += d->wo) {
+                for (int oy = oy0; oy < oy1; oy++, dst += d->wo) {
                     if (oy < ylo || oy >= yhi) {
                         memset(dst, 0, (size_t)d->wo * sizeof(float));
                         continue;
@@ -74,6 +74,8 @@ static void im2col(const ConvDims *d, const float *x, float *col)
                 }
             }
 }
+
+static void im2col(const ConvDims *d, const float *x, float *col) { im2col_rows(d, x, 0, d->ho, col); }
 
 /* The adjoint of im2col: dx = 0, then every column entry is added back to
  * the input pixel it was read from (fixed order). */
@@ -251,4 +253,33 @@ void lwc_concat_get(const float *src, int n, int c_src, size_t hw, int c_off,
     size_t block = (size_t)c * hw;
     for (int b = 0; b < n; b++)
         memcpy(dst + b * block, src + ((size_t)b * c_src + c_off) * hw, block * sizeof(float));
+}
+
+/* Rows of output [oy0, oy1): bias first (beta = 1), then one GEMM per chunk
+ * of rows whose im2col fits in work_n floats. Every output value is the same
+ * dot product as in lwc_conv2d_forward; only the GEMM's n differs. */
+void lwc_conv2d_forward_rows(const float *x, int cin, int h, int w, const float *wt,
+                             const float *bias, int cout, int k, int s, int oy0, int oy1,
+                             float *y, size_t ldy, float *work, size_t work_n)
+{
+    ConvDims d = conv_dims(cin, h, w, k, s);
+    int taps = (int)d.taps, pointwise = conv_is_pointwise(&d);
+    int chunk = pointwise ? oy1 - oy0 : (int)LWC_MIN(work_n / (d.taps * d.wo), (size_t)(oy1 - oy0));
+    assert(oy0 >= 0 && oy0 <= oy1 && oy1 <= d.ho && ldy >= (size_t)(oy1 - oy0) * d.wo);
+    assert(ldy <= INT_MAX && (pointwise || chunk >= 1));
+    if (oy0 == oy1) return;
+    for (int co = 0; bias && co < cout; co++)
+        for (size_t i = 0; i < (size_t)(oy1 - oy0) * d.wo; i++) y[co * ldy + i] = bias[co];
+    for (int r0 = oy0; r0 < oy1; r0 += chunk) {
+        int r1 = LWC_MIN(oy1, r0 + chunk), pix = (r1 - r0) * d.wo;
+        const float *col = x + (size_t)r0 * w;
+        int ldb = (int)d.in_plane;
+        if (!pointwise) {
+            im2col_rows(&d, x, r0, r1, work);
+            col = work;
+            ldb = pix;
+        }
+        lwc_sgemm(0, 0, cout, pix, taps, 1.0f, wt, taps, col, ldb, bias ? 1.0f : 0.0f,
+                  y + (size_t)(r0 - oy0) * d.wo, (int)ldy);
+    }
 }

@@ -28,6 +28,15 @@ size_t lwc_conv2d_work_size(int cin, int h, int w, int k, int s);
 void lwc_conv2d_forward(const float *x, int n, int cin, int h, int w,
                         const float *wt, const float *bias, int cout, int k,
                         int s, float *y, float *work);
+/* Output rows [oy0, oy1) of one image's convolution (n = 1), with bounded
+ * scratch: y points at row oy0 of output channel 0, ldy floats between output
+ * channels (>= (oy1-oy0)*wo, <= INT_MAX). work holds work_n floats, at least
+ * cin*k*k*wo (one output row) unless the conv is 1x1 stride 1 (work unused).
+ * The rows are computed in chunks that fit work; each value is the same dot
+ * product as in lwc_conv2d_forward (bit-identical with the C reference GEMM). */
+void lwc_conv2d_forward_rows(const float *x, int cin, int h, int w, const float *wt,
+                             const float *bias, int cout, int k, int s, int oy0, int oy1,
+                             float *y, size_t ldy, float *work, size_t work_n);
 /* Given dy = dL/dy: dx = dL/dx (overwritten), dwt += dL/dwt,
  * dbias += dL/dbias. x is the forward input. */
 void lwc_conv2d_backward(const float *x, const float *dy, int n, int cin,

@@ -1,0 +1,164 @@
+/* Bands of latent rows and the worker threads that run the float stages.
+ *
+ * Memory: the float stages (analysis in the encoder, synthesis in the
+ * decoder) hold one band of activations at a time, so their footprint is
+ * bounded by LWC_BAND_BUDGET floats instead of growing with the image.
+ *
+ * Threads: each conv layer of a band is split into fixed chunks of output
+ * rows; a chunk is one task, and tasks are pulled from a shared counter by up
+ * to `threads` pthreads. Chunk sizes depend only on the layer's shape, so the
+ * GEMM calls (and every float) are the same whatever the thread count.
+ * OpenBLAS runs single-threaded inside the tasks (lwc_open sets it). */
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "common.h"
+#include "entropy/ctxmodel.h"
+#include "internal.h"
+#include "transforms/layers.h"
+
+#define LWC_BAND_BUDGET ((size_t)64 << 20) /* floats of band buffers (256 MiB) */
+#define LWC_CONV_WORK ((size_t)2 << 20)    /* im2col floats per worker (8 MiB) */
+#define LWC_MAX_WORKERS 64
+
+static int g_band_rows; /* 0: automatic */
+
+void lwc_set_band_rows(int rows) { g_band_rows = rows; }
+
+int lwc_band_rows(int hy, size_t floats_per_row, int halo)
+{
+    if (g_band_rows > 0) return LWC_MIN(g_band_rows, hy);
+    size_t fit = LWC_BAND_BUDGET / LWC_MAX(floats_per_row, 1);
+    int rows = fit > (size_t)(2 * halo + 8) ? (int)LWC_MIN(fit - 2 * halo, (size_t)hy) : 8;
+    int count = (hy + rows - 1) / rows;
+    return LWC_MIN((hy + count - 1) / count, hy); /* equal heights */
+}
+
+/* --- workers ---------------------------------------------------------------- */
+
+typedef struct Pool {
+    LwcTaskFn fn;
+    void *arg;
+    int ntasks;
+    atomic_int next, err;
+} Pool;
+
+typedef struct Worker {
+    Pool *p;
+    int id;
+    pthread_t th;
+} Worker;
+
+static void drain(Pool *p, int id)
+{
+    for (;;) {
+        int t = atomic_fetch_add(&p->next, 1);
+        if (t >= p->ntasks) return;
+        int r = p->fn(p->arg, t, id), none = LWC_OK;
+        if (r < 0) atomic_compare_exchange_strong(&p->err, &none, r);
+    }
+}
+
+static void *worker_main(void *v)
+{
+    Worker *w = v;
+    drain(w->p, w->id);
+    return NULL;
+}
+
+int lwc_parallel(int threads, int ntasks, LwcTaskFn fn, void *arg)
+{
+    Pool p = { fn, arg, ntasks, 0, LWC_OK };
+    Worker w[LWC_MAX_WORKERS];
+    int nw = LWC_MIN(LWC_MIN(threads, ntasks), LWC_MAX_WORKERS), started = 1;
+    /* a worker that fails to start leaves its tasks to the others */
+    for (; started < nw; started++) {
+        w[started] = (Worker){ &p, started, 0 };
+        if (pthread_create(&w[started].th, NULL, worker_main, &w[started])) break;
+    }
+    drain(&p, 0);
+    for (int i = 1; i < started; i++) pthread_join(w[i].th, NULL);
+    return atomic_load(&p.err);
+}
+
+/* --- conv layers in row chunks ----------------------------------------------- */
+
+size_t lwc_conv_work_floats(const LwcModel *m, int w)
+{
+    const LwcArch *a = &m->a;
+    size_t taps = (size_t)9 * LWC_MAX(LWC_MAX(a->M, a->D), a->N);
+    return LWC_MAX(LWC_CONV_WORK, taps * (size_t)w); /* at least one output row */
+}
+
+/* Rows per task: what fits the work, and about an eighth of the layer so
+ * that small images still give every worker something to do, but no GEMM
+ * narrower than LWC_MIN_GEMM_N positions: OpenBLAS switches to other
+ * kernels (other summation orders) for small products, and wide enough
+ * chunks keep its results equal to the whole-frame ones in practice. */
+#define LWC_MIN_GEMM_N 1024
+static int chunk_rows(const LwcConvJob *j)
+{
+    const LwcFloatConv *l = j->l;
+    int wo = lwc_conv2d_out_dim(j->w, l->k, l->stride), n = j->hi - j->lo;
+    size_t per_row = (size_t)l->cin * l->k * l->k * wo;
+    int fit = (int)LWC_MIN(j->work_n / per_row, (size_t)n);
+    int want = LWC_MAX((n + 7) / 8, (LWC_MIN_GEMM_N + wo - 1) / wo);
+    return LWC_MAX(1, LWC_MIN(fit, want));
+}
+
+typedef struct ConvRun {
+    const LwcConvJob *j;
+    int chunk;
+} ConvRun;
+
+static int conv_task(void *arg, int task, int worker)
+{
+    const ConvRun *cr = arg;
+    const LwcConvJob *j = cr->j;
+    const LwcFloatConv *l = j->l;
+    int r0 = j->lo + task * cr->chunk, r1 = LWC_MIN(j->hi, r0 + cr->chunk);
+    int wo = lwc_conv2d_out_dim(j->w, l->k, l->stride);
+    size_t off = (size_t)(r0 - j->ybase) * wo, n = (size_t)(r1 - r0) * wo;
+    lwc_conv2d_forward_rows(j->x, l->cin, j->h, j->w, l->w, l->b, l->cout, l->k, l->stride, r0, r1,
+                            j->y + off, j->ldy, j->work + (size_t)worker * j->work_n, j->work_n);
+    for (int c = 0; c < l->cout; c++) {
+        float *y = j->y + c * j->ldy + off;
+        if (j->relu)
+            for (size_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+        if (j->acc)
+            for (size_t i = 0; i < n; i++) j->acc[c * j->ldy + off + i] += y[i];
+    }
+    return LWC_OK;
+}
+
+int lwc_conv_run(const LwcConvJob *j, int threads)
+{
+    if (j->hi <= j->lo) return LWC_OK;
+    ConvRun cr = { j, chunk_rows(j) };
+    return lwc_parallel(threads, (j->hi - j->lo + cr.chunk - 1) / cr.chunk, conv_task, &cr);
+}
+
+/* --- entropy parameters in position ranges ----------------------------------- */
+
+typedef struct CtxRun {
+    LwcCtx *c;
+    int s, par, npos, chunk;
+    int32_t *mu;
+    uint8_t *idx;
+} CtxRun;
+
+static int ctx_task(void *arg, int task, int worker)
+{
+    const CtxRun *r = arg;
+    int p0 = task * r->chunk;
+    lwc_ctx_params_range(r->c, r->s, r->par, p0, LWC_MIN(r->npos, p0 + r->chunk), r->mu, r->idx, worker);
+    return LWC_OK;
+}
+
+void lwc_ctx_params_mt(LwcCtx *c, int s, int parity, int32_t *mu, uint8_t *idx)
+{
+    CtxRun r = { c, s, parity, lwc_int_npos(c->hy, c->wy, parity), 0, mu, idx };
+    lwc_ctx_prepare(c, s, parity);
+    r.chunk = LWC_MAX(1024, (r.npos / 16 + 15) & ~15); /* any split gives the same integers */
+    lwc_parallel(c->workers, (r.npos + r.chunk - 1) / r.chunk, ctx_task, &r);
+}

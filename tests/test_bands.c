@@ -1,0 +1,234 @@
+/* Bands and worker threads (codec/bands.c): the banded float stages must give
+ * what the whole-frame computation gives, and the output must not depend on
+ * the thread count. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "internal.h"
+#include "testutil.h"
+#include "tools/train/net.h"
+#include "transforms/gemm.h"
+#include "transforms/layers.h"
+#include "transforms/wpt.h"
+
+static LwcModel *g_model;
+static uint8_t *g_model_buf;
+static size_t g_model_len;
+
+static const LwcArch k_arch = { .M = 16, .Nz = 8, .N = 16, .Ch = 16, .S = 2, .Cc = 8, .P = 16, .D = 16, .B = 2, .L = 4 };
+
+static void setup(void)
+{
+    ck_assert_int_eq(lwc_net_random_model(&k_arch, 11, &g_model_buf, &g_model_len), 0);
+    ck_assert_int_eq(lwc_model_load(&g_model, g_model_buf, g_model_len), 0);
+}
+
+static void teardown(void)
+{
+    lwc_set_band_rows(0);
+    lwc_model_free(&g_model);
+    lwc_free(g_model_buf);
+}
+
+static void make_image(LwcImage *img, int w, int h, uint64_t seed)
+{
+    TestRng r;
+    trng_seed(&r, seed);
+    ck_assert_int_eq(lwc_image_alloc(img, w, h, 3, 8), 0);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w * 3; x++) {
+            double v = 128 + 90 * __builtin_sin(0.07 * x + 0.05 * y) + 20 * trng_normal(&r);
+            img->data[(size_t)y * img->stride + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+}
+
+static int images_equal(const LwcImage *a, const LwcImage *b)
+{
+    size_t row = (size_t)a->width * a->channels * (a->bit_depth / 8);
+    if (a->width != b->width || a->height != b->height) return 0;
+    for (int y = 0; y < a->height; y++)
+        if (memcmp(a->data + (size_t)y * a->stride, b->data + (size_t)y * b->stride, row)) return 0;
+    return 1;
+}
+
+static LwcContext *open_ctx(int threads, int ref)
+{
+    LwcSettings s;
+    LwcContext *c;
+    lwc_default_settings(&s);
+    s.threads = threads;
+    s.reference_kernels = ref;
+    ck_assert_int_eq(lwc_open(&c, g_model, &s), 0);
+    return c;
+}
+
+/* Encode (with the reconstruction) and decode img. */
+static void code(int threads, int ref, const LwcImage *img, uint8_t **buf, size_t *len, LwcImage *recon,
+                 LwcImage *dec)
+{
+    LwcContext *c = open_ctx(threads, ref);
+    LwcEncodeParams p;
+    lwc_default_encode_params(&p);
+    p.quality = 60;
+    ck_assert_int_eq(lwc_encode(c, img, &p, buf, len, recon, NULL), 0);
+    ck_assert_int_eq(lwc_decode(c, *buf, *len, dec, NULL), 0);
+    lwc_close(&c);
+}
+
+static void free_all(uint8_t *buf, LwcImage *a, LwcImage *b)
+{
+    lwc_free(buf);
+    lwc_image_free(a);
+    lwc_image_free(b);
+}
+
+/* Sizes straddling band edges: odd, one latent row tall, wider than tall. */
+static const struct { int w, h; } k_sizes[] = { { 33, 65 }, { 1000, 72 }, { 70, 200 }, { 9, 7 }, { 130, 97 } };
+
+/* Streams and pixels for 1, 2, 4 threads and for bands of 1..5 rows equal
+ * the one-band run (one band = the whole frame). */
+START_TEST(bands_and_threads_identical)
+{
+    LwcImage img, rec0, dec0;
+    uint8_t *buf0;
+    size_t len0;
+    make_image(&img, k_sizes[_i].w, k_sizes[_i].h, 5 + _i);
+    for (int ref = 0; ref < 2; ref++) {
+        lwc_set_band_rows(0);
+        code(1, ref, &img, &buf0, &len0, &rec0, &dec0);
+        ck_assert(images_equal(&rec0, &dec0));
+        static const int runs[][2] = { { 2, 0 }, { 4, 0 }, { 1, 1 }, { 2, 1 }, { 4, 3 }, { 1, 5 }, { 3, 2 } };
+        for (size_t k = 0; k < sizeof(runs) / sizeof(runs[0]); k++) {
+            LwcImage rec, dec;
+            uint8_t *buf;
+            size_t len;
+            lwc_set_band_rows(runs[k][1]);
+            code(runs[k][0], ref, &img, &buf, &len, &rec, &dec);
+            ck_assert_msg(len == len0 && !memcmp(buf, buf0, len), "stream differs: threads %d bands %d ref %d",
+                          runs[k][0], runs[k][1], ref);
+            ck_assert_msg(images_equal(&dec, &dec0), "pixels differ: threads %d bands %d", runs[k][0], runs[k][1]);
+            ck_assert(images_equal(&rec, &dec0));
+            free_all(buf, &rec, &dec);
+        }
+        free_all(buf0, &rec0, &dec0);
+    }
+    lwc_set_band_rows(0);
+    lwc_image_free(&img);
+}
+END_TEST
+
+static void conv_whole(const LwcFloatConv *l, const float *x, int h, int w, float *y, float *work)
+{
+    lwc_conv2d_forward(x, 1, l->cin, h, w, l->w, l->b, l->cout, l->k, l->stride, y, work);
+}
+
+/* The whole-frame synthesis the codec had before bands, as an oracle. */
+static void synth_whole(const LwcGeom *g, const int32_t *yq, const float *igain, LwcImage *out)
+{
+    const LwcModel *m = g_model;
+    const LwcArch *a = &m->a;
+    size_t hw = (size_t)g->hy * g->wy, nd = (size_t)a->D * hw, no = (size_t)LWC_WPT_CHANNELS * hw;
+    float *yf = malloc(a->M * hw * 4), *t = malloc(nd * 4), *r = malloc(nd * 4), *o = malloc(no * 4);
+    float *o2 = malloc(no * 4), *pl = malloc(3 * 64 * hw * 4);
+    float *work = malloc(LWC_MAX(9 * (size_t)LWC_MAX(a->M, a->D) * hw, lwc_wpt_work_size(g->hp, g->wp)) * 4);
+    for (int c = 0; c < a->M; c++)
+        for (size_t i = 0; i < hw; i++) yf[c * hw + i] = (float)yq[c * hw + i] * (igain[c] / 16.0f);
+    conv_whole(&m->gs_in, yf, g->hy, g->wy, t, work);
+    lwc_relu_forward(t, nd);
+    for (int b = 0; b < a->B; b++) {
+        conv_whole(&m->gs_rb[2 * b], t, g->hy, g->wy, r, work);
+        lwc_relu_forward(r, nd);
+        conv_whole(&m->gs_rb[2 * b + 1], r, g->hy, g->wy, o, work);
+        for (size_t i = 0; i < nd; i++) t[i] += o[i];
+    }
+    conv_whole(&m->gs_out, t, g->hy, g->wy, o, work);
+    conv_whole(&m->gs_skip, yf, g->hy, g->wy, o2, work);
+    for (size_t i = 0; i < no; i++) o[i] += o2[i];
+    lwc_wpt_inverse(o, 3, g->hp, g->wp, LWC_WPT_LEVELS, pl, work);
+    lwc_planes_to_image(pl, g, out);
+    free(yf); free(t); free(r); free(o); free(o2); free(pl); free(work);
+}
+
+/* Banded synthesis (bands of 1..6 rows) equals the whole-frame oracle
+ * exactly with the C reference GEMM (fixed summation order per value). */
+START_TEST(banded_synthesis_equals_whole_frame)
+{
+    LwcGeom g;
+    lwc_geom_init(&g, k_sizes[_i].w, k_sizes[_i].h);
+    size_t n = (size_t)g_model->a.M * g.hy * g.wy;
+    int32_t *yq = malloc(n * sizeof(*yq));
+    TestRng r;
+    trng_seed(&r, 99 + _i);
+    for (size_t i = 0; i < n; i++) yq[i] = (int32_t)(trng_normal(&r) * 40);
+    float gain[1024], igain[1024];
+    lwc_model_gains(g_model, 50, gain, igain);
+    lwc_gemm_force_reference(1);
+    LwcImage want, got;
+    ck_assert_int_eq(lwc_image_alloc(&want, g.w, g.h, 3, 8), 0);
+    synth_whole(&g, yq, igain, &want);
+    for (int rows = 1; rows <= 6; rows++)
+        for (int th = 1; th <= 2; th++) {
+            lwc_set_band_rows(rows);
+            ck_assert_int_eq(lwc_image_alloc(&got, g.w, g.h, 3, 8), 0);
+            ck_assert_int_eq(lwc_synthesize(g_model, &g, yq, igain, th, &got), 0);
+            ck_assert_msg(images_equal(&want, &got), "%dx%d: bands of %d rows differ", g.w, g.h, rows);
+            lwc_image_free(&got);
+        }
+    lwc_set_band_rows(0);
+    lwc_gemm_force_reference(0);
+    lwc_image_free(&want);
+    free(yq);
+}
+END_TEST
+
+/* LWC_WPT_HALO latent rows around a band are enough for the packet
+ * transform, both ways: every band of one latent row, cut out with its halo
+ * and transformed alone, equals the whole-frame result. */
+START_TEST(wpt_halo_is_enough)
+{
+    int hy = 24, wy = 5, H = 8 * hy, W = 8 * wy, h = LWC_WPT_HALO;
+    size_t n = (size_t)3 * H * W;
+    float *x = malloc(n * 4), *y = malloc(n * 4), *bx = malloc(n * 4), *by = malloc(n * 4);
+    float *wk = malloc(lwc_wpt_work_size(H, W) * 4);
+    TestRng r;
+    trng_seed(&r, 3);
+    for (size_t i = 0; i < n; i++) x[i] = (float)trng_normal(&r);
+    for (int inv = 0; inv < 2; inv++) {
+        if (inv) lwc_wpt_inverse(x, 3, H, W, 3, y, wk);
+        else lwc_wpt_forward(x, 3, H, W, 3, y, wk);
+        for (int a = 0; a < hy; a++) {
+            int q0 = LWC_MAX(0, a - h), nr = LWC_MIN(hy, a + 1 + h) - q0;
+            /* inverse: 64 subbands per colour of nr rows; forward: 8*nr image rows */
+            int chans = inv ? 192 : 3, rows = inv ? nr : 8 * nr, full = inv ? hy : H, first = inv ? q0 : 8 * q0;
+            size_t rw = inv ? (size_t)wy : (size_t)W;
+            for (int c = 0; c < chans; c++)
+                memcpy(bx + (size_t)c * rows * rw, x + ((size_t)c * full + first) * rw, (size_t)rows * rw * 4);
+            if (inv) lwc_wpt_inverse(bx, 3, 8 * nr, W, 3, by, wk);
+            else lwc_wpt_forward(bx, 3, 8 * nr, W, 3, by, wk);
+            int ochans = inv ? 3 : 192, orows = inv ? 8 : 1, ofull = inv ? H : hy, orow = inv ? 8 * a : a;
+            int orel = inv ? 8 * (a - q0) : a - q0, ototal = inv ? 8 * nr : nr;
+            size_t ow = inv ? (size_t)W : (size_t)wy;
+            for (int c = 0; c < ochans; c++)
+                ck_assert_msg(!memcmp(by + ((size_t)c * ototal + orel) * ow, y + ((size_t)c * ofull + orow) * ow,
+                                      (size_t)orows * ow * 4), "%s: row %d differs", inv ? "inverse" : "forward", a);
+        }
+    }
+    free(x); free(y); free(bx); free(by); free(wk);
+}
+END_TEST
+
+static Suite *bands_suite(void)
+{
+    Suite *s = suite_create("bands");
+    TCase *t = tcase_create("core");
+    tcase_add_unchecked_fixture(t, setup, teardown);
+    tcase_set_timeout(t, 600);
+    tcase_add_loop_test(t, bands_and_threads_identical, 0, sizeof(k_sizes) / sizeof(k_sizes[0]));
+    tcase_add_loop_test(t, banded_synthesis_equals_whole_frame, 0, sizeof(k_sizes) / sizeof(k_sizes[0]));
+    tcase_add_test(t, wpt_halo_is_enough);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void) { return test_run_suite(bands_suite()); }
