@@ -162,3 +162,27 @@ void lwc_ctx_params_mt(LwcCtx *c, int s, int parity, int32_t *mu, uint8_t *idx)
     r.chunk = LWC_MAX(1024, (r.npos / 16 + 15) & ~15); /* any split gives the same integers */
     lwc_parallel(c->workers, (r.npos + r.chunk - 1) / r.chunk, ctx_task, &r);
 }
+
+/* --- hyper synthesis in position ranges ---------------------------------------- */
+
+typedef struct HyperRun {
+    LwcCtx *c;
+    int k, npos, chunk;
+} HyperRun;
+
+static int hyper_task(void *arg, int task, int worker)
+{
+    const HyperRun *r = arg;
+    int p0 = task * r->chunk;
+    lwc_ctx_hyper_range(r->c, r->k, p0, LWC_MIN(r->npos, p0 + r->chunk), worker);
+    return LWC_OK;
+}
+
+void lwc_ctx_hyper_mt(LwcCtx *c, const int32_t *zhat)
+{
+    for (int k = 0; k < 2; k++) {
+        HyperRun r = { c, k, lwc_ctx_hyper_input(c, k, zhat), 0 };
+        r.chunk = LWC_MAX(1024, (r.npos / 16 + 15) & ~15);
+        lwc_parallel(c->workers, (r.npos + r.chunk - 1) / r.chunk, hyper_task, &r);
+    }
+}

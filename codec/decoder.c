@@ -77,7 +77,7 @@ static int decode_latents(const LwcModel *m, const LwcGeom *g, const LwcSection 
     int r = decode_z(m, g, zs, zhat);
     if (r == LWC_OK) r = lwc_ctx_open(&ctx, m, g->hy, g->wy, threads);
     if (r == LWC_OK) {
-        lwc_ctx_hyper(&ctx, zhat);
+        lwc_ctx_hyper_mt(&ctx, zhat);
         double t1 = lwc_now();
         if (st) st->t_hyper = t1 - t0;
         LwcRansDec d;

@@ -194,7 +194,7 @@ static int code_pass(Enc *e, LwcCtx *ctx, LwcRansEnc *re, int s, int par, int32_
 static int code_y(Enc *e, LwcCtx *ctx, LwcRansEnc *re)
 {
     const LwcModel *m = e->m;
-    lwc_ctx_hyper(ctx, e->zhat);
+    lwc_ctx_hyper_mt(ctx, e->zhat);
     size_t n = (size_t)ctx->ms * lwc_int_npos(e->g.hy, e->g.wy, 0);
     int32_t *mu = lwc_malloc_array(n, sizeof(int32_t));
     int32_t *vals = lwc_malloc_array(n, sizeof(int32_t));

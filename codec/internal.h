@@ -78,6 +78,8 @@ int lwc_conv_run(const LwcConvJob *j, int threads);
 /* lwc_ctx_params on the context's workers (position ranges in parallel). */
 struct LwcCtx;
 void lwc_ctx_params_mt(struct LwcCtx *c, int s, int parity, int32_t *mu, uint8_t *idx);
+/* lwc_ctx_hyper on the context's workers. */
+void lwc_ctx_hyper_mt(struct LwcCtx *c, const int32_t *zhat);
 
 /* Synthesis: y_hat (Q4 integers, [M][hy][wy]) -> pixels of img (allocated
  * by the caller at the geometry's size; alpha untouched), band by band. */

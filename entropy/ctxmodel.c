@@ -67,18 +67,36 @@ void lwc_ctx_close(LwcCtx *c)
     memset(c, 0, sizeof(*c));
 }
 
-void lwc_ctx_hyper(LwcCtx *c, const int32_t *zhat)
+/* Layer k of the hyper synthesis (0: hs0 at H/16, 1: hs1 at H/8): its input
+ * is laid out in a stage buffer that reuses `anchors` (k = 0) or `in` (k = 1);
+ * both layers write c->hyper. */
+int lwc_ctx_hyper_input(LwcCtx *c, int k, const int32_t *zhat)
 {
     const LwcModel *m = c->m;
-    int hz = c->hy / 4, wz = c->wy / 4, nz = m->a.Nz;
-    size_t nzhw = (size_t)nz * hz * wz;
-    /* z_hat -> int16 (clamped), upsample, 3x3: stage buffers reuse `anchors`/`in`. */
-    int16_t *z16 = c->in, *up = c->anchors;
-    for (size_t i = 0; i < nzhw; i++) z16[i] = (int16_t)LWC_CLAMP(zhat[i], -32768, 32767);
-    lwc_int_upsample2(z16, nz, hz, wz, up);
-    lwc_intconv_forward(&m->hs0, up, 2 * hz, 2 * wz, LWC_INT_ALL, c->hyper, c->work);
+    int hz = c->hy / 4, wz = c->wy / 4;
+    if (k == 0) {
+        size_t nzhw = (size_t)m->a.Nz * hz * wz;
+        for (size_t i = 0; i < nzhw; i++) c->in[i] = (int16_t)LWC_CLAMP(zhat[i], -32768, 32767);
+        lwc_int_upsample2(c->in, m->a.Nz, hz, wz, c->anchors);
+        return 4 * hz * wz;
+    }
     lwc_int_upsample2(c->hyper, m->a.N, 2 * hz, 2 * wz, c->in);
-    lwc_intconv_forward(&m->hs1, c->in, c->hy, c->wy, LWC_INT_ALL, c->hyper, c->work);
+    return c->hy * c->wy;
+}
+
+void lwc_ctx_hyper_range(LwcCtx *c, int k, int p0, int p1, int worker)
+{
+    const LwcModel *m = c->m;
+    int32_t *work = c->work + (size_t)worker * c->work_n;
+    if (k == 0)
+        lwc_intconv_forward_range(&m->hs0, c->anchors, c->hy / 2, c->wy / 2, LWC_INT_ALL, p0, p1, c->hyper, work);
+    else
+        lwc_intconv_forward_range(&m->hs1, c->in, c->hy, c->wy, LWC_INT_ALL, p0, p1, c->hyper, work);
+}
+
+void lwc_ctx_hyper(LwcCtx *c, const int32_t *zhat)
+{
+    for (int k = 0; k < 2; k++) lwc_ctx_hyper_range(c, k, 0, lwc_ctx_hyper_input(c, k, zhat), 0);
 }
 
 /* Scale index: the number of thresholds below the predicted log-scale, i.e.

@@ -31,6 +31,12 @@ int lwc_ctx_open(LwcCtx *c, const LwcModel *m, int hy, int wy, int workers);
 void lwc_ctx_close(LwcCtx *c);
 /* Hyper features from z_hat [Nz][hy/4][wy/4]. */
 void lwc_ctx_hyper(LwcCtx *c, const int32_t *zhat);
+/* The same in parts, so callers can split each layer over workers: for k = 0,
+ * 1, lwc_ctx_hyper_input returns the layer's output positions n, then
+ * lwc_ctx_hyper_range computes positions [p0, p1) of it (any split of
+ * [0, n) gives the same integers). */
+int lwc_ctx_hyper_input(LwcCtx *c, int k, const int32_t *zhat);
+void lwc_ctx_hyper_range(LwcCtx *c, int k, int p0, int p1, int worker);
 /* Means (Q4) and scale indexes of slice s, pass `parity`, laid out
  * [ms][npos] with positions in raster order. */
 void lwc_ctx_params(LwcCtx *c, int s, int parity, int32_t *mu, uint8_t *idx);

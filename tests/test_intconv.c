@@ -160,6 +160,8 @@ static void check_guard16(const int16_t *p, size_t n, const char *what)
 /* Runs the layer through lwc_intconv_forward (and, for 1x1, through
  * lwc_intconv_1x1_forward on the gathered input) with each kernel set and with
  * the reference switch, and compares with the oracle bit for bit. */
+static const char *const k_entries[4] = { "conv", "conv ranges", "1x1", "1x1 ranges" };
+
 static void check_layer(const LwcIntConv *l, const int16_t *x, int h, int w, int parity, const char *tag)
 {
     int npos = lwc_int_npos(h, w, parity);
@@ -184,15 +186,21 @@ static void check_layer(const LwcIntConv *l, const int16_t *x, int h, int w, int
         unsigned old = lwc_intconv_set_cpu_mask(ref ? ~0u : k_masks[m]);
         lwc_intconv_force_reference(ref);
         const char *name = lwc_intconv_kernel_name();
-        for (int entry = 0; entry < (l->k == 1 ? 2 : 1); entry++) {
+        /* entries: conv, conv in three position ranges, 1x1, 1x1 in ranges */
+        int cut[4] = { 0, npos / 3, LWC_MIN(npos, 2 * npos / 3 + 1), npos };
+        for (int entry = 0; entry < (l->k == 1 ? 4 : 2); entry++) {
             memset(got, 0x77, ny * sizeof(int16_t));
             if (entry == 0) lwc_intconv_forward(l, x, h, w, parity, got, work);
-            else lwc_intconv_1x1_forward(l, xg, npos, got, work);
+            else if (entry == 2) lwc_intconv_1x1_forward(l, xg, npos, got, work);
+            for (int part = 0; part < 3 && (entry & 1); part++) {
+                if (entry == 1) lwc_intconv_forward_range(l, x, h, w, parity, cut[part], cut[part + 1], got, work);
+                else lwc_intconv_1x1_forward_range(l, xg, npos, cut[part], cut[part + 1], got, work);
+            }
             for (size_t i = 0; i < ny; i++)
                 ck_assert_msg(got[i] == want[i],
                               "%s: kernels %s%s, %s entry, cin %d cout %d k %d %dx%d parity %d: "
                               "out[%zu] (o %zu p %zu) = %d, want %d", tag, name, ref ? " (forced ref)" : "",
-                              entry ? "1x1" : "conv", l->cin, l->cout, l->k, h, w, parity, i,
+                              k_entries[entry], l->cin, l->cout, l->k, h, w, parity, i,
                               i / (size_t)npos, i % (size_t)npos, got[i], want[i]);
             check_guard16(got, ny, tag);
             for (size_t i = nwork; i < nwork + GUARD; i++) ck_assert_msg(work[i] == 0x12345678, "%s: work overrun", tag);
