@@ -123,8 +123,7 @@ static int conv_task(void *arg, int task, int worker)
                             j->y + off, j->ldy, j->work + (size_t)worker * j->work_n, j->work_n);
     for (int c = 0; c < l->cout; c++) {
         float *y = j->y + c * j->ldy + off;
-        if (j->relu)
-            for (size_t i = 0; i < n; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+        if (j->relu) lwc_relu_forward(y, n);
         if (j->acc)
             for (size_t i = 0; i < n; i++) j->acc[c * j->ldy + off + i] += y[i];
     }

@@ -26,7 +26,6 @@ double lwc_now(void);
 
 /* Colour planes <-> images. Planes are [3][hp][wp] floats in [-0.5, 0.5].
  * Gray images are replicated to three planes; alpha is not touched. */
-void lwc_image_to_planes(const LwcImage *img, const LwcGeom *g, float *planes);
 void lwc_planes_to_image(const float *planes, const LwcGeom *g, LwcImage *img);
 /* The same for padded rows [y0, y1) only: planes point at row y0 of plane 0,
  * `plane` floats apart; rows past the image are reflected (to planes) or

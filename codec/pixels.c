@@ -52,11 +52,6 @@ void lwc_image_to_planes_rows(const LwcImage *img, const LwcGeom *g, int y0, int
     }
 }
 
-void lwc_image_to_planes(const LwcImage *img, const LwcGeom *g, float *planes)
-{
-    lwc_image_to_planes_rows(img, g, 0, g->hp, planes, (size_t)g->hp * g->wp);
-}
-
 static int to_code(float v)
 {
     float s = floorf((v + 0.5f) * 255.0f + 0.5f);
