@@ -15,7 +15,9 @@
 #include "common.h"
 #include "entropy/ctxmodel.h"
 #include "internal.h"
+#include "transforms/gemm.h"
 #include "transforms/layers.h"
+#include "transforms/winograd.h"
 
 #define LWC_BAND_BUDGET ((size_t)64 << 20) /* floats of band buffers (256 MiB) */
 #define LWC_CONV_WORK ((size_t)2 << 20)    /* im2col floats per worker (8 MiB) */
@@ -87,8 +89,11 @@ size_t lwc_conv_work_floats(const LwcModel *m, int w)
 {
     const LwcArch *a = &m->a;
     size_t taps = (size_t)9 * LWC_MAX(LWC_MAX(a->M, a->D), a->N);
-    return LWC_MAX(LWC_CONV_WORK, taps * (size_t)w); /* at least one output row */
+    size_t wino = lwc_wino_work_floats(LWC_MAX(a->M, a->D), a->D, w, lwc_wino_group_rows(w));
+    return LWC_MAX(LWC_MAX(LWC_CONV_WORK, wino), taps * (size_t)w); /* at least one output row */
 }
+
+int lwc_conv_winograd(const LwcFloatConv *l) { return l->wu && !lwc_gemm_is_reference(); }
 
 /* Rows per task: what fits the work, and about an eighth of the layer so
  * that small images still give every worker something to do, but no GEMM
@@ -130,9 +135,43 @@ static int conv_task(void *arg, int task, int worker)
     return LWC_OK;
 }
 
-int lwc_conv_run(const LwcConvJob *j, int threads)
+/* Winograd: one task per group of lwc_wino_group_rows tile rows at fixed
+ * absolute rows, so every GEMM has the same shape wherever the band falls. */
+typedef struct WinoRun {
+    const LwcConvJob *j;
+    int row0, span, first; /* x's first image row, rows per group, first group */
+} WinoRun;
+
+static int wino_task(void *arg, int task, int worker)
+{
+    const WinoRun *wr = arg;
+    const LwcConvJob *j = wr->j;
+    const LwcFloatConv *l = j->l;
+    int ty0 = (wr->first + task) * wr->span - wr->row0;
+    int lo = LWC_MAX(j->lo, ty0), hi = LWC_MIN(j->hi, ty0 + wr->span);
+    size_t off = (size_t)(lo - j->ybase) * j->w, n = (size_t)(hi - lo) * j->w;
+    lwc_wino_conv3x3_rows(j->x, l->cin, j->h, j->w, l->wu, l->b, l->cout, ty0,
+                          wr->span / LWC_WINO_TILE, lo, hi, j->y + off, j->ldy, j->relu,
+                          j->work + (size_t)worker * j->work_n);
+    for (int c = 0; c < l->cout && j->acc; c++) {
+        const float *y = j->y + c * j->ldy + off;
+        float *acc = j->acc + c * j->ldy + off;
+        for (size_t i = 0; i < n; i++) acc[i] += y[i];
+    }
+    return LWC_OK;
+}
+
+int lwc_conv_run(const LwcConvJob *j, int threads) { return lwc_conv_run_at(j, 0, threads); }
+
+int lwc_conv_run_at(const LwcConvJob *j, int row0, int threads)
 {
     if (j->hi <= j->lo) return LWC_OK;
+    if (lwc_conv_winograd(j->l)) {
+        WinoRun wr = { j, row0, LWC_WINO_TILE * lwc_wino_group_rows(j->w), 0 };
+        wr.first = (row0 + j->lo) / wr.span;
+        int last = (row0 + j->hi - 1) / wr.span;
+        return lwc_parallel(threads, last - wr.first + 1, wino_task, &wr);
+    }
     ConvRun cr = { j, chunk_rows(j) };
     return lwc_parallel(threads, (j->hi - j->lo + cr.chunk - 1) / cr.chunk, conv_task, &cr);
 }

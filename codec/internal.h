@@ -71,9 +71,16 @@ typedef struct LwcConvJob {
     float *work;
     size_t work_n;
 } LwcConvJob;
+/* 1 when lwc_conv_run computes this layer with Winograd tiles
+ * (transforms/winograd.h): only whole tiles at absolute rows 4i give the
+ * whole-frame bits, so callers widen the rows they ask for to whole tiles. */
+int lwc_conv_winograd(const LwcFloatConv *l);
 /* Floats of work per worker that lwc_conv_run needs at width w (latents). */
 size_t lwc_conv_work_floats(const LwcModel *m, int w);
 int lwc_conv_run(const LwcConvJob *j, int threads);
+/* The same, x's row 0 being image row row0 (Winograd tiles sit at absolute
+ * rows 4i; lwc_conv_run is row0 = 0). */
+int lwc_conv_run_at(const LwcConvJob *j, int row0, int threads);
 /* lwc_ctx_params on the context's workers (position ranges in parallel). */
 struct LwcCtx;
 void lwc_ctx_params_mt(struct LwcCtx *c, int s, int parity, int32_t *mu, uint8_t *idx);

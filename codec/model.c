@@ -5,6 +5,7 @@
 
 #include "common.h"
 #include "model.h"
+#include "transforms/winograd.h"
 
 #define MAX_TENSORS 4096
 
@@ -116,6 +117,16 @@ static int get_fconv(Parser *ps, const char *name, LwcFloatConv *c, int cin, int
     return get(ps, nm, LWC_DT_F32, (size_t)cout, (void **)&c->b);
 }
 
+/* The decoder's 3x3 stride-1 layers also keep their Winograd weights. */
+static int add_winograd(LwcModel *m, LwcFloatConv *c)
+{
+    c->wu = lwc_malloc_array(lwc_wino_weight_floats(c->cin, c->cout), sizeof(float));
+    LWC_RET_IF(!c->wu, LWC_ERR_NOMEM);
+    if (track(m, c->wu)) { lwc_free(c->wu); c->wu = NULL; return LWC_ERR_NOMEM; }
+    lwc_wino_weights(c->w, c->cin, c->cout, c->wu);
+    return LWC_OK;
+}
+
 static int get_iconv(Parser *ps, const char *name, LwcIntConv *c, int cin, int cout, int k)
 {
     char nm[64];
@@ -193,10 +204,12 @@ static int load_all(Parser *ps)
     LWC_FWD(get(ps, "igain", LWC_DT_F32, (size_t)a->L * a->M, (void **)&m->igain));
     LWC_FWD(get(ps, "lambda", LWC_DT_F32, (size_t)a->L, (void **)&m->lambda));
     LWC_FWD(get_fconv(ps, "gs_in", &m->gs_in, a->M, a->D, 3, 1, 1));
+    LWC_FWD(add_winograd(m, &m->gs_in));
     for (int i = 0; i < 2 * a->B; i++) {
         char nm[32];
         snprintf(nm, sizeof(nm), "gs_rb%d", i);
         LWC_FWD(get_fconv(ps, nm, &m->gs_rb[i], a->D, a->D, 3, 1, 1));
+        LWC_FWD(add_winograd(m, &m->gs_rb[i]));
     }
     LWC_FWD(get_fconv(ps, "gs_out", &m->gs_out, a->D, LWC_WPT_CHANNELS, 1, 1, 1));
     LWC_FWD(get_fconv(ps, "gs_skip", &m->gs_skip, a->M, LWC_WPT_CHANNELS, 1, 1, 0));

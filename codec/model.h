@@ -53,6 +53,7 @@ typedef struct LwcCdfSet {
 typedef struct LwcFloatConv {
     int cin, cout, k, stride;
     float *w, *b; /* w: [cout][cin][k][k]; b: [cout] */
+    float *wu;    /* Winograd weights (transforms/winograd.h) or NULL */
 } LwcFloatConv;
 
 struct LwcModel {

@@ -9,12 +9,16 @@
  * layers, clipped to the image. Rows at a clipped edge are the image's own
  * edge, where the zero padding and the symmetric extension are the real ones;
  * at the other edges the layers shrink by a row each, so every kept value is
- * computed exactly as on the whole frame. */
+ * computed exactly as on the whole frame. With the fast kernels the 3x3
+ * layers run as Winograd F(4x4, 3x3) tiles at absolute rows 4i; each layer's
+ * rows are then widened to whole tiles (layer_span), which takes up to 4L
+ * halo rows instead of L, and the kept values still equal the whole frame's. */
 #include <string.h>
 
 #include "common.h"
 #include "internal.h"
 #include "transforms/layers.h"
+#include "transforms/winograd.h"
 #include "transforms/wpt.h"
 
 typedef struct Syn {
@@ -24,11 +28,20 @@ typedef struct Syn {
     const float *igain;
     LwcImage *img;
     int threads, rows, a0, e0, n, q0, nq; /* band [a0, ..), its region [e0, e0+n), 1x1 rows [q0, q0+nq) */
+    int wino, halo;                       /* 3x3 layers in Winograd tiles; region rows beyond a band */
     float *yf, *t, *r, *o, *o2, *planes, *work;
     size_t work_n;
 } Syn;
 
 static int conv3_count(const LwcArch *a) { return 1 + 2 * a->B; }
+
+/* Rows of a band's region beyond the band on each side: the transform's
+ * reach, then one per 3x3 layer, or up to a whole tile per layer when the
+ * layers run in Winograd tiles (see layer_span). */
+static int halo_rows(const LwcArch *a, int wino)
+{
+    return LWC_WPT_HALO + (wino ? LWC_WINO_TILE : 1) * conv3_count(a);
+}
 
 /* Floats of band buffers per latent row. */
 static size_t row_floats(const LwcArch *a, int wy)
@@ -39,8 +52,8 @@ static size_t row_floats(const LwcArch *a, int wy)
 static int alloc_syn(Syn *s)
 {
     const LwcArch *a = &s->m->a;
-    int wy = s->g->wy, halo = LWC_WPT_HALO + conv3_count(a);
-    size_t n = (size_t)LWC_MIN(s->rows + 2 * halo, s->g->hy) * wy;
+    int wy = s->g->wy;
+    size_t n = (size_t)LWC_MIN(s->rows + 2 * s->halo, s->g->hy) * wy;
     size_t wpt = lwc_wpt_work_size(8 * LWC_MIN(s->rows + 2 * LWC_WPT_HALO, s->g->hy), s->g->wp);
     s->work_n = LWC_MAX(lwc_conv_work_floats(s->m, wy), wpt);
     s->yf = lwc_malloc_array((size_t)a->M * n, sizeof(float));
@@ -77,15 +90,31 @@ static int band_conv(const Syn *s, const LwcFloatConv *l, const float *x, int lo
                      int ybase, size_t ldy, int relu, float *acc)
 {
     LwcConvJob j = { l, x, s->n, s->g->wy, lo, hi, ybase, relu, y, acc, ldy, s->work, s->work_n };
-    return lwc_conv_run(&j, s->threads);
+    return lwc_conv_run_at(&j, s->e0, s->threads);
 }
 
-/* Rows [lo, hi) of the k-th 3x3 layer's output (k = 0..L-1). */
+/* Image rows [lo, hi) of the k-th 3x3 layer's output (k = 0..L-1): the last
+ * gives the 1x1 rows, and each layer one row more on each side than the
+ * next. Winograd layers widen that to whole tiles (absolute rows 4i), so
+ * every stored output comes from a tile whose inputs are all computed. */
+static void layer_span(const Syn *s, int k, int *lo, int *hi)
+{
+    int t = s->wino ? LWC_WINO_TILE : 1, a = s->q0, b = s->q0 + s->nq;
+    *lo = *hi = 0;
+    for (int i = conv3_count(&s->m->a) - 1; i >= k; i--, a--, b++) {
+        a = LWC_MAX(0, a) / t * t;
+        b = LWC_MIN(s->g->hy, (b + t - 1) / t * t);
+        *lo = a;
+        *hi = b;
+    }
+}
+
+/* The same in band rows. */
 static void layer_rows(const Syn *s, int k, int *lo, int *hi)
 {
-    int grow = conv3_count(&s->m->a) - 1 - k;
-    *lo = LWC_MAX(0, s->q0 - grow) - s->e0;
-    *hi = LWC_MIN(s->g->hy, s->q0 + s->nq + grow) - s->e0;
+    layer_span(s, k, lo, hi);
+    *lo -= s->e0;
+    *hi -= s->e0;
 }
 
 static int run_convs(const Syn *s)
@@ -134,12 +163,13 @@ static int pixel_task(void *arg, int task, int worker)
 static int run_band(Syn *s, int a, int b)
 {
     const LwcGeom *g = s->g;
-    int halo = LWC_WPT_HALO + conv3_count(&s->m->a);
+    int lo, hi;
     s->a0 = a;
-    s->e0 = LWC_MAX(0, a - halo);
-    s->n = LWC_MIN(g->hy, b + halo) - s->e0;
     s->q0 = LWC_MAX(0, a - LWC_WPT_HALO);
     s->nq = LWC_MIN(g->hy, b + LWC_WPT_HALO) - s->q0;
+    layer_span(s, 0, &lo, &hi); /* the first layer reads one row more each side */
+    s->e0 = LWC_MAX(0, lo - 1);
+    s->n = LWC_MIN(g->hy, hi + 1) - s->e0;
     LWC_FWD(lwc_parallel(s->threads, (s->m->a.M + 7) / 8, dequant_task, s));
     LWC_FWD(run_convs(s));
     LWC_FWD(lwc_parallel(s->threads, 3, wpt_task, s));
@@ -150,8 +180,10 @@ int lwc_synthesize(const LwcModel *m, const LwcGeom *g, const int32_t *yq, const
                    int threads, LwcImage *img)
 {
     Syn s = { .m = m, .g = g, .yq = yq, .igain = igain, .img = img, .threads = LWC_MAX(1, threads) };
-    int halo = LWC_WPT_HALO + conv3_count(&m->a);
-    s.rows = lwc_band_rows(g->hy, row_floats(&m->a, g->wy), halo);
+    s.wino = lwc_conv_winograd(&m->gs_in);
+    for (int i = 0; i < 2 * m->a.B; i++) s.wino &= lwc_conv_winograd(&m->gs_rb[i]);
+    s.halo = halo_rows(&m->a, s.wino);
+    s.rows = lwc_band_rows(g->hy, row_floats(&m->a, g->wy), s.halo);
     int r = alloc_syn(&s);
     for (int a = 0; a < g->hy && r == LWC_OK; a += s.rows) r = run_band(&s, a, LWC_MIN(g->hy, a + s.rows));
     free_syn(&s);

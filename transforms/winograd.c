@@ -1,0 +1,222 @@
+/* Winograd F(4x4, 3x3): see winograd.h. The matrices are Lavin & Gray's
+ * (points 0, +-1, +-2, infinity):
+ *
+ *   B^T = [4  0 -5  0  1  0]   G = [ 1/4     0     0 ]   A^T = [1 1  1 1  1 0]
+ *         [0 -4 -4  1  1  0]       [-1/6  -1/6  -1/6 ]         [0 1 -1 2 -2 0]
+ *         [0  4 -4 -1  1  0]       [-1/6   1/6  -1/6 ]         [0 1  1 4  4 0]
+ *         [0 -2 -1  2  1  0]       [1/24  1/12   1/6 ]         [0 1 -1 8 -8 1]
+ *         [0  2 -1 -2  1  0]       [1/24 -1/12   1/6 ]
+ *         [0  4  0 -5  0  1]       [ 0      0     1  ]
+ *
+ * Transforms run a row of tiles at a time on contiguous arrays (vertical
+ * pass on whole rows, horizontal pass on the four column phases), so the
+ * compiler vectorises them; the 36 products are OpenBLAS/reference GEMMs. */
+#include <assert.h>
+#include <float.h>
+#include <string.h>
+
+#include "common.h"
+#include "transforms/gemm.h"
+#include "transforms/layers.h"
+#include "transforms/winograd.h"
+
+#define T 6  /* input tile */
+#define E 36 /* Winograd-domain elements */
+
+static const double G[T][3] = {
+    { 1.0 / 4, 0, 0 },
+    { -1.0 / 6, -1.0 / 6, -1.0 / 6 },
+    { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+    { 1.0 / 24, 1.0 / 12, 1.0 / 6 },
+    { 1.0 / 24, -1.0 / 12, 1.0 / 6 },
+    { 0, 0, 1 },
+};
+
+size_t lwc_wino_weight_floats(int cin, int cout) { return (size_t)E * cin * cout; }
+
+void lwc_wino_weights(const float *wt, int cin, int cout, float *u)
+{
+    for (int co = 0; co < cout; co++)
+        for (int ci = 0; ci < cin; ci++) {
+            const float *g = wt + ((size_t)co * cin + ci) * 9;
+            double gg[T][3]; /* G g */
+            for (int i = 0; i < T; i++)
+                for (int b = 0; b < 3; b++)
+                    gg[i][b] = G[i][0] * g[b] + G[i][1] * g[3 + b] + G[i][2] * g[6 + b];
+            for (int i = 0; i < T; i++)
+                for (int l = 0; l < T; l++) { /* (G g) G^T */
+                    double s = gg[i][0] * G[l][0] + gg[i][1] * G[l][1] + gg[i][2] * G[l][2];
+                    s = s > FLT_MAX ? FLT_MAX : s < -FLT_MAX ? -FLT_MAX : s; /* NaN stays */
+                    u[((size_t)(i * T + l) * cout + co) * cin + ci] = (float)s;
+                }
+        }
+}
+
+static int tiles_across(int w) { return (w + LWC_WINO_TILE - 1) / LWC_WINO_TILE; }
+
+/* Row temporaries: the input transform's padded row and 2 x 6 phase-major
+ * rows (4 phases of ntw + 1 values), or the output's 24 + 16 rows of tiles. */
+static size_t temp_floats(int ntw)
+{
+    size_t np = (size_t)ntw + 1;
+    return LWC_MAX(4 * np + 2 * T * 4 * np, 40 * (size_t)ntw);
+}
+
+size_t lwc_wino_work_floats(int cin, int cout, int w, int tile_rows)
+{
+    int ntw = tiles_across(w);
+    return (size_t)E * (cin + cout) * ntw * tile_rows + temp_floats(ntw);
+}
+
+int lwc_wino_group_rows(int w) { return LWC_MAX(1, (96 + tiles_across(w) - 1) / tiles_across(w)); }
+
+/* --- input transform ---------------------------------------------------- */
+
+/* 1-D B^T on six arrays of n values. restrict parameters: the outputs never
+ * alias the inputs, which lets the compiler vectorise without checks. */
+static void bt6(float *restrict t0, float *restrict t1, float *restrict t2, float *restrict t3,
+                float *restrict t4, float *restrict t5, const float *d0, const float *d1,
+                const float *d2, const float *d3, const float *d4, const float *d5, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float a = d1[i] + d2[i], b = d1[i] - d2[i], c = d3[i] - d1[i], e = d4[i] - d2[i];
+        t0[i] = 4.0f * d0[i] - 5.0f * d2[i] + d4[i];
+        t1[i] = (d3[i] + d4[i]) - 4.0f * a;
+        t2[i] = (d4[i] - d3[i]) + 4.0f * b;
+        t3[i] = e + 2.0f * c;
+        t4[i] = e - 2.0f * c;
+        t5[i] = 4.0f * d1[i] - 5.0f * d3[i] + d5[i];
+    }
+}
+
+/* V[e][c][tile] for one row of tiles (origin row ty) of channel plane xc.
+ * Each input row is padded (one zero column before, zeros after) and split
+ * into its 4 column phases (ph[q][j] = column 4j + q - 1), so both passes
+ * run on contiguous arrays: the vertical over the 6 rows, the horizontal
+ * over columns 4j-1 .. 4j+4 = ph[0..3][j], ph[0][j+1], ph[1][j+1]. */
+static void input_row(const float *xc, int h, int w, int ty, int ntw, float *tmp, float *v,
+                      size_t estride)
+{
+    size_t np = (size_t)ntw + 1, rl = 4 * np;
+    float *lin = tmp, *rows = lin + rl, *vert = rows + T * rl;
+    for (int k = 0; k < T; k++) {
+        int y = ty - 1 + k;
+        float *r = rows + k * rl;
+        if (y < 0 || y >= h) {
+            memset(r, 0, rl * sizeof(float));
+            continue;
+        }
+        memset(lin, 0, rl * sizeof(float));
+        memcpy(lin + 1, xc + (size_t)y * w, (size_t)w * sizeof(float));
+        for (size_t j = 0; j < np; j++) {
+            r[j] = lin[4 * j];
+            r[np + j] = lin[4 * j + 1];
+            r[2 * np + j] = lin[4 * j + 2];
+            r[3 * np + j] = lin[4 * j + 3];
+        }
+    }
+    bt6(vert, vert + rl, vert + 2 * rl, vert + 3 * rl, vert + 4 * rl, vert + 5 * rl, rows, rows + rl,
+        rows + 2 * rl, rows + 3 * rl, rows + 4 * rl, rows + 5 * rl, rl);
+    for (int i = 0; i < T; i++) {
+        const float *p = vert + i * rl;
+        float *o = v + (size_t)i * T * estride;
+        bt6(o, o + estride, o + 2 * estride, o + 3 * estride, o + 4 * estride, o + 5 * estride, p,
+            p + np, p + 2 * np, p + 3 * np, p + 1, p + np + 1, (size_t)ntw);
+    }
+}
+
+/* --- output transform --------------------------------------------------- */
+
+/* 1-D A^T: four arrays of n values from six. */
+static void at6(float *restrict o0, float *restrict o1, float *restrict o2, float *restrict o3,
+                const float *m0, const float *m1, const float *m2, const float *m3,
+                const float *m4, const float *m5, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float a = m1[i] + m2[i], b = m1[i] - m2[i], c = m3[i] + m4[i], e = m3[i] - m4[i];
+        o0[i] = m0[i] + a + c;
+        o1[i] = b + 2.0f * e;
+        o2[i] = a + 4.0f * c;
+        o3[i] = b + 8.0f * e + m5[i];
+    }
+}
+
+typedef struct OutRow {
+    int w, ntw, ty, oy0, oy1, relu;
+    float bias;
+    float *y;       /* row oy0 of this output channel */
+    float *tmp;
+} OutRow;
+
+/* out[4j + q] = src[q][j] + bias (clamped at 0 with relu) for w columns. */
+static void store_row(float *restrict out, const float *restrict src, size_t n, int w, float bias,
+                      int relu)
+{
+    size_t full = (size_t)w / 4;
+    for (size_t j = 0; j < full; j++)
+        for (int q = 0; q < 4; q++) out[4 * j + q] = src[q * n + j] + bias;
+    for (int col = (int)full * 4; col < w; col++) out[col] = src[(col & 3) * n + full] + bias;
+    if (relu) lwc_relu_forward(out, (size_t)w);
+}
+
+/* Outputs of one channel's row of tiles from m (36 arrays, estride apart):
+ * horizontal pass into r[i][q], vertical into yb[p][q], then rows out. */
+static void output_row(const OutRow *o, const float *m, size_t estride)
+{
+    size_t n = (size_t)o->ntw, es = estride;
+    float *r = o->tmp, *yb = r + 24 * n;
+    for (int i = 0; i < T; i++) {
+        const float *mi = m + (size_t)i * T * es;
+        float *ri = r + (size_t)i * 4 * n;
+        at6(ri, ri + n, ri + 2 * n, ri + 3 * n, mi, mi + es, mi + 2 * es, mi + 3 * es, mi + 4 * es,
+            mi + 5 * es, n);
+    }
+    for (int q = 0; q < 4; q++) {
+        const float *rq = r + (size_t)q * n;
+        float *yq = yb + (size_t)q * n;
+        at6(yq, yq + 4 * n, yq + 8 * n, yq + 12 * n, rq, rq + 4 * n, rq + 8 * n, rq + 12 * n,
+            rq + 16 * n, rq + 20 * n, n);
+    }
+    for (int p = 0; p < 4; p++) {
+        int oy = o->ty + p;
+        if (oy >= o->oy0 && oy < o->oy1)
+            store_row(o->y + (size_t)(oy - o->oy0) * o->w, yb + (size_t)p * 4 * n, n, o->w, o->bias,
+                      o->relu);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+
+void lwc_wino_conv3x3_rows(const float *x, int cin, int h, int w, const float *u,
+                           const float *bias, int cout, int ty0, int tile_rows, int oy0,
+                           int oy1, float *y, size_t ldy, int relu, float *work)
+{
+    int ntw = tiles_across(w), nt = tile_rows * ntw;
+    assert(oy0 >= ty0 && oy0 <= oy1 && oy1 <= ty0 + LWC_WINO_TILE * tile_rows && oy1 <= h);
+    assert(ldy >= (size_t)(oy1 - oy0) * w);
+    if (oy0 == oy1) return;
+    float *v = work, *m = v + (size_t)E * cin * nt, *tmp = m + (size_t)E * cout * nt;
+    size_t plane = (size_t)h * w;
+    for (int tr = 0; tr < tile_rows; tr++) {
+        int ty = ty0 + LWC_WINO_TILE * tr;
+        if (ty + LWC_WINO_TILE <= oy0 || ty >= oy1) { /* not stored: inputs need not be valid */
+            for (size_t r = 0; r < (size_t)E * cin; r++)
+                memset(v + r * nt + (size_t)tr * ntw, 0, (size_t)ntw * sizeof(float));
+            continue;
+        }
+        for (int c = 0; c < cin; c++)
+            input_row(x + c * plane, h, w, ty, ntw, tmp, v + (size_t)c * nt + (size_t)tr * ntw,
+                      (size_t)cin * nt);
+    }
+    for (int e = 0; e < E; e++)
+        lwc_sgemm(0, 0, cout, nt, cin, 1.0f, u + (size_t)e * cout * cin, cin,
+                  v + (size_t)e * cin * nt, nt, 0.0f, m + (size_t)e * cout * nt, nt);
+    for (int tr = 0; tr < tile_rows; tr++) {
+        int ty = ty0 + LWC_WINO_TILE * tr;
+        if (ty + LWC_WINO_TILE <= oy0 || ty >= oy1) continue;
+        for (int co = 0; co < cout; co++) {
+            OutRow o = { w, ntw, ty, oy0, oy1, relu, bias ? bias[co] : 0.0f, y + co * ldy, tmp };
+            output_row(&o, m + (size_t)co * nt + (size_t)tr * ntw, (size_t)cout * nt);
+        }
+    }
+}
