@@ -16,8 +16,13 @@
 #include <string.h>
 
 #include "common.h"
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define LWC_WINO_X86 1
+#else
+#define LWC_WINO_X86 0
+#endif
 #include "transforms/gemm.h"
-#include "transforms/layers.h"
 #include "transforms/winograd.h"
 
 #define T 6  /* input tile */
@@ -52,6 +57,12 @@ void lwc_wino_weights(const float *wt, int cin, int cout, float *u)
         }
 }
 
+/* Tiles per GEMM (at least; whole rows of tiles): 48 keeps a group's
+ * operands (36 x (cin + cout) x 48 floats, ~1.5 MB at 96 + 128 channels)
+ * near L2; 96, 192 and 384 were 4%, 25% and 47% slower per layer at
+ * 768x512 (tools/bench, AMD EPYC, OpenBLAS 0.3.21). */
+#define LWC_WINO_GROUP_TILES 48
+
 static int tiles_across(int w) { return (w + LWC_WINO_TILE - 1) / LWC_WINO_TILE; }
 
 /* Row temporaries: the input transform's padded row and 2 x 6 phase-major
@@ -68,34 +79,73 @@ size_t lwc_wino_work_floats(int cin, int cout, int w, int tile_rows)
     return (size_t)E * (cin + cout) * ntw * tile_rows + temp_floats(ntw);
 }
 
-int lwc_wino_group_rows(int w) { return LWC_MAX(1, (96 + tiles_across(w) - 1) / tiles_across(w)); }
+int lwc_wino_group_rows(int w)
+{
+    int ntw = tiles_across(w);
+    return LWC_MAX(1, (LWC_WINO_GROUP_TILES + ntw - 1) / ntw);
+}
+
+/* --- kernel table ---------------------------------------------------- */
+
+typedef struct WinoDsp {
+    const char *name;
+    void (*bt6)(float *restrict t0, float *restrict t1, float *restrict t2, float *restrict t3,
+                float *restrict t4, float *restrict t5, const float *d0, const float *d1,
+                const float *d2, const float *d3, const float *d4, const float *d5, size_t n);
+    void (*at6)(float *restrict o0, float *restrict o1, float *restrict o2, float *restrict o3,
+                const float *m0, const float *m1, const float *m2, const float *m3, const float *m4,
+                const float *m5, size_t n);
+    void (*phases)(const float *restrict lin, float *restrict r, size_t np);
+    void (*store_row)(float *restrict out, const float *restrict src, size_t n, int w, float bias,
+                      int relu);
+} WinoDsp;
+
+#define WK(name) name##_c
+#define WK_FN
+#include "winograd_tmpl.h"
+#undef WK
+#undef WK_FN
+static const WinoDsp k_dsp_c = { "c", bt6_c, at6_c, phases_c, store_row_c };
+
+#if LWC_WINO_X86
+#define WK(name) name##_avx2
+#define WK_FN __attribute__((target("avx2")))
+#include "winograd_tmpl.h"
+#undef WK
+#undef WK_FN
+static const WinoDsp k_dsp_avx2 = { "avx2", bt6_avx2, at6_avx2, phases_avx2, store_row_avx2 };
+#endif
+
+static unsigned g_cpu_mask = ~0u;
+
+unsigned lwc_wino_set_cpu_mask(unsigned mask)
+{
+    unsigned old = g_cpu_mask;
+    g_cpu_mask = mask;
+    return old;
+}
+
+static const WinoDsp *select_dsp(void)
+{
+    const WinoDsp *d = &k_dsp_c;
+#if LWC_WINO_X86
+    __builtin_cpu_init();
+    if ((g_cpu_mask & LWC_WINO_CPU_AVX2) && __builtin_cpu_supports("avx2")) d = &k_dsp_avx2;
+#endif
+    return d;
+}
+
+const char *lwc_wino_kernel_name(void) { return select_dsp()->name; }
 
 /* --- input transform ---------------------------------------------------- */
-
-/* 1-D B^T on six arrays of n values. restrict parameters: the outputs never
- * alias the inputs, which lets the compiler vectorise without checks. */
-static void bt6(float *restrict t0, float *restrict t1, float *restrict t2, float *restrict t3,
-                float *restrict t4, float *restrict t5, const float *d0, const float *d1,
-                const float *d2, const float *d3, const float *d4, const float *d5, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        float a = d1[i] + d2[i], b = d1[i] - d2[i], c = d3[i] - d1[i], e = d4[i] - d2[i];
-        t0[i] = 4.0f * d0[i] - 5.0f * d2[i] + d4[i];
-        t1[i] = (d3[i] + d4[i]) - 4.0f * a;
-        t2[i] = (d4[i] - d3[i]) + 4.0f * b;
-        t3[i] = e + 2.0f * c;
-        t4[i] = e - 2.0f * c;
-        t5[i] = 4.0f * d1[i] - 5.0f * d3[i] + d5[i];
-    }
-}
 
 /* V[e][c][tile] for one row of tiles (origin row ty) of channel plane xc.
  * Each input row is padded (one zero column before, zeros after) and split
  * into its 4 column phases (ph[q][j] = column 4j + q - 1), so both passes
  * run on contiguous arrays: the vertical over the 6 rows, the horizontal
  * over columns 4j-1 .. 4j+4 = ph[0..3][j], ph[0][j+1], ph[1][j+1]. */
-static void input_row(const float *xc, int h, int w, int ty, int ntw, float *tmp, float *v,
-                      size_t estride)
+static void input_row(const WinoDsp *dsp, const float *xc, int h, int w, int ty, int ntw,
+                      float *tmp, float *v, size_t estride)
 {
     size_t np = (size_t)ntw + 1, rl = 4 * np;
     float *lin = tmp, *rows = lin + rl, *vert = rows + T * rl;
@@ -108,56 +158,27 @@ static void input_row(const float *xc, int h, int w, int ty, int ntw, float *tmp
         }
         memset(lin, 0, rl * sizeof(float));
         memcpy(lin + 1, xc + (size_t)y * w, (size_t)w * sizeof(float));
-        for (size_t j = 0; j < np; j++) {
-            r[j] = lin[4 * j];
-            r[np + j] = lin[4 * j + 1];
-            r[2 * np + j] = lin[4 * j + 2];
-            r[3 * np + j] = lin[4 * j + 3];
-        }
+        dsp->phases(lin, r, np);
     }
-    bt6(vert, vert + rl, vert + 2 * rl, vert + 3 * rl, vert + 4 * rl, vert + 5 * rl, rows, rows + rl,
-        rows + 2 * rl, rows + 3 * rl, rows + 4 * rl, rows + 5 * rl, rl);
+    dsp->bt6(vert, vert + rl, vert + 2 * rl, vert + 3 * rl, vert + 4 * rl, vert + 5 * rl, rows,
+             rows + rl, rows + 2 * rl, rows + 3 * rl, rows + 4 * rl, rows + 5 * rl, rl);
     for (int i = 0; i < T; i++) {
         const float *p = vert + i * rl;
         float *o = v + (size_t)i * T * estride;
-        bt6(o, o + estride, o + 2 * estride, o + 3 * estride, o + 4 * estride, o + 5 * estride, p,
-            p + np, p + 2 * np, p + 3 * np, p + 1, p + np + 1, (size_t)ntw);
+        dsp->bt6(o, o + estride, o + 2 * estride, o + 3 * estride, o + 4 * estride, o + 5 * estride,
+                 p, p + np, p + 2 * np, p + 3 * np, p + 1, p + np + 1, (size_t)ntw);
     }
 }
 
 /* --- output transform --------------------------------------------------- */
 
-/* 1-D A^T: four arrays of n values from six. */
-static void at6(float *restrict o0, float *restrict o1, float *restrict o2, float *restrict o3,
-                const float *m0, const float *m1, const float *m2, const float *m3,
-                const float *m4, const float *m5, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        float a = m1[i] + m2[i], b = m1[i] - m2[i], c = m3[i] + m4[i], e = m3[i] - m4[i];
-        o0[i] = m0[i] + a + c;
-        o1[i] = b + 2.0f * e;
-        o2[i] = a + 4.0f * c;
-        o3[i] = b + 8.0f * e + m5[i];
-    }
-}
-
 typedef struct OutRow {
+    const WinoDsp *dsp;
     int w, ntw, ty, oy0, oy1, relu;
     float bias;
-    float *y;       /* row oy0 of this output channel */
+    float *y; /* row oy0 of this output channel */
     float *tmp;
 } OutRow;
-
-/* out[4j + q] = src[q][j] + bias (clamped at 0 with relu) for w columns. */
-static void store_row(float *restrict out, const float *restrict src, size_t n, int w, float bias,
-                      int relu)
-{
-    size_t full = (size_t)w / 4;
-    for (size_t j = 0; j < full; j++)
-        for (int q = 0; q < 4; q++) out[4 * j + q] = src[q * n + j] + bias;
-    for (int col = (int)full * 4; col < w; col++) out[col] = src[(col & 3) * n + full] + bias;
-    if (relu) lwc_relu_forward(out, (size_t)w);
-}
 
 /* Outputs of one channel's row of tiles from m (36 arrays, estride apart):
  * horizontal pass into r[i][q], vertical into yb[p][q], then rows out. */
@@ -168,34 +189,35 @@ static void output_row(const OutRow *o, const float *m, size_t estride)
     for (int i = 0; i < T; i++) {
         const float *mi = m + (size_t)i * T * es;
         float *ri = r + (size_t)i * 4 * n;
-        at6(ri, ri + n, ri + 2 * n, ri + 3 * n, mi, mi + es, mi + 2 * es, mi + 3 * es, mi + 4 * es,
-            mi + 5 * es, n);
+        o->dsp->at6(ri, ri + n, ri + 2 * n, ri + 3 * n, mi, mi + es, mi + 2 * es, mi + 3 * es,
+                    mi + 4 * es, mi + 5 * es, n);
     }
     for (int q = 0; q < 4; q++) {
         const float *rq = r + (size_t)q * n;
         float *yq = yb + (size_t)q * n;
-        at6(yq, yq + 4 * n, yq + 8 * n, yq + 12 * n, rq, rq + 4 * n, rq + 8 * n, rq + 12 * n,
-            rq + 16 * n, rq + 20 * n, n);
+        o->dsp->at6(yq, yq + 4 * n, yq + 8 * n, yq + 12 * n, rq, rq + 4 * n, rq + 8 * n,
+                    rq + 12 * n, rq + 16 * n, rq + 20 * n, n);
     }
     for (int p = 0; p < 4; p++) {
         int oy = o->ty + p;
         if (oy >= o->oy0 && oy < o->oy1)
-            store_row(o->y + (size_t)(oy - o->oy0) * o->w, yb + (size_t)p * 4 * n, n, o->w, o->bias,
-                      o->relu);
+            o->dsp->store_row(o->y + (size_t)(oy - o->oy0) * o->w, yb + (size_t)p * 4 * n, n, o->w,
+                              o->bias, o->relu);
     }
 }
 
 /* ------------------------------------------------------------------------ */
 
-void lwc_wino_conv3x3_rows(const float *x, int cin, int h, int w, const float *u,
-                           const float *bias, int cout, int ty0, int tile_rows, int oy0,
-                           int oy1, float *y, size_t ldy, int relu, float *work)
+void lwc_wino_conv3x3_rows(const float *x, int cin, int h, int w, const float *u, const float *bias,
+                           int cout, int ty0, int tile_rows, int oy0, int oy1, float *y, size_t ldy,
+                           int relu, float *work)
 {
     int ntw = tiles_across(w), nt = tile_rows * ntw;
     assert(oy0 >= ty0 && oy0 <= oy1 && oy1 <= ty0 + LWC_WINO_TILE * tile_rows && oy1 <= h);
     assert(ldy >= (size_t)(oy1 - oy0) * w);
     if (oy0 == oy1) return;
     float *v = work, *m = v + (size_t)E * cin * nt, *tmp = m + (size_t)E * cout * nt;
+    const WinoDsp *dsp = select_dsp();
     size_t plane = (size_t)h * w;
     for (int tr = 0; tr < tile_rows; tr++) {
         int ty = ty0 + LWC_WINO_TILE * tr;
@@ -205,7 +227,7 @@ void lwc_wino_conv3x3_rows(const float *x, int cin, int h, int w, const float *u
             continue;
         }
         for (int c = 0; c < cin; c++)
-            input_row(x + c * plane, h, w, ty, ntw, tmp, v + (size_t)c * nt + (size_t)tr * ntw,
+            input_row(dsp, x + c * plane, h, w, ty, ntw, tmp, v + (size_t)c * nt + (size_t)tr * ntw,
                       (size_t)cin * nt);
     }
     for (int e = 0; e < E; e++)
@@ -215,7 +237,9 @@ void lwc_wino_conv3x3_rows(const float *x, int cin, int h, int w, const float *u
         int ty = ty0 + LWC_WINO_TILE * tr;
         if (ty + LWC_WINO_TILE <= oy0 || ty >= oy1) continue;
         for (int co = 0; co < cout; co++) {
-            OutRow o = { w, ntw, ty, oy0, oy1, relu, bias ? bias[co] : 0.0f, y + co * ldy, tmp };
+            OutRow o = {
+                dsp, w, ntw, ty, oy0, oy1, relu, bias ? bias[co] : 0.0f, y + co * ldy, tmp
+            };
             output_row(&o, m + (size_t)co * nt + (size_t)tr * ntw, (size_t)cout * nt);
         }
     }

@@ -47,4 +47,13 @@ void lwc_wino_conv3x3_rows(const float *x, int cin, int h, int w, const float *u
                            const float *bias, int cout, int ty0, int tile_rows, int oy0,
                            int oy1, float *y, size_t ldy, int relu, float *work);
 
+/* Kernel selection for the transforms: the C code, or the same code
+ * compiled for AVX2 where __builtin_cpu_supports allows and the mask
+ * permits (bit 1; 0 = the C build). Both give identical bits. Returns the
+ * old mask. Not thread-safe: for tests and benchmarks. */
+#define LWC_WINO_CPU_AVX2 2u
+unsigned lwc_wino_set_cpu_mask(unsigned mask);
+/* Name of the kernels in use: "c" or "avx2". */
+const char *lwc_wino_kernel_name(void);
+
 #endif
