@@ -1,7 +1,8 @@
 # lwc: two commands do everything on a fresh Debian 12 machine.
 #   make run    install missing packages (as root), build, code the bundled sample
 #   make test   the same set-up, then every test (plain build and ASan+UBSan build;
-#               the plain pass also runs each libFuzzer harness FUZZ_SECONDS and TSan)
+#               the plain pass also runs each libFuzzer harness FUZZ_SECONDS, TSan,
+#               and the NEON kernels cross-built for aarch64 under qemu-user)
 #   make fuzz   only the libFuzzer runs (tests/cli_fuzz.sh), FUZZ_SECONDS per harness
 # Other targets: build, install (PREFIX=/usr/local), clean, deps.
 
@@ -16,7 +17,9 @@ FUZZ_SECONDS ?= 60
 export FUZZ_SECONDS
 
 BUILD_PKGS = cmake make gcc pkg-config libpng-dev libjpeg62-turbo-dev libopenblas-dev check
-TEST_PKGS  = libjpeg-turbo-progs webp ffmpeg
+TEST_PKGS  = libjpeg-turbo-progs webp ffmpeg $(NEON_PKGS)
+# tests/cli_neon.sh: aarch64 cross compiler, its libc (only "recommended"), qemu-user
+NEON_PKGS  = gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 FUZZ_PKGS  = clang libclang-rt-14-dev
 
 .PHONY: all run test build install clean deps deps-test deps-fuzz fuzz

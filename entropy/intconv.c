@@ -8,7 +8,8 @@
  * GEMM with the requantisation fused behind it is a kernel in a table of
  * function pointers (dav1d habit): the C reference first, overridden by SSE2
  * and AVX2 versions chosen at run time (__builtin_cpu_supports; the x86
- * kernels use target attributes, so no -mavx2 is needed);
+ * kernels use target attributes, so no -mavx2 is needed), or on AArch64 by
+ * NEON (part of the base ISA, so always);
  * lwc_intconv_force_reference(1) keeps the C entries.
  *
  * Why the SIMD sums are bit-exact: the reference accumulates in Z/2^32
@@ -16,7 +17,10 @@
  * same result. Every int16 x int16 product is exact in int32 (|p| <= 2^30);
  * pmaddwd adds two of them in 32 bits, which leaves the int32 range only for
  * (-32768)(-32768) + (-32768)(-32768) = 2^31, returned as 0x80000000: the
- * same residue mod 2^32. paddd then wraps exactly like the reference.
+ * same residue mod 2^32. paddd then wraps exactly like the reference. NEON
+ * has no pmaddwd: SMLAL multiplies lane by lane into int32 (exact) and adds
+ * with wrap-around, and a pairwise add folds the two halves of each word at
+ * the end, again sums mod 2^32.
  *
  * Positions are processed in chunks (CHUNK_BYTES of pair rows) so that what
  * the gather writes is still in L2 when the GEMM reads it.
@@ -34,6 +38,15 @@
 #include <immintrin.h>
 #else
 #define LWC_INTCONV_X86 0
+#endif
+/* The NEON kernel reads each pair word as two int16 lanes, low half first:
+ * little-endian AArch64 only (Advanced SIMD is in its base ISA). */
+#if defined(__aarch64__) && defined(__ARM_NEON) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define LWC_INTCONV_NEON 1
+#include <arm_neon.h>
+#else
+#define LWC_INTCONV_NEON 0
 #endif
 
 /* Kernel table. gemm: y[o*ys + p] = requant(bias[o] + sum_r w[o][r] * x[r][p])
@@ -99,7 +112,9 @@ static inline uint32_t madd_pair(uint32_t a, uint32_t b)
            (uint32_t)(int32_t)(int16_t)(a >> 16) * (uint32_t)(int32_t)(int16_t)(b >> 16);
 }
 
-#if LWC_INTCONV_X86
+#if LWC_INTCONV_X86 || LWC_INTCONV_NEON
+#define OB 4 /* output channels per tile of the SIMD kernels */
+
 /* Positions [p0, p1) one at a time (the tails of the SIMD kernels). */
 static void gemm_range_c(const LwcIntConv *l, const uint32_t *xp, int n, int p0, int p1, int16_t *y,
                          size_t ys)
@@ -113,6 +128,13 @@ static void gemm_range_c(const LwcIntConv *l, const uint32_t *xp, int n, int p0,
             y[o * ys + p] = requant(acc, l->mult[o], l->shift[o], l->lo, l->hi);
         }
     }
+}
+
+static inline int32_t load_pair(const int16_t *w)
+{
+    int32_t v;
+    memcpy(&v, w, sizeof(v)); /* unaligned 32-bit load of (w[0], w[1]) */
+    return v;
 }
 #endif
 
@@ -143,14 +165,6 @@ static const IntConvDsp k_dsp_c = { "c", gemm_c };
  * position tiles are the outer loop and the tile's column of xp stays in L1
  * while all output blocks reuse it. Positions left over after the last full
  * vector go through gemm_range_c. */
-#define OB 4 /* output channels per tile */
-
-static inline int32_t load_pair(const int16_t *w)
-{
-    int32_t v;
-    memcpy(&v, w, sizeof(v)); /* unaligned 32-bit load of (w[0], w[1]) */
-    return v;
-}
 
 /* --- AVX2: 8 positions per vector, requantisation in 64-bit lanes --- */
 #define AVX2_FN __attribute__((target("avx2")))
@@ -358,6 +372,130 @@ __attribute__((target("sse2"))) static void gemm_sse2(const LwcIntConv *l, const
 static const IntConvDsp k_dsp_sse2 = { "sse2", gemm_sse2 };
 #endif /* LWC_INTCONV_X86 */
 
+#if LWC_INTCONV_NEON
+/* ---- NEON kernel (AArch64) ------------------------------------------------
+ * Four pair words (4 positions) are one int16x8 (row 2ip in the even lanes,
+ * row 2ip+1 in the odd ones) and the weight pair is broadcast the same way,
+ * so SMLAL / SMLAL2 add the 8 products into two int32x4 (positions 0-1 and
+ * 2-3, each as row 2ip | row 2ip+1 partial sums); ADDP folds them into the
+ * 4 sums at the end. Blocking as the x86 kernels: OB outputs x NV groups of
+ * 4 positions, named accumulators, C tail for the last n % 4 positions.
+ * Requantisation in 64-bit lanes: SMULL is exact, SSHL by -s is the
+ * arithmetic shift (floor), and the clamp tests v < lo after v > hi, as
+ * requant() does (so even lo > hi would give lo). Narrowing takes the low
+ * bits (XTN), as the conversion to int16_t does in the reference. */
+#define NEON_INLINE static inline __attribute__((always_inline))
+
+NEON_INLINE int16x8_t bcast_neon(const int16_t *w, int ip, int npair)
+{
+    /* (w[2ip], w[2ip+1]), or (w[2ip], 0) for the odd last row */
+    uint32_t v = ip < npair ? (uint32_t)load_pair(w + 2 * ip) : (uint16_t)w[2 * ip];
+    return vreinterpretq_s16_u32(vdupq_n_u32(v));
+}
+
+/* (lo, hi) += the products of 4 pair words x and weights b, lane by lane. */
+#define MLAL_NEON(lo, hi, x, b)                                         \
+    do {                                                                \
+        lo = vmlal_s16(lo, vget_low_s16(x), vget_low_s16(b));           \
+        hi = vmlal_high_s16(hi, x, b);                                  \
+    } while (0)
+
+typedef struct RqNeon {
+    int32x4_t mult;
+    int64x2_t half, nshift, lo, hi;
+} RqNeon;
+
+NEON_INLINE RqNeon rq_neon(const LwcIntConv *l, int o)
+{
+    RqNeon q;
+    q.mult = vdupq_n_s32(l->mult[o]);
+    q.half = vdupq_n_s64((int64_t)1 << (l->shift[o] - 1));
+    q.nshift = vdupq_n_s64(-(int64_t)l->shift[o]);
+    q.lo = vdupq_n_s64(l->lo);
+    q.hi = vdupq_n_s64(l->hi);
+    return q;
+}
+
+/* clamp(floor((v + half) / 2^s), lo, hi) on 2 int64 lanes, as requant(). */
+NEON_INLINE int64x2_t rq_lanes_neon(int64x2_t v, const RqNeon *q)
+{
+    int64x2_t t = vshlq_s64(vaddq_s64(v, q->half), q->nshift);
+    int64x2_t r = vbslq_s64(vcgtq_s64(t, q->hi), q->hi, t);
+    return vbslq_s64(vcltq_s64(t, q->lo), q->lo, r);
+}
+
+/* Accumulators of 4 positions (see MLAL_NEON) + bias -> 4 int16 outputs. */
+NEON_INLINE void store_rq_neon(const LwcIntConv *l, int o, int32x4_t lo, int32x4_t hi, int16_t *y)
+{
+    RqNeon q = rq_neon(l, o);
+    int32x4_t acc = vaddq_s32(vdupq_n_s32(l->bias[o]), vpaddq_s32(lo, hi));
+    int64x2_t r0 = rq_lanes_neon(vmull_s32(vget_low_s32(acc), vget_low_s32(q.mult)), &q);
+    int64x2_t r1 = rq_lanes_neon(vmull_high_s32(acc, q.mult), &q);
+    vst1_s16(y, vmovn_s32(vcombine_s32(vmovn_s64(r0), vmovn_s64(r1))));
+}
+
+/* Outputs o..o+ob-1 (ob = 4 or 1) at positions p..p+4*nv-1 (nv = 1 or 2). */
+NEON_INLINE void tile_neon(const LwcIntConv *l, const uint32_t *xp, int n, int o, int ob, int p, int nv,
+                           int16_t *y, size_t ys)
+{
+    int kk = l->cin * l->k * l->k, npair = kk / 2, nrow = (kk + 1) / 2;
+    const int16_t *w0 = l->w + (size_t)o * kk, *w1 = w0 + kk, *w2 = w1 + kk, *w3 = w2 + kk;
+    const int32x4_t z = vdupq_n_s32(0);
+    int32x4_t l00 = z, h00 = z, l01 = z, h01 = z, l10 = z, h10 = z, l11 = z, h11 = z;
+    int32x4_t l20 = z, h20 = z, l21 = z, h21 = z, l30 = z, h30 = z, l31 = z, h31 = z;
+    const uint32_t *x = xp + p;
+    for (int ip = 0; ip < nrow; ip++, x += n) {
+        int16x8_t x0 = vreinterpretq_s16_u32(vld1q_u32(x));
+        int16x8_t x1 = nv > 1 ? vreinterpretq_s16_u32(vld1q_u32(x + 4)) : x0;
+        int16x8_t b = bcast_neon(w0, ip, npair);
+        MLAL_NEON(l00, h00, x0, b);
+        if (nv > 1) MLAL_NEON(l01, h01, x1, b);
+        if (ob > 1) {
+            b = bcast_neon(w1, ip, npair);
+            MLAL_NEON(l10, h10, x0, b);
+            if (nv > 1) MLAL_NEON(l11, h11, x1, b);
+            b = bcast_neon(w2, ip, npair);
+            MLAL_NEON(l20, h20, x0, b);
+            if (nv > 1) MLAL_NEON(l21, h21, x1, b);
+            b = bcast_neon(w3, ip, npair);
+            MLAL_NEON(l30, h30, x0, b);
+            if (nv > 1) MLAL_NEON(l31, h31, x1, b);
+        }
+    }
+    int16_t *yo = y + o * ys + p;
+    store_rq_neon(l, o, l00, h00, yo);
+    if (nv > 1) store_rq_neon(l, o, l01, h01, yo + 4);
+    if (ob > 1) {
+        store_rq_neon(l, o + 1, l10, h10, yo + ys);
+        store_rq_neon(l, o + 2, l20, h20, yo + 2 * ys);
+        store_rq_neon(l, o + 3, l30, h30, yo + 3 * ys);
+        if (nv > 1) {
+            store_rq_neon(l, o + 1, l11, h11, yo + ys + 4);
+            store_rq_neon(l, o + 2, l21, h21, yo + 2 * ys + 4);
+            store_rq_neon(l, o + 3, l31, h31, yo + 3 * ys + 4);
+        }
+    }
+}
+
+static void gemm_neon(const LwcIntConv *l, const uint32_t *xp, int n, int16_t *y, size_t ys,
+                      uint32_t *scratch)
+{
+    int o_full = l->cout / OB * OB, p = 0;
+    for (; p + 8 <= n; p += 8) {
+        for (int o = 0; o < o_full; o += OB) tile_neon(l, xp, n, o, OB, p, 2, y, ys);
+        for (int o = o_full; o < l->cout; o++) tile_neon(l, xp, n, o, 1, p, 2, y, ys);
+    }
+    if (p + 4 <= n) {
+        for (int o = 0; o < o_full; o += OB) tile_neon(l, xp, n, o, OB, p, 1, y, ys);
+        for (int o = o_full; o < l->cout; o++) tile_neon(l, xp, n, o, 1, p, 1, y, ys);
+        p += 4;
+    }
+    if (p < n) gemm_range_c(l, xp, n, p, n, y, ys);
+}
+
+static const IntConvDsp k_dsp_neon = { "neon", gemm_neon };
+#endif /* LWC_INTCONV_NEON */
+
 /* ---- kernel selection ----------------------------------------------------- */
 
 static const IntConvDsp *select_dsp(void)
@@ -368,6 +506,9 @@ static const IntConvDsp *select_dsp(void)
     __builtin_cpu_init();
     if ((g_cpu_mask & LWC_INTCONV_CPU_SSE2) && __builtin_cpu_supports("sse2")) d = &k_dsp_sse2;
     if ((g_cpu_mask & LWC_INTCONV_CPU_AVX2) && __builtin_cpu_supports("avx2")) d = &k_dsp_avx2;
+#endif
+#if LWC_INTCONV_NEON
+    if (g_cpu_mask & LWC_INTCONV_CPU_NEON) d = &k_dsp_neon;
 #endif
     return d;
 }

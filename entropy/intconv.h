@@ -59,12 +59,14 @@ int64_t lwc_round_shift(int64_t v, int s);
 /* Reference vs optimised kernel selection (the two must be bit-exact). */
 void lwc_intconv_force_reference(int on);
 
-/* Test and benchmark hooks. The mask limits the x86 kernels tried (bit 0
- * SSE2, bit 1 AVX2); returns the old mask. */
+/* Test and benchmark hooks. The mask limits the SIMD kernels tried (bit 0
+ * SSE2, bit 1 AVX2 on x86; bit 2 NEON on little-endian AArch64, where it is
+ * always available); returns the old mask. */
 #define LWC_INTCONV_CPU_SSE2 1u
 #define LWC_INTCONV_CPU_AVX2 2u
+#define LWC_INTCONV_CPU_NEON 4u
 unsigned lwc_intconv_set_cpu_mask(unsigned mask);
-/* Name of the kernels lwc_intconv_forward uses now: "c", "sse2" or "avx2". */
+/* Name of the kernels lwc_intconv_forward uses now: "c", "sse2", "avx2" or "neon". */
 const char *lwc_intconv_kernel_name(void);
 
 #endif

@@ -305,8 +305,8 @@ END_TEST
 
 /* ---- SIMD kernels vs the C reference ------------------------------------ */
 
-/* Masks for lwc_wpt_set_cpu_mask: up to SSE2, everything. */
-static const unsigned k_masks[] = { LWC_WPT_CPU_SSE2, ~0u };
+/* Masks for lwc_wpt_set_cpu_mask: up to SSE2, NEON only (AArch64), everything. */
+static const unsigned k_masks[] = { LWC_WPT_CPU_SSE2, LWC_WPT_CPU_NEON, ~0u };
 #define N_MASKS ((int)(sizeof(k_masks) / sizeof(k_masks[0])))
 
 static const WptFn k_fns[4] = { lwc_wpt_forward, lwc_wpt_inverse, lwc_wpt_forward_adjoint,
@@ -382,7 +382,12 @@ START_TEST(test_kernel_names)
     ck_assert_str_eq(lwc_wpt_kernel_name(), "c");
     lwc_wpt_set_cpu_mask(~0u);
     const char *best = lwc_wpt_kernel_name();
-    ck_assert(!strcmp(best, "c") || !strcmp(best, "sse2") || !strcmp(best, "avx2"));
+    ck_assert(!strcmp(best, "c") || !strcmp(best, "sse2") || !strcmp(best, "avx2") || !strcmp(best, "neon"));
+#if defined(__aarch64__)
+    ck_assert_str_eq(best, "neon"); /* Advanced SIMD is baseline on AArch64 */
+    lwc_wpt_set_cpu_mask(LWC_WPT_CPU_SSE2 | LWC_WPT_CPU_AVX2);
+    ck_assert_str_eq(lwc_wpt_kernel_name(), "c");
+#endif
     lwc_wpt_set_cpu_mask(old);
 }
 END_TEST

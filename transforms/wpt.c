@@ -17,9 +17,8 @@
  * level lands in the output. No allocation.
  *
  * Kernels: the inner loops (lifting updates, scalings, (de)interleaves) go
- * through a table of C / SSE2 / AVX2 versions chosen at run time, all
- * bit-identical (see "kernels" below). No NEON version: on AArch64 the C
- * reference is auto-vectorised by the compiler. */
+ * through a table of C / SSE2 / AVX2 / NEON versions chosen at run time, all
+ * bit-identical (see "kernels" below). */
 #include <assert.h>
 #include <string.h>
 
@@ -31,6 +30,13 @@
 #include <immintrin.h>
 #else
 #define LWC_WPT_X86 0
+#endif
+/* Advanced SIMD is part of the AArch64 base ISA: no run-time detection. */
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#define LWC_WPT_NEON 1
+#include <arm_neon.h>
+#else
+#define LWC_WPT_NEON 0
 #endif
 
 /* JPEG 2000 irreversible 9/7 lifting constants. */
@@ -90,8 +96,10 @@ static const Prog g_inverse_adj = {
  * t = t + a * p), a scaling dst = src * k, and the (de)interleaves only move
  * data. The SIMD kernels apply exactly those operations, one lane per
  * sample, with separate multiply and add instructions (no FMA: the project
- * builds with -ffp-contract=off and the x86 kernels do not enable "fma"), so
- * their results are bit-identical to the C reference. What they change is
+ * builds with -ffp-contract=off and the x86 kernels do not enable "fma"; the
+ * NEON ones use vmulq + vaddq, never vfmaq / vmlaq, and GCC's vmulq / vaddq
+ * are plain vector * and +, kept apart by the same flag), so their results
+ * are bit-identical to the C reference. What they change is
  * width and order *across independent samples*: the vertical lifting steps
  * of one wavefront iteration run column chunk by column chunk (the steps
  * only couple samples of the same column), the horizontal ones in vectors
@@ -99,7 +107,8 @@ static const Prog g_inverse_adj = {
  *
  * The table (dav1d habit): C reference first, replaced at run time by SSE2
  * or AVX2 (target attributes, as entropy/intconv.c; no -mavx2 needed) as
- * __builtin_cpu_supports allows and lwc_wpt_set_cpu_mask permits. */
+ * __builtin_cpu_supports allows and lwc_wpt_set_cpu_mask permits; on
+ * AArch64 by NEON whenever the mask permits. */
 
 /* One vertical lifting update over a row: t += a (p + q), or t += a p when
  * q is NULL; then, if twice, t += a p again (the boundary terms). */
@@ -380,6 +389,91 @@ static const WptDsp k_dsp_avx2 = { "avx2", axpy2_avx2, scale_avx2, deinterleave_
                                    interleave_avx2, lift_rows_avx2 };
 #endif /* LWC_WPT_X86 */
 
+#if LWC_WPT_NEON
+/* --- NEON (AArch64 Advanced SIMD): 4 samples per vector ---------------- */
+
+static void axpy2_neon(float *restrict t, const float *p, const float *q, float a, size_t n)
+{
+    const float32x4_t va = vdupq_n_f32(a);
+    size_t i = 0;
+    if (q) {
+        for (; i + 8 <= n; i += 8) {
+            float32x4_t v0 = vmulq_f32(va, vaddq_f32(vld1q_f32(p + i), vld1q_f32(q + i)));
+            float32x4_t v1 = vmulq_f32(va, vaddq_f32(vld1q_f32(p + i + 4), vld1q_f32(q + i + 4)));
+            vst1q_f32(t + i, vaddq_f32(vld1q_f32(t + i), v0));
+            vst1q_f32(t + i + 4, vaddq_f32(vld1q_f32(t + i + 4), v1));
+        }
+        for (; i + 4 <= n; i += 4) {
+            float32x4_t v = vmulq_f32(va, vaddq_f32(vld1q_f32(p + i), vld1q_f32(q + i)));
+            vst1q_f32(t + i, vaddq_f32(vld1q_f32(t + i), v));
+        }
+        for (; i < n; i++) t[i] += a * (p[i] + q[i]);
+    } else {
+        for (; i + 4 <= n; i += 4) {
+            float32x4_t v = vmulq_f32(va, vld1q_f32(p + i));
+            vst1q_f32(t + i, vaddq_f32(vld1q_f32(t + i), v));
+        }
+        for (; i < n; i++) t[i] += a * p[i];
+    }
+}
+
+static void scale_neon(float *restrict dst, const float *restrict src, float k, size_t n)
+{
+    const float32x4_t vk = vdupq_n_f32(k);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        float32x4_t a = vld1q_f32(src + i), b = vld1q_f32(src + i + 4);
+        vst1q_f32(dst + i, vmulq_f32(a, vk));
+        vst1q_f32(dst + i + 4, vmulq_f32(b, vk));
+    }
+    for (; i + 4 <= n; i += 4) vst1q_f32(dst + i, vmulq_f32(vld1q_f32(src + i), vk));
+    for (; i < n; i++) dst[i] = src[i] * k;
+}
+
+/* LD2 / ST2 do the (de)interleave of 4 pairs in the load or store itself. */
+static void deinterleave_neon(const float *restrict x, float *restrict s, float *restrict d, int m)
+{
+    int i = 0;
+    for (; i + 4 <= m; i += 4) {
+        float32x4x2_t v = vld2q_f32(x + 2 * i);
+        vst1q_f32(s + i, v.val[0]);
+        vst1q_f32(d + i, v.val[1]);
+    }
+    for (; i < m; i++) {
+        s[i] = x[2 * i];
+        d[i] = x[2 * i + 1];
+    }
+}
+
+static void interleave_neon(const float *restrict s, const float *restrict d, float *restrict x, int m)
+{
+    int i = 0;
+    for (; i + 4 <= m; i += 4) {
+        float32x4x2_t v = { { vld1q_f32(s + i), vld1q_f32(d + i) } };
+        vst2q_f32(x + 2 * i, v);
+    }
+    for (; i < m; i++) {
+        x[2 * i] = s[i];
+        x[2 * i + 1] = d[i];
+    }
+}
+
+static void lift_rows_neon(const RowOp *ops, int nops, size_t n)
+{
+    for (size_t c = 0; c < n; c += CHUNK) {
+        size_t len = n - c < CHUNK ? n - c : CHUNK;
+        for (int k = 0; k < nops; k++) {
+            const RowOp *o = &ops[k];
+            axpy2_neon(o->t + c, o->p + c, o->q ? o->q + c : NULL, o->a, len);
+            if (o->twice) axpy2_neon(o->t + c, o->p + c, NULL, o->a, len);
+        }
+    }
+}
+
+static const WptDsp k_dsp_neon = { "neon", axpy2_neon, scale_neon, deinterleave_neon,
+                                   interleave_neon, lift_rows_neon };
+#endif /* LWC_WPT_NEON */
+
 static unsigned g_cpu_mask = ~0u;
 
 unsigned lwc_wpt_set_cpu_mask(unsigned mask)
@@ -396,6 +490,9 @@ static const WptDsp *select_dsp(void)
     __builtin_cpu_init();
     if ((g_cpu_mask & LWC_WPT_CPU_SSE2) && __builtin_cpu_supports("sse2")) d = &k_dsp_sse2;
     if ((g_cpu_mask & LWC_WPT_CPU_AVX2) && __builtin_cpu_supports("avx2")) d = &k_dsp_avx2;
+#endif
+#if LWC_WPT_NEON
+    if (g_cpu_mask & LWC_WPT_CPU_NEON) d = &k_dsp_neon;
 #endif
     return d;
 }

@@ -59,13 +59,15 @@ void lwc_wpt_inverse_adjoint(const float *x, int c, int h, int w, int levels,
 
 /* Kernel selection (transforms/wpt.c). Every kernel set gives bit-identical
  * results (same float operations per sample, no FMA); the choice only
- * changes speed. The mask limits the x86 kernels tried (bit 0 SSE2, bit 1
- * AVX2; 0 = the C reference); returns the old mask. Not thread-safe: for
- * tests and benchmarks. */
+ * changes speed. The mask limits the SIMD kernels tried (bit 0 SSE2, bit 1
+ * AVX2 on x86; bit 2 NEON on AArch64, where it is always available; 0 = the
+ * C reference); returns the old mask. Not thread-safe: for tests and
+ * benchmarks. */
 #define LWC_WPT_CPU_SSE2 1u
 #define LWC_WPT_CPU_AVX2 2u
+#define LWC_WPT_CPU_NEON 4u
 unsigned lwc_wpt_set_cpu_mask(unsigned mask);
-/* Name of the kernels the transforms use now: "c", "sse2" or "avx2". */
+/* Name of the kernels the transforms use now: "c", "sse2", "avx2" or "neon". */
 const char *lwc_wpt_kernel_name(void);
 
 #endif
