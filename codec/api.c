@@ -112,7 +112,7 @@ int lwc_stream_info(const uint8_t *buf, size_t size, LwcStreamInfo *info)
     LwcSection secs[LWC_MAX_SECTIONS];
     int n;
     LWC_FWD(lwc_stream_parse(buf, size, UINT64_MAX, &h, secs, &n));
-    info->version = LWC_STREAM_VERSION;
+    info->version = h.version;
     info->width = h.width; info->height = h.height;
     info->channels = h.channels; info->bit_depth = h.bit_depth;
     info->quality = h.quality_x100 / 100.0;

@@ -176,31 +176,6 @@ int lwc_conv_run_at(const LwcConvJob *j, int row0, int threads)
     return lwc_parallel(threads, (j->hi - j->lo + cr.chunk - 1) / cr.chunk, conv_task, &cr);
 }
 
-/* --- entropy parameters in position ranges ----------------------------------- */
-
-typedef struct CtxRun {
-    LwcCtx *c;
-    int s, par, npos, chunk;
-    int32_t *mu;
-    uint8_t *idx;
-} CtxRun;
-
-static int ctx_task(void *arg, int task, int worker)
-{
-    const CtxRun *r = arg;
-    int p0 = task * r->chunk;
-    lwc_ctx_params_range(r->c, r->s, r->par, p0, LWC_MIN(r->npos, p0 + r->chunk), r->mu, r->idx, worker);
-    return LWC_OK;
-}
-
-void lwc_ctx_params_mt(LwcCtx *c, int s, int parity, int32_t *mu, uint8_t *idx)
-{
-    CtxRun r = { c, s, parity, lwc_int_npos(c->hy, c->wy, parity), 0, mu, idx };
-    lwc_ctx_prepare(c, s, parity);
-    r.chunk = LWC_MAX(1024, (r.npos / 16 + 15) & ~15); /* any split gives the same integers */
-    lwc_parallel(c->workers, (r.npos + r.chunk - 1) / r.chunk, ctx_task, &r);
-}
-
 /* --- hyper synthesis in position ranges ---------------------------------------- */
 
 typedef struct HyperRun {

@@ -102,8 +102,9 @@ static int parse_header(const uint8_t *b, size_t size, uint64_t max_pixels, LwcH
     LWC_RET_IF(size < 4, LWC_ERR_TRUNCATED);
     LWC_RET_IF(memcmp(b, k_magic, 4), LWC_ERR_MAGIC);
     LWC_RET_IF(size < LWC_HEADER_SIZE, LWC_ERR_TRUNCATED);
-    LWC_RET_IF(b[4] != LWC_STREAM_VERSION, LWC_ERR_VERSION);
+    LWC_RET_IF(b[4] < LWC_STREAM_VERSION_MIN || b[4] > LWC_STREAM_VERSION, LWC_ERR_VERSION);
     LWC_RET_IF(rd32(b + 28) != lwc_crc32c(0, b, 28), LWC_ERR_CRC);
+    h->version = b[4];
     h->channels = b[5];
     h->bit_depth = b[6];
     h->width = (int)LWC_MIN(rd32(b + 8), 0x7fffffffu);

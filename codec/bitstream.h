@@ -1,6 +1,7 @@
-/* Bitstream v1 container (docs/bitstream.md): a fixed 32-byte header, a
+/* Bitstream container (docs/bitstream.md): a fixed 32-byte header, a
  * section table, then the section payloads. Every length is checked and
- * every section carries a CRC-32C that is verified before use. */
+ * every section carries a CRC-32C that is verified before use. Versions 1
+ * and 2 share the container; they differ in the YLAT payload (ystripes.h). */
 #ifndef LWC_BITSTREAM_H
 #define LWC_BITSTREAM_H
 
@@ -9,7 +10,8 @@
 
 #include "lwc.h"
 
-#define LWC_STREAM_VERSION 1
+#define LWC_STREAM_VERSION 2     /* the version the encoder writes */
+#define LWC_STREAM_VERSION_MIN 1 /* the oldest one the decoder reads */
 #define LWC_HEADER_SIZE 32
 #define LWC_MAX_SECTIONS 8
 #define LWC_TAG(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
@@ -21,6 +23,7 @@ typedef struct LwcHeader {
     int width, height, channels, bit_depth;
     uint16_t quality_x100;
     uint64_t model_id;
+    int version; /* set by the parser; the writer writes LWC_STREAM_VERSION */
 } LwcHeader;
 
 typedef struct LwcSection {

@@ -1,5 +1,6 @@
 /* Decoder: container -> z (factorized prior) -> hyper features -> y slices
- * (anchors, then non-anchors) -> synthesis -> image. */
+ * (anchors, then non-anchors; stripes in parallel, ystripes.c) -> synthesis
+ * -> image. */
 #include <string.h>
 
 #include "bitstream.h"
@@ -8,6 +9,7 @@
 #include "entropy/ctxmodel.h"
 #include "entropy/rans.h"
 #include "internal.h"
+#include "ystripes.h"
 
 const uint32_t *lwc_cdf_table(const LwcCdfSet *s, int t, int *n, int *offset)
 {
@@ -29,46 +31,9 @@ static int decode_z(const LwcModel *m, const LwcGeom *g, const LwcSection *sec, 
     return lwc_rans_dec_finish(&d);
 }
 
-void lwc_scatter_pass(const int32_t *src, int hy, int wy, int ch0, int ms, int parity, int32_t *yq)
-{
-    size_t hw = (size_t)hy * wy;
-    for (int c = 0; c < ms; c++) {
-        int32_t *dst = yq + (size_t)(ch0 + c) * hw;
-        for (int i = 0; i < hy; i++)
-            for (int j = (i & 1) ^ parity; j < wy; j += 2) dst[(size_t)i * wy + j] = *src++;
-    }
-}
-
-static int decode_y(const LwcModel *m, const LwcGeom *g, LwcCtx *ctx, LwcRansDec *d, int32_t *yq)
-{
-    int ms = ctx->ms, npos_max = lwc_int_npos(g->hy, g->wy, 0);
-    size_t n = (size_t)ms * npos_max;
-    int32_t *mu = lwc_malloc_array(n, sizeof(int32_t));
-    int32_t *vals = lwc_malloc_array(n, sizeof(int32_t));
-    uint8_t *idx = lwc_malloc(n);
-    int r = (!mu || !vals || !idx) ? LWC_ERR_NOMEM : LWC_OK;
-    for (int s = 0; s < m->a.S && r == LWC_OK; s++)
-        for (int par = 0; par < 2 && r == LWC_OK; par++) {
-            size_t cnt = (size_t)ms * lwc_int_npos(g->hy, g->wy, par);
-            lwc_ctx_params_mt(ctx, s, par, mu, idx);
-            for (size_t i = 0; i < cnt && r == LWC_OK; i++) {
-                int tn, off;
-                int32_t sym;
-                const uint32_t *cdf = lwc_cdf_table(&m->gauss, idx[i], &tn, &off);
-                r = lwc_cdf_decode_value(d, cdf, tn, off, &sym);
-                if (r == LWC_OK && (sym > LWC_Y_SYM_MAX || sym < -LWC_Y_SYM_MAX)) r = LWC_ERR_CORRUPT;
-                vals[i] = r == LWC_OK ? sym * 16 + mu[i] : 0;
-            }
-            lwc_ctx_store(ctx, s, par, vals);
-            lwc_scatter_pass(vals, g->hy, g->wy, s * ms, ms, par, yq);
-        }
-    lwc_free(mu); lwc_free(vals); lwc_free(idx);
-    return r;
-}
-
-/* Entropy decoding of z and y into yq ([M][hy][wy], Q4). */
+/* Entropy decoding of z and y (its stripes in ys) into yq ([M][hy][wy], Q4). */
 static int decode_latents(const LwcModel *m, const LwcGeom *g, const LwcSection *zs,
-                          const LwcSection *ys, int threads, int32_t *yq, LwcStats *st)
+                          const LwcYStripes *ys, int threads, int32_t *yq, LwcStats *st)
 {
     double t0 = lwc_now();
     int32_t *zhat = lwc_malloc_array((size_t)m->a.Nz * g->hz * g->wz, sizeof(int32_t));
@@ -80,10 +45,7 @@ static int decode_latents(const LwcModel *m, const LwcGeom *g, const LwcSection 
         lwc_ctx_hyper_mt(&ctx, zhat);
         double t1 = lwc_now();
         if (st) st->t_hyper = t1 - t0;
-        LwcRansDec d;
-        r = lwc_rans_dec_init(&d, ys->data, ys->size);
-        if (r == LWC_OK) r = decode_y(m, g, &ctx, &d, yq);
-        if (r == LWC_OK) r = lwc_rans_dec_finish(&d);
+        r = lwc_ydecode(m, &ctx, ys, yq);
         if (st) st->t_entropy = lwc_now() - t1;
         lwc_ctx_close(&ctx);
     }
@@ -128,9 +90,12 @@ int lwc_decode(LwcContext *c, const uint8_t *buf, size_t size, LwcImage *out, Lw
     LWC_RET_IF(!zs || !ys || (has_alpha && !as), LWC_ERR_CORRUPT);
     LwcGeom g;
     lwc_geom_init(&g, h.width, h.height);
-    int32_t *yq = lwc_calloc((size_t)c->m->a.M * g.hy * g.wy, sizeof(int32_t));
+    LwcYStripes stripes;
+    LWC_FWD(lwc_ystripes_parse(ys->data, ys->size, h.version, g.hy, &stripes));
+    /* not zeroed: decoding writes every value (first touched by the workers) */
+    int32_t *yq = lwc_malloc_array((size_t)c->m->a.M * g.hy * g.wy, sizeof(int32_t));
     LWC_RET_IF(!yq, LWC_ERR_NOMEM);
-    int r = decode_latents(c->m, &g, zs, ys, c->s.threads, yq, st);
+    int r = decode_latents(c->m, &g, zs, &stripes, c->s.threads, yq, st);
     if (r == LWC_OK) r = lwc_reconstruct(c->m, &g, yq, h.quality_x100 / 100.0, h.channels, h.bit_depth,
                                            c->s.threads, out, st);
     if (r == LWC_OK && has_alpha) r = lwc_alpha_decode(as->data, as->size, out);

@@ -1,6 +1,6 @@
 /* Encoder: image -> wavelet packet -> g_a (1x1) and gains -> y; h_a -> z;
  * z coded with the factorized prior, y with the multi-reference entropy
- * model (the same integer code the decoder runs). */
+ * model (the same integer code the decoder runs) in stripes (ystripes.h). */
 #include <math.h>
 #include <string.h>
 
@@ -12,6 +12,7 @@
 #include "internal.h"
 #include "transforms/layers.h"
 #include "transforms/wpt.h"
+#include "ystripes.h"
 
 typedef struct Enc {
     const LwcModel *m;
@@ -20,7 +21,7 @@ typedef struct Enc {
     int32_t *zhat; /* [Nz][hz][wz] */
     int32_t *yq;   /* [M][hy][wy], Q4; only for a reconstruction, built after coding */
     int64_t *ovf;  /* (index, value) pairs of y_hat outside int16 (the context keeps int16) */
-    size_t novf, capovf;
+    size_t novf;
     int threads, want_yq;
     uint8_t *zbuf, *ybuf, *abuf;
     size_t zlen, ylen, alen;
@@ -146,76 +147,35 @@ static int code_z(Enc *e, LwcRansEnc *re)
     return lwc_rans_enc_finish(re, &e->zbuf, &e->zlen);
 }
 
-/* Remembers a y_hat value that the context's int16 copy clamps. */
-static int push_overflow(Enc *e, size_t at, int32_t v)
+/* y through the entropy model, in stripes (ystripes_enc.c). */
+static int code_y(Enc *e, LwcCtx *ctx)
 {
-    if (e->novf == e->capovf) {
-        size_t cap = e->capovf ? 2 * e->capovf : 64;
-        int64_t *q = lwc_malloc_array(cap, 2 * sizeof(int64_t));
-        LWC_RET_IF(!q, LWC_ERR_NOMEM);
-        if (e->novf) memcpy(q, e->ovf, e->novf * 2 * sizeof(int64_t));
-        lwc_free(e->ovf);
-        e->ovf = q;
-        e->capovf = cap;
-    }
-    e->ovf[2 * e->novf] = (int64_t)at;
-    e->ovf[2 * e->novf + 1] = v;
-    e->novf++;
-    return LWC_OK;
-}
-
-/* Code one pass of one slice: symbols = round(y - mu), y_hat = 16*sym + mu. */
-static int code_pass(Enc *e, LwcCtx *ctx, LwcRansEnc *re, int s, int par, int32_t *mu,
-                     uint8_t *idx, int32_t *vals)
-{
-    const LwcGeom *g = &e->g;
-    int ms = ctx->ms;
-    size_t hw = (size_t)g->hy * g->wy;
-    lwc_ctx_params_mt(ctx, s, par, mu, idx);
-    size_t k = 0;
-    for (int c = 0; c < ms; c++) {
-        const float *yc = e->y + (size_t)(s * ms + c) * hw;
-        for (int i = 0; i < g->hy; i++)
-            for (int j = (i & 1) ^ par; j < g->wy; j += 2, k++) {
-                int tn, off;
-                const uint32_t *cdf = lwc_cdf_table(&e->m->gauss, idx[k], &tn, &off);
-                int32_t sym = round_to_int(yc[(size_t)i * g->wy + j] - mu[k] / 16.0f);
-                sym = LWC_CLAMP(sym, -LWC_Y_SYM_MAX, LWC_Y_SYM_MAX);
-                LWC_FWD(lwc_cdf_encode_value(re, cdf, tn, off, sym));
-                vals[k] = sym * 16 + mu[k];
-                if (vals[k] < INT16_MIN || vals[k] > INT16_MAX)
-                    LWC_FWD(push_overflow(e, (size_t)(s * ms + c) * hw + (size_t)i * g->wy + j, vals[k]));
-            }
-    }
-    lwc_ctx_store(ctx, s, par, vals);
-    return LWC_OK;
-}
-
-static int code_y(Enc *e, LwcCtx *ctx, LwcRansEnc *re)
-{
-    const LwcModel *m = e->m;
     lwc_ctx_hyper_mt(ctx, e->zhat);
-    size_t n = (size_t)ctx->ms * lwc_int_npos(e->g.hy, e->g.wy, 0);
-    int32_t *mu = lwc_malloc_array(n, sizeof(int32_t));
-    int32_t *vals = lwc_malloc_array(n, sizeof(int32_t));
-    uint8_t *idx = lwc_malloc(n);
-    /* one exact queue allocation instead of doublings (escapes may add more) */
-    int r = (!mu || !vals || !idx) ? LWC_ERR_NOMEM : lwc_rans_enc_reserve(re, (size_t)m->a.M * e->g.hy * e->g.wy);
-    for (int s = 0; s < m->a.S && r == LWC_OK; s++)
-        for (int par = 0; par < 2 && r == LWC_OK; par++) r = code_pass(e, ctx, re, s, par, mu, idx, vals);
-    if (r == LWC_OK) r = lwc_rans_enc_finish(re, &e->ybuf, &e->ylen);
-    lwc_free(mu); lwc_free(vals); lwc_free(idx);
-    return r;
+    return lwc_yencode(e->m, ctx, e->y, &e->ybuf, &e->ylen, &e->ovf, &e->novf);
 }
 
 /* y_hat as int32 for the reconstruction: the context's int16 copy plus the
  * values it clamped. Built once the float y and the rANS queue are gone. */
+typedef struct YqRun {
+    int32_t *dst;
+    const int16_t *src;
+    size_t hw;
+} YqRun;
+
+static int yq_task(void *arg, int c, int worker)
+{
+    const YqRun *r = arg;
+    for (size_t i = (size_t)c * r->hw; i < (size_t)(c + 1) * r->hw; i++) r->dst[i] = r->src[i];
+    return LWC_OK;
+}
+
 static int build_yq(Enc *e, const LwcCtx *ctx)
 {
-    size_t n = (size_t)e->m->a.M * e->g.hy * e->g.wy;
-    e->yq = lwc_malloc_array(n, sizeof(int32_t));
+    size_t hw = (size_t)e->g.hy * e->g.wy;
+    e->yq = lwc_malloc_array((size_t)e->m->a.M * hw, sizeof(int32_t));
     LWC_RET_IF(!e->yq, LWC_ERR_NOMEM);
-    for (size_t i = 0; i < n; i++) e->yq[i] = ctx->yq[i];
+    YqRun r = { e->yq, ctx->yq, hw };
+    lwc_parallel(e->threads, e->m->a.M, yq_task, &r);
     for (size_t i = 0; i < e->novf; i++) e->yq[e->ovf[2 * i]] = (int32_t)e->ovf[2 * i + 1];
     return LWC_OK;
 }
@@ -232,7 +192,8 @@ static int check_image(const LwcContext *c, const LwcImage *img)
 
 static int write_stream(const Enc *e, const LwcImage *img, uint16_t q100, uint8_t **out, size_t *size)
 {
-    LwcHeader h = { img->width, img->height, img->channels, img->bit_depth, q100, e->m->id };
+    LwcHeader h = { .width = img->width, .height = img->height, .channels = img->channels,
+                    .bit_depth = img->bit_depth, .quality_x100 = q100, .model_id = e->m->id };
     LwcSection secs[3] = { { LWC_SEC_Z, e->zbuf, (uint32_t)e->zlen }, { LWC_SEC_Y, e->ybuf, (uint32_t)e->ylen },
                            { LWC_SEC_ALPHA, e->abuf, (uint32_t)e->alen } };
     LWC_RET_IF(e->zlen > UINT32_MAX || e->ylen > UINT32_MAX || e->alen > UINT32_MAX, LWC_ERR_TOO_BIG);
@@ -255,8 +216,8 @@ static int run(Enc *e, LwcContext *c, const LwcImage *img, double q, LwcStats *s
     LwcRansEnc re;
     lwc_rans_enc_init(&re);
     int r = code_z(e, &re);
-    if (r == LWC_OK) r = code_y(e, &ctx, &re);
     lwc_rans_enc_free(&re);
+    if (r == LWC_OK) r = code_y(e, &ctx);
     lwc_free(e->y); /* coded: only y_hat is left to use */
     e->y = NULL;
     if (r == LWC_OK && e->want_yq) r = build_yq(e, &ctx);

@@ -81,9 +81,7 @@ int lwc_conv_run(const LwcConvJob *j, int threads);
 /* The same, x's row 0 being image row row0 (Winograd tiles sit at absolute
  * rows 4i; lwc_conv_run is row0 = 0). */
 int lwc_conv_run_at(const LwcConvJob *j, int row0, int threads);
-/* lwc_ctx_params on the context's workers (position ranges in parallel). */
 struct LwcCtx;
-void lwc_ctx_params_mt(struct LwcCtx *c, int s, int parity, int32_t *mu, uint8_t *idx);
 /* lwc_ctx_hyper on the context's workers. */
 void lwc_ctx_hyper_mt(struct LwcCtx *c, const int32_t *zhat);
 
@@ -99,8 +97,6 @@ int lwc_alpha_decode(const uint8_t *buf, size_t size, LwcImage *img);
 /* Latent coding helpers used by both sides. */
 const uint32_t *lwc_cdf_table(const LwcCdfSet *s, int t, int *n, int *offset);
 
-/* Write a pass's values ([ms][npos]) into the full y_hat map [M][hy][wy]. */
-void lwc_scatter_pass(const int32_t *src, int hy, int wy, int ch0, int ms, int parity, int32_t *yq);
 /* y_hat -> image of the given shape; shared by the decoder and the encoder's
  * reconstruction so both give the same pixels. Alpha is not filled. */
 int lwc_reconstruct(const LwcModel *m, const LwcGeom *g, const int32_t *yq, double quality,

@@ -138,6 +138,22 @@ void lwc_ctx_prepare(LwcCtx *c, int s, int parity)
             }
 }
 
+/* The parameter layers p0, p1, p2 and the scale indexes at positions
+ * [p0, p1) of a pass whose inputs are in c->in. */
+static void params_tail(LwcCtx *c, int s, int npos, int p0, int p1, int32_t *mu, uint8_t *idx, int32_t *work)
+{
+    const LwcModel *m = c->m;
+    lwc_intconv_1x1_forward_range(&m->p0[s], c->in, npos, p0, p1, c->h1, work);
+    lwc_intconv_1x1_forward_range(&m->p1[s], c->h1, npos, p0, p1, c->h2, work);
+    lwc_intconv_1x1_forward_range(&m->p2[s], c->h2, npos, p0, p1, c->out, work);
+    size_t n = (size_t)c->ms * npos;
+    for (int ch = 0; ch < c->ms; ch++)
+        for (size_t i = (size_t)ch * npos + p0; i < (size_t)ch * npos + p1; i++) {
+            mu[i] = c->out[i];
+            idx[i] = scale_index(m->scale_thr, c->out[n + i]);
+        }
+}
+
 void lwc_ctx_params_range(LwcCtx *c, int s, int parity, int p0, int p1, int32_t *mu, uint8_t *idx,
                           int worker)
 {
@@ -148,15 +164,55 @@ void lwc_ctx_params_range(LwcCtx *c, int s, int parity, int p0, int p1, int32_t 
         int16_t *ctx = c->in + (size_t)(m->a.Ch + s * c->ms) * npos;
         lwc_intconv_forward_range(&m->ctx[s], c->anchors, c->hy, c->wy, parity, p0, p1, ctx, work);
     }
-    lwc_intconv_1x1_forward_range(&m->p0[s], c->in, npos, p0, p1, c->h1, work);
-    lwc_intconv_1x1_forward_range(&m->p1[s], c->h1, npos, p0, p1, c->h2, work);
-    lwc_intconv_1x1_forward_range(&m->p2[s], c->h2, npos, p0, p1, c->out, work);
-    size_t n = (size_t)c->ms * npos;
-    for (int ch = 0; ch < c->ms; ch++)
-        for (size_t i = (size_t)ch * npos + p0; i < (size_t)ch * npos + p1; i++) {
-            mu[i] = c->out[i];
-            idx[i] = scale_index(m->scale_thr, c->out[n + i]);
-        }
+    params_tail(c, s, npos, p0, p1, mu, idx, work);
+}
+
+/* --- passes in row ranges ------------------------------------------------- */
+
+int lwc_ctx_row_pos(int r, int w, int parity)
+{
+    return r / 2 * w + (r & 1) * ((w + !parity) / 2); /* two rows hold w positions */
+}
+
+/* Rows [r0, r1) of one [h][w] map, positions of one parity, into dst. */
+static void gather_rows(const int16_t *src, int w, int parity, int r0, int r1, int16_t *dst)
+{
+    for (int i = r0; i < r1; i++)
+        for (int j = (i & 1) ^ parity; j < w; j += 2) *dst++ = src[(size_t)i * w + j];
+}
+
+void lwc_ctx_params_rows(LwcCtx *c, int s, int parity, int r0, int r1, int32_t *mu, uint8_t *idx, int worker)
+{
+    const LwcArch *a = &c->m->a;
+    size_t hw = (size_t)c->hy * c->wy;
+    int npos = lwc_ctx_row_pos(c->hy, c->wy, parity);
+    int p0 = lwc_ctx_row_pos(r0, c->wy, parity), p1 = lwc_ctx_row_pos(r1, c->wy, parity);
+    int32_t *work = c->work + (size_t)worker * c->work_n;
+    int16_t *dst = c->in + p0;
+    for (int ch = 0; ch < a->Ch; ch++, dst += npos) gather_rows(c->hyper + ch * hw, c->wy, parity, r0, r1, dst);
+    for (int ch = 0; ch < s * c->ms; ch++, dst += npos) gather_rows(c->yq + ch * hw, c->wy, parity, r0, r1, dst);
+    if (parity == 0) { /* anchors see no context of their own slice */
+        for (int ch = 0; ch < a->Cc; ch++, dst += npos) memset(dst, 0, (size_t)(p1 - p0) * sizeof(*dst));
+    } else { /* slice s in yq holds its anchors and zeros: the masked anchors */
+        lwc_intconv_forward_range(&c->m->ctx[s], c->yq + (size_t)s * c->ms * hw, c->hy, c->wy, parity, p0, p1,
+                                  dst - p0, work);
+    }
+    params_tail(c, s, npos, p0, p1, mu, idx, work);
+}
+
+void lwc_ctx_store_rows(LwcCtx *c, int s, int parity, int r0, int r1, const int32_t *yq)
+{
+    size_t hw = (size_t)c->hy * c->wy;
+    int npos = lwc_ctx_row_pos(c->hy, c->wy, parity), p0 = lwc_ctx_row_pos(r0, c->wy, parity);
+    for (int ch = 0; ch < c->ms; ch++) {
+        const int32_t *src = yq + (size_t)ch * npos + p0;
+        int16_t *dst = c->yq + ((size_t)s * c->ms + ch) * hw;
+        for (int i = r0; i < r1; i++)
+            for (int j = (i & 1) ^ parity; j < c->wy; j += 2) {
+                int32_t v = *src++;
+                dst[(size_t)i * c->wy + j] = (int16_t)LWC_CLAMP(v, -32768, 32767);
+            }
+    }
 }
 
 void lwc_ctx_params(LwcCtx *c, int s, int parity, int32_t *mu, uint8_t *idx)

@@ -50,6 +50,21 @@ void lwc_ctx_params_range(LwcCtx *c, int s, int parity, int p0, int p1, int32_t 
 /* Record y_hat (Q4, [ms][npos]) of slice s, pass `parity`. */
 void lwc_ctx_store(LwcCtx *c, int s, int parity, const int32_t *yq);
 
+/* A pass in ranges of latent rows, with no serial step: the positions of
+ * rows [r0, r1) of a pass are [row_pos(r0), row_pos(r1)) (raster order).
+ * lwc_ctx_params_rows gathers the inputs of those rows and computes their
+ * means and indexes (the same integers as lwc_ctx_params). It reads the
+ * masked anchors of slice s straight from yq, so passes must be stored in
+ * coding order on a freshly opened context: when pass 1 of slice s runs, its
+ * own positions in yq are still the zeros lwc_ctx_open put there. Calls on
+ * disjoint rows with distinct workers may run concurrently, but not with a
+ * store. lwc_ctx_store_rows stores rows [r0, r1) of a pass (yq laid out
+ * [ms][npos] as for lwc_ctx_store); calls on disjoint rows may run
+ * concurrently. */
+int lwc_ctx_row_pos(int r, int w, int parity);
+void lwc_ctx_params_rows(LwcCtx *c, int s, int parity, int r0, int r1, int32_t *mu, uint8_t *idx, int worker);
+void lwc_ctx_store_rows(LwcCtx *c, int s, int parity, int r0, int r1, const int32_t *yq);
+
 /* Copy the positions of one parity of a [h][w] map into dst[npos] and back. */
 void lwc_gather_parity(const int16_t *src, int h, int w, int parity, int16_t *dst);
 

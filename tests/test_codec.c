@@ -9,6 +9,7 @@
 #include "testutil.h"
 #include "tools/train/net.h"
 #include "transforms/gemm.h"
+#include "ystripes.h"
 
 static LwcModel *g_model;
 static uint8_t *g_model_buf;
@@ -287,6 +288,128 @@ START_TEST(offset_tables_without_zero)
 }
 END_TEST
 
+/* Rows and count of the y stripes of a (version 2) stream. */
+static int stripe_count(const uint8_t *buf, size_t len, int *rows)
+{
+    LwcHeader h;
+    LwcSection secs[LWC_MAX_SECTIONS];
+    int n;
+    ck_assert_int_eq(lwc_stream_parse(buf, len, UINT64_MAX, &h, secs, &n), 0);
+    ck_assert_int_eq(h.version, 2);
+    LwcGeom g;
+    lwc_geom_init(&g, h.width, h.height);
+    for (int i = 0; i < n; i++)
+        if (secs[i].tag == LWC_SEC_Y) {
+            LwcYStripes t;
+            ck_assert_int_eq(lwc_ystripes_parse(secs[i].data, secs[i].size, h.version, g.hy, &t), 0);
+            if (rows) *rows = t.rows;
+            return t.count;
+        }
+    ck_abort_msg("no YLAT section");
+    return 0;
+}
+
+/* Encode with 1, 2, 3 and 4 threads: the same bytes, with `count` stripes
+ * (0: more than one); decode with 1, 2 and 3 threads: the encoder's
+ * reconstruction. Returns the stream; *recon is the reconstruction. */
+static uint8_t *check_threads(const LwcImage *img, double q, int count, size_t *len, LwcImage *recon)
+{
+    uint8_t *ref;
+    LwcContext *c = open_ctx(1, 0);
+    encode(c, img, q, &ref, len, recon);
+    lwc_close(&c);
+    int k = stripe_count(ref, *len, NULL);
+    if (count) ck_assert_int_eq(k, count);
+    else ck_assert_int_gt(k, 1);
+    for (int th = 2; th <= 4; th++) {
+        uint8_t *buf;
+        size_t n;
+        c = open_ctx(th, 0);
+        encode(c, img, q, &buf, &n, NULL);
+        ck_assert_msg(n == *len && !memcmp(buf, ref, n), "%d threads: another stream", th);
+        lwc_free_buffer(buf);
+        lwc_close(&c);
+    }
+    for (int th = 1; th <= 3; th++) {
+        LwcImage dec;
+        c = open_ctx(th, 0);
+        ck_assert_int_eq(lwc_decode(c, ref, *len, &dec, NULL), 0);
+        ck_assert_msg(images_equal(recon, &dec), "%d threads: decode differs from the reconstruction", th);
+        lwc_image_free(&dec);
+        lwc_close(&c);
+    }
+    return ref;
+}
+
+/* Several stripes (forced heights, tall images): streams independent of the
+ * thread count, decodes equal to the reconstruction, and the same pixels as
+ * the same image coded in one stripe (the split changes the coding of the
+ * symbols, never the symbols). */
+static const struct { int w, h, ch, rows, count; } k_stripes[] = {
+    { 48, 600, 3, 7, 11 }, /* hy 76: 10 stripes of 7 rows and one of 6 */
+    { 33, 301, 4, 1, 40 }, /* one row per stripe, alpha */
+    { 200, 130, 1, 3, 7 }, /* gray, last stripe of 2 rows */
+    { 16, 1000, 3, 1, 64 }, /* hy 128: one row per stripe would be 128 stripes; 64 at most */
+};
+
+START_TEST(stripes_threads)
+{
+    LwcImage img, recon, recon1, dec;
+    make_image(&img, k_stripes[_i].w, k_stripes[_i].h, k_stripes[_i].ch, 8, 50 + _i);
+    lwc_set_ystripe_rows(k_stripes[_i].rows);
+    size_t len, len1;
+    uint8_t *buf = check_threads(&img, 55, k_stripes[_i].count, &len, &recon), *one;
+    lwc_set_ystripe_rows(1 << 20);
+    LwcContext *c = open_ctx(2, 0);
+    encode(c, &img, 55, &one, &len1, &recon1);
+    ck_assert_int_eq(stripe_count(one, len1, NULL), 1);
+    ck_assert(images_equal(&recon, &recon1));
+    ck_assert_int_eq(lwc_decode(c, one, len1, &dec, NULL), 0);
+    ck_assert(images_equal(&recon, &dec));
+    lwc_set_ystripe_rows(0);
+    lwc_free_buffer(buf); lwc_free_buffer(one);
+    lwc_image_free(&img); lwc_image_free(&recon); lwc_image_free(&recon1); lwc_image_free(&dec);
+    lwc_close(&c);
+}
+END_TEST
+
+/* The automatic choice: a tall image gets several stripes by itself. */
+START_TEST(stripes_auto)
+{
+    LwcImage img, recon;
+    make_image(&img, 512, 2048, 3, 8, 77); /* 16 x 256 x 64 symbols: 2 stripes */
+    size_t len;
+    uint8_t *buf = check_threads(&img, 40, 2, &len, &recon);
+    lwc_free_buffer(buf);
+    lwc_image_free(&img); lwc_image_free(&recon);
+}
+END_TEST
+
+/* The rule itself: a function of M, hy, wy; about LWC_YSTRIPE_SYMBOLS
+ * symbols or more per stripe, at most LWC_YSTRIPES_MAX stripes. */
+START_TEST(stripe_rule)
+{
+    LwcModel m;
+    memset(&m, 0, sizeof(m));
+    m.a.M = 128;
+    ck_assert_int_eq(lwc_ystripe_rows(&m, 64, 96), 11);   /* 768x512: 6 stripes */
+    ck_assert_int_eq(lwc_ystripe_rows(&m, 376, 500), 6);  /* 4000x3000: 63 stripes */
+    m.a.M = 16;
+    ck_assert_int_eq(lwc_ystripe_rows(&m, 8, 8), 8);      /* small: one stripe */
+    static const int k_m[] = { 16, 128, 320 };
+    for (int im = 0; im < 3; im++)
+        for (int hy = 1; hy <= 131072; hy += hy / 3 + 1)
+            for (int wy = 4; wy <= 131072; wy += wy / 2 + 3) {
+                m.a.M = k_m[im];
+                int rows = lwc_ystripe_rows(&m, hy, wy), k = lwc_ystripes_count(hy, rows);
+                uint64_t n = (uint64_t)m.a.M * hy * wy;
+                ck_assert(rows >= 1 && rows <= hy && k >= 1 && k <= LWC_YSTRIPES_MAX);
+                ck_assert(k == 1 || n / k >= LWC_YSTRIPE_SYMBOLS / 2); /* stripes stay big */
+                if (n >= 2 * (uint64_t)LWC_YSTRIPE_SYMBOLS && hy >= 2) ck_assert_int_ge(k, 2); /* big: parallel */
+            }
+}
+END_TEST
+
 static Suite *codec_suite(void)
 {
     Suite *s = suite_create("codec");
@@ -300,6 +423,9 @@ static Suite *codec_suite(void)
     tcase_add_test(t, bad_arguments);
     tcase_add_test(t, model_file_corruption);
     tcase_add_test(t, offset_tables_without_zero);
+    tcase_add_loop_test(t, stripes_threads, 0, sizeof(k_stripes) / sizeof(k_stripes[0]));
+    tcase_add_test(t, stripes_auto);
+    tcase_add_test(t, stripe_rule);
     suite_add_tcase(s, t);
     return s;
 }

@@ -1,8 +1,9 @@
 /* Golden streams: tests/golden/MANIFEST lists streams that must keep decoding
  * (with tests/golden/tiny.lwcm and the reference kernels) to a recorded
- * FNV-1a hash of the pixels, and broken streams that must keep failing with
- * a recorded error code. Regenerate only on a deliberate format change:
- * tests/golden/make-golden.sh. */
+ * FNV-1a hash of the pixels, with one thread and with three (the stripes of
+ * a version-2 stream decode in parallel), and broken streams that must keep
+ * failing with a recorded error code. Regenerate only on a deliberate format
+ * change: tests/golden/make-golden.sh. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +32,10 @@ START_TEST(golden)
     LwcSettings s;
     lwc_default_settings(&s);
     s.reference_kernels = 1;
-    LwcContext *c;
+    LwcContext *c, *c3;
     ck_assert_int_eq(lwc_open(&c, m, &s), 0);
+    s.threads = 3;
+    ck_assert_int_eq(lwc_open(&c3, m, &s), 0);
     FILE *f = fopen("tests/golden/MANIFEST", "r");
     ck_assert_ptr_nonnull(f);
     char line[512], name[256], kind[32], val[64];
@@ -51,10 +54,15 @@ START_TEST(golden)
             snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)pixel_hash(&img));
             if (getenv("LWC_GOLDEN_RECORD")) printf("%s pixels %s\n", name, hex);
             else ck_assert_msg(!strcmp(hex, val), "%s: pixels hash %s, recorded %s", name, hex, val);
+            uint64_t h1 = pixel_hash(&img);
+            lwc_image_free(&img);
+            ck_assert_msg(lwc_decode(c3, b, len, &img, NULL) == 0, "%s: decode with 3 threads failed", name);
+            ck_assert_msg(pixel_hash(&img) == h1, "%s: 3 threads decode other pixels", name);
             lwc_image_free(&img);
         } else {
             if (getenv("LWC_GOLDEN_RECORD")) printf("%s error %d  # %s\n", name, r, lwc_strerror(r));
             else ck_assert_msg(r == atoi(val), "%s: got %d (%s), recorded %s", name, r, lwc_strerror(r), val);
+            ck_assert_msg(lwc_decode(c3, b, len, &img, NULL) == r, "%s: another error with 3 threads", name);
             errors++;
         }
         free(b);
@@ -64,6 +72,7 @@ START_TEST(golden)
     ck_assert_int_ge(n, 4);
     ck_assert_int_ge(errors, 5);
     lwc_close(&c);
+    lwc_close(&c3);
     lwc_model_free(&m);
     free(mb);
 }

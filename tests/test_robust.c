@@ -4,7 +4,8 @@
  *                   reset, nothing leaked (the ASan pass checks leaks)
  *   golden_errors   broken streams generated at run time from committed ones
  *                   (every truncation, every single-bit flip with and
- *                   without the checksums repaired, absurd fields) plus the
+ *                   without the checksums repaired, absurd fields, a
+ *                   damaged stripe table of version 2) plus the
  *                   files listed in tests/golden-errors/MANIFEST: each one
  *                   fails with its documented error or decodes validly, with
  *                   allocations capped
@@ -12,8 +13,9 @@
  *                   (garbage pixels, but no undefined behaviour)
  *   threads         two threads, each with its own context (2 and 3 workers) on one shared
  *                   model, encode and decode at once and must reproduce the
- *                   single-threaded bytes and pixels (tests/cli_tsan.sh runs
- *                   this case under ThreadSanitizer)
+ *                   single-threaded bytes and pixels; y is cut into stripes
+ *                   of 2 latent rows, so the workers code stripes at once
+ *                   (tests/cli_tsan.sh runs this case under ThreadSanitizer)
  *
  * LWC_GOLDEN_ERRORS_WRITE=1 rewrites the representative broken streams and
  * tests/golden-errors/MANIFEST from the generator (see that MANIFEST). */
@@ -26,6 +28,7 @@
 #include "common.h"
 #include "io/imageio.h"
 #include "testutil.h"
+#include "ystripes.h"
 
 #define ALLOC_CAP ((size_t)32 << 20) /* no broken stream may need more per allocation */
 #define ERRDIR "tests/golden-errors"
@@ -195,6 +198,7 @@ START_TEST(alloc_failure)
     printf("alloc_failure: lwc_model_load %ld allocations, lwc_open %ld\n", n, no);
     LwcContext *c = open_ctx(0);
     for (size_t i = 0; i < sizeof(k_alloc_cases) / sizeof(k_alloc_cases[0]); i++) {
+        lwc_set_ystripe_rows(i == 2 ? 1 : 0); /* 70x36: 8 stripes of one latent row */
         LwcImage img;
         make_image(&img, k_alloc_cases[i].w, k_alloc_cases[i].h, k_alloc_cases[i].ch, k_alloc_cases[i].depth, i + 3);
         CodecJob j = { c, &img, NULL, 0 };
@@ -212,6 +216,7 @@ START_TEST(alloc_failure)
         lwc_free_buffer(buf);
         lwc_image_free(&img);
     }
+    lwc_set_ystripe_rows(0);
     lwc_close(&c);
     /* the image readers (CLI side): PNG with palette + tRNS, 16-bit PNG, progressive JPEG, PGM */
     static const char *const k_images[] = { "pal4-trns.png", "rgba16.png", "progressive.jpg", "gray1000.pgm" };
@@ -271,7 +276,7 @@ static int container_verdict(const uint8_t *b, size_t n, uint64_t max_pixels, ui
     if (n < 4) return LWC_ERR_TRUNCATED;
     if (memcmp(b, "\x89LWC", 4)) return LWC_ERR_MAGIC;
     if (n < 32) return LWC_ERR_TRUNCATED;
-    if (b[4] != 1) return LWC_ERR_VERSION;
+    if (b[4] != 1 && b[4] != 2) return LWC_ERR_VERSION;
     if (rd32(b + 28) != lwc_crc32c(0, b, 28)) return LWC_ERR_CRC;
     int ch = b[5];
     if (ch < 1 || ch > 4 || (b[6] != 8 && b[6] != 16) || b[7] || b[27] || (b[24] | b[25] << 8) > 10000)
@@ -451,6 +456,50 @@ static int make_cases(Broken *L, const uint8_t *rgb, size_t nr, const uint8_t *r
     return k;
 }
 
+static void set_section_size(uint8_t *b, uint32_t tag, uint32_t size)
+{
+    for (size_t i = 0; i < b[26]; i++)
+        if (rd32(b + 32 + 12 * i) == tag) wr32(b + 32 + 12 * i + 4, size);
+}
+
+/* Version 2: damage to the stripe table (u32 rows, u32 count, count u32
+ * sizes) of a stream of 3 stripes of a latent of 8 rows, whose YLAT is the
+ * last section. */
+static int make_v2_cases(Broken *L, int k, const uint8_t *v2, size_t n)
+{
+    Broken *c;
+    size_t ylen, y = section_pos(v2, LWC_SEC_Y, &ylen);
+    ck_assert(y + ylen == n && rd32(v2 + y) == 3 && rd32(v2 + y + 4) == 3);
+    uint32_t s0 = rd32(v2 + y + 8), s1 = rd32(v2 + y + 12), s2 = rd32(v2 + y + 16);
+#define V2(name, err) c = add_case(L, &k, name, err, v2, n)
+#define W(off, v) wr32(c->b + y + (off), (v))
+    V2("err-v2-count-4.lwc", LWC_ERR_CORRUPT); W(4, 4); fix_all(c->b, c->n);
+    V2("err-v2-count-0.lwc", LWC_ERR_CORRUPT); W(4, 0); fix_all(c->b, c->n);
+    V2("err-v2-count-2p32-1.lwc", LWC_ERR_CORRUPT); W(4, 0xffffffffu); fix_all(c->b, c->n);
+    V2("err-v2-rows-0.lwc", LWC_ERR_CORRUPT); W(0, 0); fix_all(c->b, c->n);
+    V2("err-v2-rows-above-hy.lwc", LWC_ERR_CORRUPT); W(0, 9); fix_all(c->b, c->n);
+    V2("err-v2-rows-4-count-3.lwc", LWC_ERR_CORRUPT); W(0, 4); fix_all(c->b, c->n);
+    V2("err-v2-size-past-end.lwc", LWC_ERR_TRUNCATED); W(12, 0xffffffffu); fix_all(c->b, c->n);
+    V2("err-v2-size-sum-short.lwc", LWC_ERR_CORRUPT); W(8, s0 - 4); fix_all(c->b, c->n);
+    V2("err-v2-size-sum-long.lwc", LWC_ERR_TRUNCATED); W(16, s2 + 4); fix_all(c->b, c->n);
+    V2("err-v2-size-zero.lwc", LWC_ERR_CORRUPT); W(8, 0); W(12, s1 + s0); fix_all(c->b, c->n);
+    V2("err-v2-size-not-4n.lwc", LWC_ERR_CORRUPT); W(8, s0 + 2); W(12, s1 - 2); fix_all(c->b, c->n);
+    V2("err-v2-rans-state.lwc", LWC_ERR_CORRUPT); W(20 + s0, 0); W(24 + s0, 0); fix_all(c->b, c->n);
+    V2("err-v2-extra-word.lwc", LWC_ERR_CORRUPT); memset(c->b + n, 0, 4); c->n += 4; W(16, s2 + 4);
+    set_section_size(c->b, LWC_SEC_Y, (uint32_t)ylen + 4); fix_all(c->b, c->n);
+    size_t cut[] = { 0, 6, 12, 20 }; /* inside the head, inside the sizes, sizes only */
+    for (size_t i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "err-v2-ylat-cut-%zu.lwc", cut[i]);
+        c = add_case(L, &k, name, LWC_ERR_TRUNCATED, v2, y + cut[i]);
+        set_section_size(c->b, LWC_SEC_Y, (uint32_t)cut[i]);
+        fix_all(c->b, c->n);
+    }
+#undef V2
+#undef W
+    return k;
+}
+
 static void write_file(const char *path, const uint8_t *b, size_t n)
 {
     FILE *f = fopen(path, "wb");
@@ -493,10 +542,12 @@ START_TEST(golden_errors)
     size_t nr, na;
     uint8_t *rgb = test_slurp("tests/golden/rgb-q30.lwc", &nr);
     uint8_t *rgba = test_slurp(ERRDIR "/rgba7-q60.lwc", &na);
+    size_t nv;
+    uint8_t *v2 = test_slurp("tests/golden/v2-rgb-q30-s3.lwc", &nv);
     ErrRun er = { open_ctx(ERR_MAX_PIXELS), 0, 0, "" };
     lwc_alloc_set_cap(ALLOC_CAP);
     Broken cases[64];
-    int nc = make_cases(cases, rgb, nr, rgba, na);
+    int nc = make_v2_cases(cases, make_cases(cases, rgb, nr, rgba, na), v2, nv);
     const char *rec = getenv("LWC_GOLDEN_ERRORS_WRITE");
     FILE *mf = NULL;
     if (rec && *rec) {
@@ -506,9 +557,9 @@ START_TEST(golden_errors)
                     "# case golden_errors, model tests/golden/tiny.lwcm, max_pixels 2^20). Written by\n"
                     "#   LWC_GOLDEN_ERRORS_WRITE=1 build/tests/test_robust   (run from the source root)\n"
                     "# which derives them from tests/golden/rgb-q30.lwc and rgba7-q60.lwc (base streams).\n"
-                    "# At run time the test also checks every named case of make_cases() (these files\n"
+                    "# At run time the test also checks every named case of make_cases() and make_v2_cases() (these files\n"
                     "# are one per kind of damage) and every truncation and single-bit flip, raw and\n"
-                    "# with the CRCs repaired, of both bases: about 12,700 streams.\n"
+                    "# with the CRCs repaired, of both bases and of tests/golden/v2-rgb-q30-s3.lwc: about 17,800 streams.\n"
                     "rgba7-q60.lwc base\n"
                     "err-ysym-overflow.lwc error -4  # corrupt data (found by fuzz_decode: y symbol 16*q overflowed)\n");
     }
@@ -529,6 +580,8 @@ START_TEST(golden_errors)
     exhaustive(&er, rgb, nr);
     er.base = "rgba7-q60.lwc";
     exhaustive(&er, rgba, na);
+    er.base = "v2-rgb-q30-s3.lwc";
+    exhaustive(&er, v2, nv);
     /* A header asking for the default pixel cap (2^28) on a few hundred bytes:
      * allocations are capped, so it must fail cleanly (NOMEM or a data error). */
     LwcContext *big = open_ctx(0);
@@ -547,6 +600,7 @@ START_TEST(golden_errors)
     lwc_close(&er.c);
     free(rgb);
     free(rgba);
+    free(v2);
 }
 END_TEST
 
@@ -724,6 +778,7 @@ START_TEST(threads)
     make_image(&imgs[0], 96, 64, 3, 8, 41);
     make_image(&imgs[1], 50, 70, 4, 16, 42);
     ThreadJob jobs[2] = { { &imgs[0], 35.0, NULL, 0, 0, 2, 0, "" }, { &imgs[1], 80.0, NULL, 0, 0, 3, 0, "" } };
+    lwc_set_ystripe_rows(2); /* 4 and 6 stripes */
     LwcContext *c = open_ctx(0);
     uint8_t *refs[2];
     for (int i = 0; i < 2; i++) {
@@ -734,6 +789,7 @@ START_TEST(threads)
     pthread_t th[2];
     for (int i = 0; i < 2; i++) ck_assert_int_eq(pthread_create(&th[i], NULL, thread_main, &jobs[i]), 0);
     for (int i = 0; i < 2; i++) ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+    lwc_set_ystripe_rows(0);
     for (int i = 0; i < 2; i++) {
         ck_assert_msg(jobs[i].failures == 0, "thread %d: %s", i, jobs[i].msg);
         lwc_free_buffer(refs[i]);

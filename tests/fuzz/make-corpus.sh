@@ -3,8 +3,9 @@
 # the harness input layouts change; the files are committed).
 #   bash tests/fuzz/make-corpus.sh BUILD_DIR
 # Needs python3 (standard library only) and cjpeg (libjpeg-turbo-progs).
-#   decode/     golden streams of tests/golden plus RGBA / gray+alpha streams
-#               (alpha modes 0 and 1), coded with tests/golden/tiny.lwcm
+#   decode/     golden streams of tests/golden (version 1, and version 2 with
+#               several y stripes) plus RGBA / gray+alpha streams (alpha
+#               modes 0 and 1), coded with tests/golden/tiny.lwcm
 #   model/      a minimal-architecture model (lwc_test_mkmodel)
 #   image/      small PNG (every colour type and bit depth, palette, tRNS,
 #               Adam7), JPEG (baseline, gray, progressive, restarts,
@@ -156,6 +157,8 @@ if command -v convert > /dev/null; then convert "$t/j.ppm" -colorspace CMYK "$C/
 export LWC_MODEL=tests/golden/tiny.lwcm
 cp tests/golden/rgb-q30.lwc tests/golden/gray-q50.lwc tests/golden/deep16-q70.lwc tests/golden/rgb-q90.lwc \
    tests/golden/err-section-past-end.lwc tests/golden/err-model-id.lwc "$C/decode/"
+# version 2 with several y stripes (the streams above are version 1)
+cp tests/golden/v2-rgb-q30-s3.lwc tests/golden/v2-tall-q60-s5.lwc tests/golden/v2-deep16-q70-s1.lwc "$C/decode/"
 "$B/lwc" encode "$t/rgba.png" -o "$C/decode/rgba-q60.lwc" -q 60 --reference --quiet
 "$B/lwc" encode "$t/graya16.png" -o "$C/decode/graya16-q10.lwc" -q 10 --reference --quiet
 "$B/lwc" encode "$t/rgb.ppm" -o "$C/decode/rgb-q0.lwc" -q 0 --reference --quiet

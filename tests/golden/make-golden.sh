@@ -3,10 +3,18 @@
 #   bash tests/golden/make-golden.sh build
 # Streams are made with the reference kernels; broken streams are derived
 # from them. MANIFEST records the expected pixel hash or error code, using
-# the test itself in "record" mode (LWC_GOLDEN_RECORD=1 prints the hashes).
+# the test itself in "record" mode (LWC_GOLDEN_RECORD=1 prints the hashes);
+# a new stream needs its line in MANIFEST before it can be recorded.
+#
+# Version 1 streams (rgb-q30, rgb-q90, gray-q50, deep16-q70) are frozen: the
+# encoder writes version 2 since the y stripes, so they stay as the version-1
+# encoder wrote them, and so does tiny.lwcm, which they need. The broken v1
+# streams are still derived from the committed rgb-q30.lwc. Version 2 streams
+# are v2-*; those named -sN are coded with N latent rows per stripe
+# (lwc encode --stripe-rows) so that small images have several stripes.
 set -euo pipefail
 B=${1:-build}; G=tests/golden
-"$B/tests/lwc_test_mkmodel" $G/tiny.lwcm 7
+[[ -f $G/tiny.lwcm ]] || "$B/tests/lwc_test_mkmodel" $G/tiny.lwcm 7
 export LWC_MODEL=$G/tiny.lwcm
 t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
 python3 - "$t" <<'PY'
@@ -27,17 +35,19 @@ def ppm(path, w, h, ch, mx):
 ppm(d + '/rgb.ppm', 64, 48, 3, 255)
 ppm(d + '/gray.pgm', 33, 17, 1, 255)
 ppm(d + '/deep.ppm', 20, 12, 3, 65535)
+ppm(d + '/tall.pgm', 40, 260, 1, 255)
 PY
-"$B/lwc" encode "$t/rgb.ppm" -o $G/rgb-q30.lwc -q 30 --reference --quiet
-"$B/lwc" encode "$t/rgb.ppm" -o $G/rgb-q90.lwc -q 90 --reference --quiet
-"$B/lwc" encode "$t/gray.pgm" -o $G/gray-q50.lwc -q 50 --reference --quiet
-"$B/lwc" encode "$t/deep.ppm" -o $G/deep16-q70.lwc -q 70 --reference --quiet
+enc() { "$B/lwc" encode "$@" --reference --quiet; }
+enc "$t/rgb.ppm" -o $G/v2-rgb-q30.lwc -q 30
+enc "$t/rgb.ppm" -o $G/v2-rgb-q30-s3.lwc -q 30 --stripe-rows 3
+enc "$t/tall.pgm" -o $G/v2-tall-q60-s5.lwc -q 60 --stripe-rows 5
+enc "$t/deep.ppm" -o $G/v2-deep16-q70-s1.lwc -q 70 --stripe-rows 1
 src=$G/rgb-q30.lwc; n=$(stat -c %s $src)
 head -c 20 $src > $G/err-truncated-header.lwc
 head -c $((n - 5)) $src > $G/err-truncated-payload.lwc
-python3 - $src $G <<'PY'
+python3 - $src $G/v2-rgb-q30-s3.lwc $G <<'PY'
 import sys, struct
-src, g = sys.argv[1], sys.argv[2]
+src, src2, g = sys.argv[1], sys.argv[2], sys.argv[3]
 b = bytearray(open(src, 'rb').read())
 def crc32c(data):
     c = 0xffffffff
@@ -51,7 +61,7 @@ def save(name, data, fix=True):
     if fix: d[28:32] = struct.pack('<I', crc32c(bytes(d[:28])))
     open(g + '/' + name, 'wb').write(d)
 x = bytearray(b); x[0] = 0x50; save('err-magic.lwc', x, False)
-x = bytearray(b); x[4] = 2; save('err-version.lwc', x)
+x = bytearray(b); x[4] = 3; save('err-version.lwc', x)
 x = bytearray(b); x[-1] ^= 0x10; save('err-crc-payload.lwc', x, False)
 x = bytearray(b); x[9] ^= 1; save('err-crc-header.lwc', x, False)
 x = bytearray(b); x[8:12] = struct.pack('<I', 1 << 30); save('err-huge-width.lwc', x)
@@ -60,5 +70,39 @@ x = bytearray(b); x[8:12] = struct.pack('<I', 0); save('err-zero-width.lwc', x)
 x = bytearray(b); x[16] ^= 0xff; save('err-model-id.lwc', x)
 x = bytearray(b); x[36:40] = struct.pack('<I', 1 << 31); save('err-section-past-end.lwc', x)
 x = bytearray(b); x[26] = 9; save('err-section-count.lwc', x)
+# a version-1 payload under a version-2 header: its rANS state read as a stripe table
+x = bytearray(b); x[4] = 2; save('err-v2-v1-payload.lwc', x)
+
+# Version 2: damage to the stripe table of YLAT (3 stripes of 3, 3, 2 rows),
+# the stream rebuilt around it with valid sizes and CRCs.
+def sections(s):
+    n, pos, out = s[26], 32 + 12 * s[26], []
+    for i in range(n):
+        tag, size = struct.unpack('<II', s[32 + 12 * i:40 + 12 * i])
+        out.append([tag, bytearray(s[pos:pos + size])]); pos += size
+    return out
+def build(s, secs):
+    out = bytearray(s[:32]); out[26] = len(secs)
+    for tag, p in secs: out += struct.pack('<III', tag, len(p), crc32c(bytes(p)))
+    for tag, p in secs: out += p
+    out[28:32] = struct.pack('<I', crc32c(bytes(out[:28])))
+    return out
+v2 = bytearray(open(src2, 'rb').read())
+YLAT = struct.unpack('<I', b'YLAT')[0]
+def ylat_case(name, fn):
+    secs = sections(v2)
+    for sec in secs:
+        if sec[0] == YLAT: sec[1] = fn(sec[1])
+    open(g + '/' + name, 'wb').write(build(v2, secs))
+def put(p, off, v): p[off:off + 4] = struct.pack('<I', v & 0xffffffff); return p
+def get(p, off): return struct.unpack('<I', p[off:off + 4])[0]
+ylat_case('err-v2-stripe-count.lwc', lambda p: put(p, 4, get(p, 4) + 1))
+ylat_case('err-v2-stripe-rows-zero.lwc', lambda p: put(p, 0, 0))
+ylat_case('err-v2-stripe-rows-big.lwc', lambda p: put(p, 0, 9))
+ylat_case('err-v2-stripe-past-end.lwc', lambda p: put(p, 12, 0x7ffffff0))
+ylat_case('err-v2-stripe-sum.lwc', lambda p: put(p, 8, get(p, 8) - 4))
+ylat_case('err-v2-stripe-size-not-4n.lwc', lambda p: put(put(p, 8, get(p, 8) + 2), 12, get(p, 12) - 2))
+ylat_case('err-v2-stripe-table-cut.lwc', lambda p: p[:12])
+ylat_case('err-v2-stripe-shift.lwc', lambda p: put(put(p, 8, get(p, 8) + 4), 12, get(p, 12) - 4))
 PY
 echo "golden streams written; now run: LWC_GOLDEN_RECORD=1 to print hashes (see test_golden.c)"

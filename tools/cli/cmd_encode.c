@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "codec/ystripes.h"
 #include "codec/io/imageio.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/cli_video.h"
@@ -13,7 +14,7 @@
 typedef struct EncOpts {
     const char *in, *out, *model;
     double quality, bpp;
-    int threads, verbose, quiet, force, ref;
+    int threads, verbose, quiet, force, ref, stripe_rows;
 } EncOpts;
 
 static void usage(FILE *f)
@@ -28,6 +29,8 @@ static void usage(FILE *f)
                "  --model FILE       model (default: the shipped models/lwc-default.lwcm)\n"
                "  --threads N        worker threads, 1..64; default 1\n"
                "  --reference        plain C float kernels instead of OpenBLAS\n"
+               "  --stripe-rows N    testing: latent rows per entropy-coded stripe of y, 1..65536\n"
+               "                     (default: chosen from the image size; see docs/bitstream.md)\n"
                "  -f, --force        allow OUTPUT to be the same file as INPUT\n"
                "  -v, --verbose      per-stage times and section sizes\n"
                "  --quiet            print nothing on success\n");
@@ -38,6 +41,7 @@ static int parse(int argc, char **argv, EncOpts *o)
     static const struct option lo[] = {
         { "output", 1, 0, 'o' }, { "quality", 1, 0, 'q' }, { "bpp", 1, 0, 'b' }, { "model", 1, 0, 'm' },
         { "threads", 1, 0, 't' }, { "reference", 0, 0, 'r' }, { "force", 0, 0, 'f' },
+        { "stripe-rows", 1, 0, 's' },
         { "verbose", 0, 0, 'v' }, { "quiet", 0, 0, 'Q' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
     memset(o, 0, sizeof(*o));
     o->quality = 50; o->bpp = -1; o->threads = 1;
@@ -52,6 +56,7 @@ static int parse(int argc, char **argv, EncOpts *o)
         case 'm': o->model = optarg; break;
         case 't': if (lwc_cli_parse_int(optarg, 1, 64, &o->threads)) return lwc_cli_error("encode", "bad --threads value '%s' (expected 1..64)", optarg) + 1; break;
         case 'r': o->ref = 1; break;
+        case 's': if (lwc_cli_parse_int(optarg, 1, 65536, &o->stripe_rows)) return lwc_cli_error("encode", "bad --stripe-rows value '%s' (expected 1..65536)", optarg) + 1; break;
         case 'f': o->force = 1; break;
         case 'v': o->verbose = 1; break;
         case 'Q': o->quiet = 1; break;
@@ -304,6 +309,7 @@ int lwc_cmd_encode(int argc, char **argv)
     lwc_default_settings(&s);
     s.threads = o.threads;
     s.reference_kernels = o.ref;
+    lwc_set_ystripe_rows(o.stripe_rows);
     int ret = 1, r;
     if (m && (r = lwc_open(&ctx, m, &s)) < 0) lwc_cli_error("encode", "%s", lwc_strerror(r));
     if (ctx) ret = video ? run_video(&o, ctx, m, in.f) : run(&o, ctx, &img);
