@@ -12,7 +12,7 @@ LWC=${LWC:-build/lwc}
 DATA=${DATA:-../shared/datasets/train}
 CKPT=models/lwc-default.ckpt
 ARGS=(--data "$DATA" --out models/lwc-default.lwcm --checkpoint "$CKPT" --steps 2000000
-      --crop 128 --batch 8 --threads 2 --val-every 500 --ckpt-every 300
+      --crop 256 --batch 4 --threads 2 --val-every 500 --ckpt-every 300
       --log models/train-log.csv --time-limit "$SECS")
 # resuming keeps the checkpoint's learning rate (pass --lr X to replace it)
 [[ -f $CKPT ]] && ARGS+=(--resume) || ARGS+=(--arch 128,32,64,64,4,32,64,96,3,8 --seed 1 --lr 3e-4)
