@@ -210,6 +210,34 @@ START_TEST(loss_falls_and_resume_is_exact)
 }
 END_TEST
 
+/* --resume --lr X replaces the rate and forgets the best validation score,
+ * so a restarted rate is not halved again by the old plateau. */
+START_TEST(resume_with_new_rate_restarts_plateau)
+{
+    char dir[64], ck[128];
+    make_dataset(dir);
+    snprintf(ck, sizeof(ck), "%s/r.ckpt", dir);
+    lwc_gemm_force_reference(1);
+    LwcTrainOpts o = small_opts(dir, NULL, ck, 4);
+    o.val_every = 2; /* validates at steps 2 and 4: a finite best score */
+    ck_assert_int_eq(lwc_train_run(&o), 0);
+    LwcTrainState st;
+    ck_assert_int_eq(lwc_ckpt_load(ck, &st), 0);
+    ck_assert(isfinite(st.best_val));
+    lwc_train_state_free(&st);
+    o.steps = 5; o.resume = 1; o.val_every = 1000; o.lr = 5e-4; o.lr_given = 1;
+    ck_assert_int_eq(lwc_train_run(&o), 0);
+    ck_assert_int_eq(lwc_ckpt_load(ck, &st), 0);
+    ck_assert_int_eq(st.step, 5);
+    ck_assert_float_eq_tol(st.lr, 5e-4f, 1e-9f);
+    ck_assert(isinf(st.best_val));
+    ck_assert_int_eq(st.bad_evals, 0);
+    lwc_train_state_free(&st);
+    lwc_gemm_force_reference(0);
+    remove_dir(dir);
+}
+END_TEST
+
 static Suite *train_suite(void)
 {
     Suite *s = suite_create("train");
@@ -217,6 +245,7 @@ static Suite *train_suite(void)
     tcase_set_timeout(t, 600);
     tcase_add_test(t, graph_gradients);
     tcase_add_test(t, loss_falls_and_resume_is_exact);
+    tcase_add_test(t, resume_with_new_rate_restarts_plateau);
     suite_add_tcase(s, t);
     return s;
 }

@@ -295,7 +295,8 @@ static int init_state(Trainer *t)
         if (r >= 0 && o->lr_given && (float)o->lr != t->st.lr) {
             if (!o->quiet) printf("learning rate %g -> %g (--lr)\n", t->st.lr, o->lr);
             t->st.lr = (float)o->lr;
-            t->st.bad_evals = 0;
+            t->st.bad_evals = 0; /* a new rate starts a new plateau watch: the old best */
+            t->st.best_val = INFINITY; /* would halve it again within 3 validations */
         }
         return r;
     }
