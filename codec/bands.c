@@ -111,6 +111,16 @@ static int chunk_rows(const LwcConvJob *j)
     return LWC_MAX(1, LWC_MIN(fit, want));
 }
 
+/* acc += y over n outputs at `off` of every output channel (residual blocks). */
+static void add_residual(const LwcConvJob *j, size_t off, size_t n)
+{
+    for (int c = 0; c < j->l->cout && j->acc; c++) {
+        const float *y = j->y + c * j->ldy + off;
+        float *acc = j->acc + c * j->ldy + off;
+        for (size_t i = 0; i < n; i++) acc[i] += y[i];
+    }
+}
+
 typedef struct ConvRun {
     const LwcConvJob *j;
     int chunk;
@@ -126,12 +136,8 @@ static int conv_task(void *arg, int task, int worker)
     size_t off = (size_t)(r0 - j->ybase) * wo, n = (size_t)(r1 - r0) * wo;
     lwc_conv2d_forward_rows(j->x, l->cin, j->h, j->w, l->w, l->b, l->cout, l->k, l->stride, r0, r1,
                             j->y + off, j->ldy, j->work + (size_t)worker * j->work_n, j->work_n);
-    for (int c = 0; c < l->cout; c++) {
-        float *y = j->y + c * j->ldy + off;
-        if (j->relu) lwc_relu_forward(y, n);
-        if (j->acc)
-            for (size_t i = 0; i < n; i++) j->acc[c * j->ldy + off + i] += y[i];
-    }
+    for (int c = 0; c < l->cout && j->relu; c++) lwc_relu_forward(j->y + c * j->ldy + off, n);
+    add_residual(j, off, n);
     return LWC_OK;
 }
 
@@ -153,11 +159,7 @@ static int wino_task(void *arg, int task, int worker)
     lwc_wino_conv3x3_rows(j->x, l->cin, j->h, j->w, l->wu, l->b, l->cout, ty0,
                           wr->span / LWC_WINO_TILE, lo, hi, j->y + off, j->ldy, j->relu,
                           j->work + (size_t)worker * j->work_n);
-    for (int c = 0; c < l->cout && j->acc; c++) {
-        const float *y = j->y + c * j->ldy + off;
-        float *acc = j->acc + c * j->ldy + off;
-        for (size_t i = 0; i < n; i++) acc[i] += y[i];
-    }
+    add_residual(j, off, n);
     return LWC_OK;
 }
 

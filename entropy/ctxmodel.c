@@ -3,19 +3,26 @@
 #include "common.h"
 #include "entropy/ctxmodel.h"
 
-void lwc_gather_parity(const int16_t *src, int h, int w, int parity, int16_t *dst)
+/* Rows [r0, r1) of one [h][w] map, positions of one parity, into dst. */
+static void gather_rows(const int16_t *src, int w, int parity, int r0, int r1, int16_t *dst)
 {
-    for (int i = 0; i < h; i++)
+    for (int i = r0; i < r1; i++)
         for (int j = (i & 1) ^ parity; j < w; j += 2) *dst++ = src[(size_t)i * w + j];
 }
 
-static void scatter_parity(const int32_t *src, int h, int w, int parity, int16_t *dst)
+/* The reverse, clamped to int16. */
+static void scatter_rows(const int32_t *src, int w, int parity, int r0, int r1, int16_t *dst)
 {
-    for (int i = 0; i < h; i++)
+    for (int i = r0; i < r1; i++)
         for (int j = (i & 1) ^ parity; j < w; j += 2) {
             int32_t v = *src++;
             dst[(size_t)i * w + j] = (int16_t)LWC_CLAMP(v, -32768, 32767);
         }
+}
+
+void lwc_gather_parity(const int16_t *src, int h, int w, int parity, int16_t *dst)
+{
+    gather_rows(src, w, parity, 0, h, dst);
 }
 
 static size_t max_work(const LwcModel *m, int hy, int wy)
@@ -174,13 +181,6 @@ int lwc_ctx_row_pos(int r, int w, int parity)
     return r / 2 * w + (r & 1) * ((w + !parity) / 2); /* two rows hold w positions */
 }
 
-/* Rows [r0, r1) of one [h][w] map, positions of one parity, into dst. */
-static void gather_rows(const int16_t *src, int w, int parity, int r0, int r1, int16_t *dst)
-{
-    for (int i = r0; i < r1; i++)
-        for (int j = (i & 1) ^ parity; j < w; j += 2) *dst++ = src[(size_t)i * w + j];
-}
-
 void lwc_ctx_params_rows(LwcCtx *c, int s, int parity, int r0, int r1, int32_t *mu, uint8_t *idx, int worker)
 {
     const LwcArch *a = &c->m->a;
@@ -204,15 +204,8 @@ void lwc_ctx_store_rows(LwcCtx *c, int s, int parity, int r0, int r1, const int3
 {
     size_t hw = (size_t)c->hy * c->wy;
     int npos = lwc_ctx_row_pos(c->hy, c->wy, parity), p0 = lwc_ctx_row_pos(r0, c->wy, parity);
-    for (int ch = 0; ch < c->ms; ch++) {
-        const int32_t *src = yq + (size_t)ch * npos + p0;
-        int16_t *dst = c->yq + ((size_t)s * c->ms + ch) * hw;
-        for (int i = r0; i < r1; i++)
-            for (int j = (i & 1) ^ parity; j < c->wy; j += 2) {
-                int32_t v = *src++;
-                dst[(size_t)i * c->wy + j] = (int16_t)LWC_CLAMP(v, -32768, 32767);
-            }
-    }
+    for (int ch = 0; ch < c->ms; ch++)
+        scatter_rows(yq + (size_t)ch * npos + p0, c->wy, parity, r0, r1, c->yq + ((size_t)s * c->ms + ch) * hw);
 }
 
 void lwc_ctx_params(LwcCtx *c, int s, int parity, int32_t *mu, uint8_t *idx)
@@ -223,9 +216,5 @@ void lwc_ctx_params(LwcCtx *c, int s, int parity, int32_t *mu, uint8_t *idx)
 
 void lwc_ctx_store(LwcCtx *c, int s, int parity, const int32_t *yq)
 {
-    size_t hw = (size_t)c->hy * c->wy;
-    int npos = lwc_int_npos(c->hy, c->wy, parity);
-    for (int ch = 0; ch < c->ms; ch++)
-        scatter_parity(yq + (size_t)ch * npos, c->hy, c->wy, parity,
-                       c->yq + ((size_t)s * c->ms + ch) * hw);
+    lwc_ctx_store_rows(c, s, parity, 0, c->hy, yq);
 }

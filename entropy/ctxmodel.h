@@ -26,7 +26,7 @@ typedef struct LwcCtx {
     int workers;
 } LwcCtx;
 
-/* workers: how many threads may call lwc_ctx_params_range at once. */
+/* workers: how many threads may call lwc_ctx_params_range / _rows at once. */
 int lwc_ctx_open(LwcCtx *c, const LwcModel *m, int hy, int wy, int workers);
 void lwc_ctx_close(LwcCtx *c);
 /* Hyper features from z_hat [Nz][hy/4][wy/4]. */
