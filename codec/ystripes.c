@@ -140,19 +140,23 @@ static int decode_task(void *arg, int k, int worker)
     const LwcYPass *p = &d->pass;
     int r0, r1, p0, p1;
     lwc_ypass_stripe(p, k, &r0, &r1, &p0, &p1);
-    for (int c = 0; c < p->ctx->ms; c++)
+    LwcRansDec dec = d->dec[k]; /* a local copy: neighbouring stripes' coders share cache lines */
+    int r = LWC_OK;
+    for (int c = 0; c < p->ctx->ms && r == LWC_OK; c++)
         for (size_t i = (size_t)c * p->npos + p0; i < (size_t)c * p->npos + p1; i++) {
             int tn, off;
             int32_t sym;
             const uint32_t *cdf = lwc_cdf_table(&d->m->gauss, p->idx[i], &tn, &off);
-            int r = lwc_cdf_decode_value(&d->dec[k], cdf, tn, off, &sym);
+            r = lwc_cdf_decode_value(&dec, cdf, tn, off, &sym);
             if (r == LWC_OK && (sym > LWC_Y_SYM_MAX || sym < -LWC_Y_SYM_MAX)) r = LWC_ERR_CORRUPT;
-            if (r != LWC_OK) {
-                d->err[k] = r;
-                return LWC_OK;
-            }
+            if (r != LWC_OK) break;
             p->vals[i] = sym * 16 + p->mu[i];
         }
+    d->dec[k] = dec;
+    if (r != LWC_OK) {
+        d->err[k] = r;
+        return LWC_OK;
+    }
     lwc_ypass_store(p, r0, r1, d->yq);
     return LWC_OK;
 }

@@ -25,8 +25,10 @@ int lwc_ystripe_rows(const LwcModel *m, int hy, int wy)
     return LWC_MAX(lwc_ystripes_count(hy, (int)k), least);
 }
 
+/* Cache-line aligned: each is updated per symbol by its own worker, and
+ * neighbours sharing a line cost the 2-thread speed-up (false sharing). */
 typedef struct StripeEnc {
-    LwcRansEnc re;
+    _Alignas(64) LwcRansEnc re;
     int64_t *ovf; /* (index, value) pairs of y_hat outside int16 */
     size_t novf, capovf;
     uint8_t *buf; /* the coded substream */
