@@ -52,6 +52,11 @@ int lwc_band_rows(int hy, size_t floats_per_row, int halo);
  * set it only while no codec call runs. */
 void lwc_set_band_rows(int rows);
 
+/* The scale of the encoder's rate-distortion weights (encoder.c,
+ * rd_weights); tools and tests may change it while no encode runs. */
+void lwc_set_rdo_alpha(double alpha);
+double lwc_rdo_alpha(void);
+
 /* Runs fn(arg, task, worker) for every task in [0, ntasks) on at most
  * `threads` workers (the caller is worker 0; worker < threads). Returns the
  * first negative result, else LWC_OK. threads <= 1 runs inline. */

@@ -104,7 +104,9 @@ LWC_API void lwc_close(LwcContext **c);
 
 typedef struct LwcEncodeParams {
     double quality;         /* 0 (smallest) .. 100 (best); default 50 */
-    uint8_t reserved[32];   /* must be zero */
+    int plain_rounding;     /* 1: each latent rounded to its nearest step; 0 (default): the
+                               cheaper in rate + distortion of the two steps around it */
+    uint8_t reserved[28];   /* must be zero */
 } LwcEncodeParams;
 
 LWC_API void lwc_default_encode_params(LwcEncodeParams *p);

@@ -83,11 +83,15 @@ void lwc_ypass_store(const LwcYPass *p, int r0, int r1, int32_t *yq);
 int lwc_ydecode(const LwcModel *m, LwcCtx *ctx, const LwcYStripes *t, int32_t *yq);
 
 /* Encoder: code y (float [M][hy][wy], gained) through ctx (hyper features
- * done) into a version-2 YLAT payload. On success *out (lwc_malloc'd, the
- * caller frees it) holds *size bytes, and *ovf (lwc_malloc'd or NULL, the
- * caller frees it) the *novf (index into [M][hy][wy], value) pairs of y_hat
- * that ctx->yq clamped to int16. On failure all four are NULL / 0. */
-int lwc_yencode(const LwcModel *m, LwcCtx *ctx, const float *y, uint8_t **out, size_t *size, int64_t **ovf,
-                size_t *novf);
+ * done) into a version-2 YLAT payload. wd: NULL rounds every symbol to the
+ * nearest integer; else wd[c] is channel c's distortion weight in bits per
+ * squared quantisation step, and each symbol is the cheaper in bits +
+ * distortion of the two integers around y - mu. On success *out
+ * (lwc_malloc'd, the caller frees it) holds *size bytes, and *ovf
+ * (lwc_malloc'd or NULL, the caller frees it) the *novf (index into
+ * [M][hy][wy], value) pairs of y_hat that ctx->yq clamped to int16. On
+ * failure all four are NULL / 0. */
+int lwc_yencode(const LwcModel *m, LwcCtx *ctx, const float *y, const float *wd, uint8_t **out, size_t *size,
+                int64_t **ovf, size_t *novf);
 
 #endif

@@ -23,6 +23,13 @@ for core in "" Prescott Haswell SkylakeX; do
   done
 done
 echo "ok: $n encodes compared"
+# --plain-rounding: the same under every thread count, and more bytes than
+# the default rate-distortion choice
+"$LWC" encode docs/sample.png -o "$tmp/p1.lwc" -q 40 --plain-rounding --quiet || fails=$((fails+1))
+"$LWC" encode docs/sample.png -o "$tmp/p2.lwc" -q 40 --plain-rounding --threads 2 --quiet || fails=$((fails+1))
+cmp -s "$tmp/p1.lwc" "$tmp/p2.lwc" || { echo "FAIL: --plain-rounding stream differs with 2 threads"; fails=$((fails+1)); }
+(( $(stat -c %s "$tmp/p1.lwc") > $(stat -c %s "$tmp/s0.lwc") )) || { echo "FAIL: --plain-rounding is not larger"; fails=$((fails+1)); }
+"$LWC" decode "$tmp/p1.lwc" -o "$tmp/p1.ppm" --quiet || fails=$((fails+1))
 "$BUILD/lwc_decode_only" "$LWC_MODEL" "$tmp/s0.lwc" "$tmp/a.ppm" || fails=$((fails+1))
 "$LWC" decode "$tmp/s0.lwc" -o "$tmp/b.ppm" --quiet || fails=$((fails+1))
 "$LWC" compare "$tmp/a.ppm" "$tmp/b.ppm" --csv | tail -1 | awk -F, '{ if ($5 != 0) { print "FAIL: decoder-only program and CLI differ by " $5; exit 1 } }' || fails=$((fails+1))

@@ -1,9 +1,11 @@
 /* End-to-end codec tests with a small pseudo-random model: round trips,
  * determinism across kernel paths and thread counts, broken streams. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bitstream.h"
+#include "codec/io/imageio.h"
 #include "common.h"
 #include "internal.h"
 #include "testutil.h"
@@ -155,6 +157,88 @@ START_TEST(rate_monotonic_in_quality)
     }
     lwc_close(&c);
     lwc_image_free(&img);
+}
+END_TEST
+
+static size_t encode_len(LwcContext *c, const LwcImage *img, double q, int plain, LwcImage *recon)
+{
+    LwcEncodeParams p;
+    lwc_default_encode_params(&p);
+    p.quality = q;
+    p.plain_rounding = plain;
+    uint8_t *buf;
+    size_t len;
+    ck_assert_int_eq(lwc_encode(c, img, &p, &buf, &len, recon, NULL), 0);
+    lwc_free_buffer(buf);
+    return len;
+}
+
+/* The encoder's rate-distortion choice: with distortion weighted out of
+ * reach it is plain rounding, bit for bit; weighted near zero it only
+ * saves bits. */
+START_TEST(rdo_limits)
+{
+    LwcImage img;
+    make_image(&img, 96, 80, 3, 8, 11);
+    LwcContext *c = open_ctx(2, 0);
+    double alpha = lwc_rdo_alpha();
+    for (int q = 0; q <= 100; q += 50) {
+        size_t plain = encode_len(c, &img, q, 1, NULL);
+        lwc_set_rdo_alpha(1e12);
+        ck_assert_uint_eq(encode_len(c, &img, q, 0, NULL), plain);
+        lwc_set_rdo_alpha(1e-6);
+        size_t cheap = encode_len(c, &img, q, 0, NULL);
+        ck_assert_msg(cheap < plain, "q %d: %zu bytes, plain rounding %zu", q, cheap, plain);
+        lwc_set_rdo_alpha(alpha);
+    }
+    lwc_close(&c);
+    lwc_image_free(&img);
+}
+END_TEST
+
+/* bits + lambda 255^2 MSE (the trained loss, in bits per pixel) of an encode. */
+static double rd_cost(LwcContext *c, const LwcModel *m, const LwcImage *img, double q, int plain)
+{
+    LwcImage rec;
+    size_t len = encode_len(c, img, q, plain, &rec);
+    double se = 0;
+    for (int y = 0; y < img->height; y++)
+        for (int x = 0; x < img->width * 3; x++) {
+            double d = (img->data[(size_t)y * img->stride + x] - rec.data[(size_t)y * rec.stride + x]) / 255.0;
+            se += d * d;
+        }
+    lwc_image_free(&rec);
+    double t = q / 100.0 * (m->a.L - 1), f = t - (int)t;
+    int l = (int)t < m->a.L - 1 ? (int)t : m->a.L - 2;
+    double lam = exp((1 - f) * log(m->lambda[l]) + f * log(m->lambda[l + 1]));
+    double px = (double)img->width * img->height;
+    return 8.0 * len / px + lam * 255 * 255 * se / (3 * px);
+}
+
+/* With the shipped model on a photo, the default choice lowers the loss
+ * the model was trained for, at low, middle and high quality. */
+START_TEST(rdo_lowers_rd_cost)
+{
+    size_t ml;
+    uint8_t *mb = test_slurp("models/lwc-default.lwcm", &ml);
+    LwcModel *m;
+    ck_assert_int_eq(lwc_model_load(&m, mb, ml), 0);
+    LwcImage img;
+    char err[256];
+    ck_assert_int_eq(lwc_image_read_file("docs/sample.png", &img, err, sizeof(err)), 0);
+    ck_assert_int_eq(img.channels, 3);
+    LwcSettings s;
+    lwc_default_settings(&s);
+    LwcContext *c;
+    ck_assert_int_eq(lwc_open(&c, m, &s), 0);
+    for (int q = 10; q <= 90; q += 40) {
+        double plain = rd_cost(c, m, &img, q, 1), rdo = rd_cost(c, m, &img, q, 0);
+        ck_assert_msg(rdo < plain, "q %d: loss %.5f, plain rounding %.5f", q, rdo, plain);
+    }
+    lwc_close(&c);
+    lwc_image_free(&img);
+    lwc_model_free(&m);
+    free(mb);
 }
 END_TEST
 
@@ -419,6 +503,8 @@ static Suite *codec_suite(void)
     tcase_add_loop_test(t, round_trip, 0, sizeof(k_cases) / sizeof(k_cases[0]));
     tcase_add_test(t, determinism_paths);
     tcase_add_test(t, rate_monotonic_in_quality);
+    tcase_add_test(t, rdo_limits);
+    tcase_add_test(t, rdo_lowers_rd_cost);
     tcase_add_test(t, broken_streams);
     tcase_add_test(t, bad_arguments);
     tcase_add_test(t, model_file_corruption);

@@ -14,7 +14,7 @@
 typedef struct EncOpts {
     const char *in, *out, *model;
     double quality, bpp;
-    int threads, verbose, quiet, force, ref, stripe_rows;
+    int threads, verbose, quiet, force, ref, stripe_rows, plain;
 } EncOpts;
 
 static void usage(FILE *f)
@@ -29,6 +29,8 @@ static void usage(FILE *f)
                "  --model FILE       model (default: the shipped models/lwc-default.lwcm)\n"
                "  --threads N        worker threads, 1..64; default 1\n"
                "  --reference        plain C float kernels instead of OpenBLAS\n"
+               "  --plain-rounding   round each latent to its nearest step instead of choosing\n"
+               "                     the cheaper of the two in rate + distortion (larger files)\n"
                "  --stripe-rows N    testing: latent rows per entropy-coded stripe of y, 1..65536\n"
                "                     (default: chosen from the image size; see docs/bitstream.md)\n"
                "  -f, --force        allow OUTPUT to be the same file as INPUT\n"
@@ -41,7 +43,7 @@ static int parse(int argc, char **argv, EncOpts *o)
     static const struct option lo[] = {
         { "output", 1, 0, 'o' }, { "quality", 1, 0, 'q' }, { "bpp", 1, 0, 'b' }, { "model", 1, 0, 'm' },
         { "threads", 1, 0, 't' }, { "reference", 0, 0, 'r' }, { "force", 0, 0, 'f' },
-        { "stripe-rows", 1, 0, 's' },
+        { "stripe-rows", 1, 0, 's' }, { "plain-rounding", 0, 0, 'P' },
         { "verbose", 0, 0, 'v' }, { "quiet", 0, 0, 'Q' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
     memset(o, 0, sizeof(*o));
     o->quality = 50; o->bpp = -1; o->threads = 1;
@@ -56,6 +58,7 @@ static int parse(int argc, char **argv, EncOpts *o)
         case 'm': o->model = optarg; break;
         case 't': if (lwc_cli_parse_int(optarg, 1, 64, &o->threads)) return lwc_cli_error("encode", "bad --threads value '%s' (expected 1..64)", optarg) + 1; break;
         case 'r': o->ref = 1; break;
+        case 'P': o->plain = 1; break;
         case 's': if (lwc_cli_parse_int(optarg, 1, 65536, &o->stripe_rows)) return lwc_cli_error("encode", "bad --stripe-rows value '%s' (expected 1..65536)", optarg) + 1; break;
         case 'f': o->force = 1; break;
         case 'v': o->verbose = 1; break;
@@ -73,24 +76,25 @@ static int parse(int argc, char **argv, EncOpts *o)
     return 0;
 }
 
-static int encode_at(LwcContext *ctx, const LwcImage *img, double q, uint8_t **buf, size_t *len,
-                     LwcImage *recon, LwcStats *st)
+static int encode_at(const EncOpts *o, LwcContext *ctx, const LwcImage *img, double q, uint8_t **buf,
+                     size_t *len, LwcImage *recon, LwcStats *st)
 {
     LwcEncodeParams p;
     lwc_default_encode_params(&p);
     p.quality = q;
+    p.plain_rounding = o->plain;
     return lwc_encode(ctx, img, &p, buf, len, recon, st);
 }
 
 /* Bisection on q with real encodes: rate grows with q. */
-static int search_bpp(LwcContext *ctx, const LwcImage *img, double target, double *q_out)
+static int search_bpp(const EncOpts *o, LwcContext *ctx, const LwcImage *img, double target, double *q_out)
 {
     double lo = 0, hi = 100, best_q = 50, best_err = INFINITY, px = (double)img->width * img->height;
     for (int it = 0; it < 12; it++) {
         double q = it == 0 ? 50 : (lo + hi) / 2;
         uint8_t *buf;
         size_t len;
-        int r = encode_at(ctx, img, q, &buf, &len, NULL, NULL);
+        int r = encode_at(o, ctx, img, q, &buf, &len, NULL, NULL);
         if (r < 0) return r;
         lwc_free_buffer(buf);
         double bpp = 8.0 * len / px;
@@ -121,14 +125,14 @@ static int run(const EncOpts *o, LwcContext *ctx, const LwcImage *img)
 {
     double q = o->quality;
     if (o->bpp > 0) {
-        int r = search_bpp(ctx, img, o->bpp, &q);
+        int r = search_bpp(o, ctx, img, o->bpp, &q);
         if (r < 0) return lwc_cli_error("encode", "%s", lwc_strerror(r));
     }
     uint8_t *buf;
     size_t len;
     LwcImage recon;
     LwcStats st;
-    int r = encode_at(ctx, img, q, &buf, &len, &recon, &st);
+    int r = encode_at(o, ctx, img, q, &buf, &len, &recon, &st);
     if (r < 0) return lwc_cli_error("encode", "encoding '%s' failed: %s", o->in, lwc_strerror(r));
     r = lwc_cli_write_atomic(o->out, buf, len, 0);
     if (r < 0) {
@@ -163,12 +167,12 @@ static int video_frame(VideoRun *v, uint32_t n)
 {
     const EncOpts *o = v->o;
     double q = o->quality;
-    int r = o->bpp > 0 ? search_bpp(v->ctx, &v->img, o->bpp, &q) : 0;
+    int r = o->bpp > 0 ? search_bpp(o, v->ctx, &v->img, o->bpp, &q) : 0;
     uint8_t *buf = NULL, prefix[LWC_VIDEO_PREFIX_SIZE];
     size_t len = 0;
     LwcImage recon = { 0 };
     LwcStats st;
-    if (r == 0) r = encode_at(v->ctx, &v->img, q, &buf, &len, &recon, &st);
+    if (r == 0) r = encode_at(o, v->ctx, &v->img, q, &buf, &len, &recon, &st);
     if (r < 0) return lwc_cli_error("encode", "'%s': frame %u: %s", o->in, n, lwc_strerror(r));
     r = lwc_video_prefix_write(&v->vh, len, prefix);
     if (r == 0 && (fwrite(prefix, 1, sizeof(prefix), v->out.f) != sizeof(prefix) ||
