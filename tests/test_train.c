@@ -238,6 +238,63 @@ START_TEST(resume_with_new_rate_restarts_plateau)
 }
 END_TEST
 
+/* --add-levels: the old levels keep every value, the new ones below continue
+ * the lowest two geometrically, and training resumes at L + k levels. */
+START_TEST(add_levels_extends_the_rate_range)
+{
+    char dir[64], ck[128];
+    make_dataset(dir);
+    snprintf(ck, sizeof(ck), "%s/l.ckpt", dir);
+    lwc_gemm_force_reference(1);
+    LwcTrainOpts o = small_opts(dir, NULL, ck, 4);
+    o.arch.L = 3;
+    ck_assert_int_eq(lwc_train_run(&o), 0);
+    LwcTrainState a, b;
+    ck_assert_int_eq(lwc_ckpt_load(ck, &a), 0);
+    ck_assert_int_eq(lwc_ckpt_load(ck, &b), 0);
+    ck_assert_int_eq(lwc_train_add_levels(&b, 2), 0);
+    int M = a.net.a.M, L = a.net.a.L;
+    ck_assert_int_eq(b.net.a.L, L + 2);
+    ck_assert_uint_eq(b.net.nparams, a.net.nparams + (size_t)4 * M);
+    ck_assert(!memcmp(a.net.params, b.net.params, a.net.gain_off * 4));
+    ck_assert(!memcmp(a.m, b.m, a.net.gain_off * 4));
+    ck_assert(!memcmp(a.net.fact.params, b.net.fact.params, a.net.fact.nparams * 4));
+    for (int l = 0; l < L; l++) ck_assert_float_eq(b.net.lambda[l + 2], a.net.lambda[l]);
+    double r = a.net.lambda[0] / a.net.lambda[1];
+    ck_assert_double_eq_tol(b.net.lambda[1], a.net.lambda[0] * r, 1e-6 * a.net.lambda[0]);
+    ck_assert_double_eq_tol(b.net.lambda[0], a.net.lambda[0] * r * r, 1e-6 * a.net.lambda[0]);
+    for (int c = 0; c < M; c++) {
+        const float *ga = a.net.params + a.net.gain_off, *gb = b.net.params + b.net.gain_off;
+        const float *ia = a.net.params + a.net.igain_off, *ib = b.net.params + b.net.igain_off;
+        for (int l = 0; l < L; l++) {
+            ck_assert_float_eq(gb[(l + 2) * M + c], ga[l * M + c]);
+            ck_assert_float_eq(ib[(l + 2) * M + c], ia[l * M + c]);
+            ck_assert_float_eq(b.v[b.net.gain_off + (size_t)(l + 2) * M + c], a.v[a.net.gain_off + (size_t)l * M + c]);
+        }
+        float d = ga[M + c] - ga[c], e = ia[M + c] - ia[c];
+        ck_assert_float_eq_tol(gb[M + c], ga[c] - d, 1e-5f);
+        ck_assert_float_eq_tol(gb[c], ga[c] - 2 * d, 1e-5f);
+        ck_assert_float_eq_tol(ib[c], ia[c] - 2 * e, 1e-5f);
+        ck_assert_float_eq(b.m[b.net.gain_off + c], 0.0f);
+        ck_assert_float_eq(b.v[b.net.igain_off + M + c], 0.0f);
+    }
+    lwc_train_state_free(&a);
+    lwc_train_state_free(&b);
+    ck_assert_int_eq(lwc_ckpt_load(ck, &a), 0);
+    ck_assert_int_eq(lwc_train_add_levels(&a, LWC_MAX_LEVELS), LWC_ERR_INVAL);
+    lwc_train_state_free(&a);
+    /* through the trainer: resume with 2 more levels, 2 more steps */
+    o.steps = 6; o.resume = 1; o.add_levels = 2;
+    ck_assert_int_eq(lwc_train_run(&o), 0);
+    ck_assert_int_eq(lwc_ckpt_load(ck, &a), 0);
+    ck_assert_int_eq(a.net.a.L, L + 2);
+    ck_assert_int_eq(a.step, 6);
+    lwc_train_state_free(&a);
+    lwc_gemm_force_reference(0);
+    remove_dir(dir);
+}
+END_TEST
+
 static Suite *train_suite(void)
 {
     Suite *s = suite_create("train");
@@ -246,6 +303,7 @@ static Suite *train_suite(void)
     tcase_add_test(t, graph_gradients);
     tcase_add_test(t, loss_falls_and_resume_is_exact);
     tcase_add_test(t, resume_with_new_rate_restarts_plateau);
+    tcase_add_test(t, add_levels_extends_the_rate_range);
     suite_add_tcase(s, t);
     return s;
 }

@@ -30,6 +30,8 @@ static void usage(FILE *f, const LwcTrainOpts *d)
                "  --val-split N     hold out one file in N for validation (default %d)\n"
                "  --max-images N    use at most N files\n"
                "  --arch a,b,...    M,Nz,N,Ch,S,Cc,P,D,B,L (default %d,%d,%d,%d,%d,%d,%d,%d,%d,%d)\n"
+               "  --add-levels K    with --resume: K more rate levels below the lowest (lambda and\n"
+               "                    gains continued geometrically; quality 0 then codes smaller)\n"
                "  --no-pca-init     random g_a instead of the principal directions of the data\n"
                "  --quiet           no progress output\n",
             d->out, d->steps, d->crop, d->batch, d->lr, (unsigned long long)d->seed, d->threads, d->val_every,
@@ -82,6 +84,7 @@ static int parse_opt(int c, const char *arg, LwcTrainOpts *o)
     case 'q': o->quiet = 1; break;
     case 'P': o->no_pca_init = 1; break;
     case 'G': if (lwc_cli_parse_int(arg, 1, 1 << 30, &o->log_every)) return bad("--log-every", arg); break;
+    case 'K': if (lwc_cli_parse_int(arg, 1, LWC_MAX_LEVELS, &o->add_levels)) return bad("--add-levels", arg); break;
     default: return lwc_cli_error("train", "unknown option (try --help)") + 1;
     }
     return 0;
@@ -95,7 +98,7 @@ int lwc_cmd_train(int argc, char **argv)
         { "batch", 1, 0, 'b' }, { "lr", 1, 0, 'l' }, { "seed", 1, 0, 'S' }, { "threads", 1, 0, 't' },
         { "log", 1, 0, 'L' }, { "val-every", 1, 0, 'v' }, { "val-split", 1, 0, 'V' }, { "max-images", 1, 0, 'M' },
         { "ckpt-every", 1, 0, 'C' }, { "arch", 1, 0, 'A' }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
-        { "no-pca-init", 0, 0, 'P' }, { "log-every", 1, 0, 'G' },
+        { "no-pca-init", 0, 0, 'P' }, { "log-every", 1, 0, 'G' }, { "add-levels", 1, 0, 'K' },
         { 0, 0, 0, 0 } };
     LwcTrainOpts o;
     lwc_train_default_opts(&o);
@@ -111,6 +114,7 @@ int lwc_cmd_train(int argc, char **argv)
     }
     if (optind != argc) return lwc_cli_error("train", "unexpected argument '%s'", argv[optind]) + 1;
     if (!o.data) return lwc_cli_error("train", "missing --data DIR") + 1;
+    if (o.add_levels && !o.resume) return lwc_cli_error("train", "--add-levels needs --resume") + 1;
     char ckpt[4096];
     if (!o.ckpt) {
         snprintf(ckpt, sizeof(ckpt), "%s.ckpt", o.out);

@@ -3,6 +3,7 @@
  * u64 nparams, params, m, v, u64 fact nparams, fact params, fm, fv.
  * Written to a temporary file and renamed. Native endianness (a checkpoint
  * is a working file, not an interchange format). */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -84,4 +85,58 @@ void lwc_train_state_free(LwcTrainState *s)
     lwc_net_free(&s->net);
     lwc_free(s->m); lwc_free(s->v); lwc_free(s->fm); lwc_free(s->fv);
     memset(s, 0, sizeof(*s));
+}
+
+/* New log-gain of level l (of L + k) from the old vector g of L levels. */
+static float extend(const float *g, int M, int c, int l, int k)
+{
+    if (l >= k) return g[(size_t)(l - k) * M + c];
+    return g[c] - (float)(k - l) * (g[(size_t)M + c] - g[c]);
+}
+
+static void move_gains(const LwcNet *o, LwcNet *n, const float *src, float *dst, int k, int extrapolate)
+{
+    int M = o->a.M, L = n->a.L;
+    for (int half = 0; half < 2; half++) {
+        size_t so = half ? o->igain_off : o->gain_off, dof = half ? n->igain_off : n->gain_off;
+        for (int l = 0; l < L; l++)
+            for (int c = 0; c < M; c++)
+                dst[dof + (size_t)l * M + c] = extrapolate ? extend(src + so, M, c, l, k)
+                                                           : l >= k ? src[so + (size_t)(l - k) * M + c] : 0.0f;
+    }
+}
+
+int lwc_train_add_levels(LwcTrainState *s, int k)
+{
+    const LwcArch *a = &s->net.a;
+    LWC_RET_IF(k < 1 || a->L < 2 || a->L + k > LWC_MAX_LEVELS, LWC_ERR_INVAL);
+    LwcArch na = *a;
+    na.L += k;
+    LwcNet n;
+    LWC_FWD(lwc_net_init(&n, &na, 0));
+    float *m = lwc_calloc(n.nparams, 4), *v = lwc_calloc(n.nparams, 4);
+    if (!m || !v) {
+        lwc_free(m); lwc_free(v); lwc_net_free(&n);
+        return LWC_ERR_NOMEM;
+    }
+    size_t head = s->net.gain_off; /* every layer: the same offsets at any L */
+    memcpy(n.params, s->net.params, head * 4);
+    memcpy(m, s->m, head * 4);
+    memcpy(v, s->v, head * 4);
+    move_gains(&s->net, &n, s->net.params, n.params, k, 1);
+    move_gains(&s->net, &n, s->m, m, k, 0);
+    move_gains(&s->net, &n, s->v, v, k, 0);
+    const float *ol = s->net.lambda;
+    for (int l = 0; l < na.L; l++)
+        n.lambda[l] = l >= k ? ol[l - k] : ol[0] * powf(ol[0] / ol[1], (float)(k - l));
+    /* the factorized density does not depend on the level: keep it */
+    LwcFactorized keep = s->net.fact;
+    s->net.fact = n.fact;
+    n.fact = keep;
+    lwc_net_free(&s->net);
+    lwc_free(s->m); lwc_free(s->v);
+    s->net = n;
+    s->m = m;
+    s->v = v;
+    return LWC_OK;
 }

@@ -207,6 +207,7 @@ static void measure_export(Trainer *t, const uint8_t *model, size_t len, const d
         LwcEncodeParams p;
         lwc_default_encode_params(&p);
         p.quality = a->L > 1 ? 100.0 * levels[k] / (a->L - 1) : 50;
+        p.plain_rounding = 1; /* the float estimate rounds: compare like with like */
         for (int v = 0; v < nv; v++) {
             lwc_dataset_val_crop(&t->ds, v, size, crop);
             for (int i = 0; i < size * size; i++)
@@ -297,6 +298,16 @@ static int init_state(Trainer *t)
             t->st.lr = (float)o->lr;
             t->st.bad_evals = 0; /* a new rate starts a new plateau watch: the old best */
             t->st.best_val = INFINITY; /* would halve it again within 3 validations */
+        }
+        if (r >= 0 && o->add_levels) {
+            r = lwc_train_add_levels(&t->st, o->add_levels);
+            if (r < 0) fprintf(stderr, "lwc train: cannot add %d rate levels to %d: %s\n", o->add_levels,
+                               t->st.net.a.L, lwc_strerror(r));
+            else if (!o->quiet)
+                printf("rate levels: %d (lambda %.3g .. %.3g)\n", t->st.net.a.L, t->st.net.lambda[0],
+                       t->st.net.lambda[t->st.net.a.L - 1]);
+            t->st.bad_evals = 0; /* the validation levels changed: a new score */
+            t->st.best_val = INFINITY;
         }
         return r;
     }

@@ -14,6 +14,7 @@ typedef struct LwcTrainOpts {
     int crop, batch, threads, val_every, val_split, max_images, log_every;
     double lr, time_limit, ckpt_every, clip;
     int lr_given; /* --lr was passed: on --resume it replaces the checkpoint's rate */
+    int add_levels; /* on --resume: rate levels to add below the lowest (lwc_train_add_levels) */
     uint64_t seed;
     LwcArch arch;
     int quiet;
@@ -37,5 +38,11 @@ typedef struct LwcTrainState {
 int lwc_ckpt_save(const char *path, const LwcTrainState *s);
 int lwc_ckpt_load(const char *path, LwcTrainState *s);
 void lwc_train_state_free(LwcTrainState *s);
+/* Extend the rate range downwards by k levels: level l becomes l + k, and
+ * the new levels 0..k-1 continue the lowest two geometrically (lambda, and
+ * each channel's log-gain and log-inverse-gain), with zero Adam moments;
+ * every other parameter and moment is kept. LWC_ERR_INVAL if L + k would
+ * pass LWC_MAX_LEVELS or L < 2. */
+int lwc_train_add_levels(LwcTrainState *s, int k);
 
 #endif
