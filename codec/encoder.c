@@ -156,11 +156,8 @@ static int code_z(Enc *e, LwcRansEnc *re)
  * path is left out; `alpha` scales the whole estimate. */
 static void rd_weights(const LwcModel *m, double quality, const float *igain, double alpha, float *wd)
 {
-    int L = m->a.L, M = m->a.M;
-    double t = LWC_CLAMP(quality, 0.0, 100.0) / 100.0 * (L - 1);
-    int l = LWC_MIN((int)t, LWC_MAX(L - 2, 0));
-    double f = t - l, lam = m->lambda[l];
-    if (L > 1) lam = exp((1 - f) * log(fabs(m->lambda[l]) + 1e-12) + f * log(fabs(m->lambda[l + 1]) + 1e-12));
+    int M = m->a.M;
+    double lam = lwc_model_lambda(m, quality);
     const LwcFloatConv *sk = &m->gs_skip;
     for (int c = 0; c < M; c++) {
         double col = 0;

@@ -284,20 +284,37 @@ void lwc_model_free(LwcModel **pm)
 
 uint64_t lwc_model_id(const LwcModel *m) { return m ? m->id : 0; }
 
-void lwc_model_gains(const LwcModel *m, double quality, float *gain, float *igain)
+/* The two rate levels around a quality, and the weight f of the upper one. */
+static void level_pos(const LwcModel *m, double quality, int *l0, int *l1, double *f)
 {
-    int L = m->a.L, M = m->a.M;
+    int L = m->a.L;
     double t = LWC_CLAMP(quality, 0.0, 100.0) / 100.0 * (L - 1);
     int l = (int)t;
     if (l >= L - 1) l = L > 1 ? L - 2 : 0;
-    double f = L > 1 ? t - l : 0.0;
-    int l1 = L > 1 ? l + 1 : 0;
+    *l0 = l;
+    *l1 = L > 1 ? l + 1 : 0;
+    *f = L > 1 ? t - l : 0.0;
+}
+
+void lwc_model_gains(const LwcModel *m, double quality, float *gain, float *igain)
+{
+    int M = m->a.M, l, l1;
+    double f;
+    level_pos(m, quality, &l, &l1, &f);
     for (int c = 0; c < M; c++) {
         double g0 = fabs(m->gain[l * M + c]) + 1e-12, g1 = fabs(m->gain[l1 * M + c]) + 1e-12;
         double i0 = fabs(m->igain[l * M + c]) + 1e-12, i1 = fabs(m->igain[l1 * M + c]) + 1e-12;
         gain[c] = (float)(pow(g0, 1 - f) * pow(g1, f));
         igain[c] = (float)(pow(i0, 1 - f) * pow(i1, f));
     }
+}
+
+double lwc_model_lambda(const LwcModel *m, double quality)
+{
+    int l, l1;
+    double f;
+    level_pos(m, quality, &l, &l1, &f);
+    return exp((1 - f) * log(fabs(m->lambda[l]) + 1e-12) + f * log(fabs(m->lambda[l1]) + 1e-12));
 }
 
 /* ---- writer ---- */

@@ -108,5 +108,7 @@ LwcMacs lwc_model_macs(const LwcArch *a);
 /* Gains for a quality in [0,100]: interpolated geometrically between the
  * two nearest rate levels. Only the encoder and synthesis use them (float). */
 void lwc_model_gains(const LwcModel *m, double quality, float *gain, float *igain);
+/* The training lambda at a quality, interpolated the same way. */
+double lwc_model_lambda(const LwcModel *m, double quality);
 
 #endif

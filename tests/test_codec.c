@@ -1,6 +1,5 @@
 /* End-to-end codec tests with a small pseudo-random model: round trips,
  * determinism across kernel paths and thread counts, broken streams. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,10 +207,7 @@ static double rd_cost(LwcContext *c, const LwcModel *m, const LwcImage *img, dou
             se += d * d;
         }
     lwc_image_free(&rec);
-    double t = q / 100.0 * (m->a.L - 1), f = t - (int)t;
-    int l = (int)t < m->a.L - 1 ? (int)t : m->a.L - 2;
-    double lam = exp((1 - f) * log(m->lambda[l]) + f * log(m->lambda[l + 1]));
-    double px = (double)img->width * img->height;
+    double lam = lwc_model_lambda(m, q), px = (double)img->width * img->height;
     return 8.0 * len / px + lam * 255 * 255 * se / (3 * px);
 }
 
