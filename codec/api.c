@@ -65,6 +65,7 @@ void lwc_default_encode_params(LwcEncodeParams *p)
 {
     memset(p, 0, sizeof(*p));
     p->quality = 50.0;
+    p->effort = LWC_EFFORT_DEFAULT;
 }
 
 static int reserved_zero(const uint8_t *r, size_t n)

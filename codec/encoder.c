@@ -227,17 +227,29 @@ static int write_stream(const Enc *e, const LwcImage *img, uint16_t q100, uint8_
     return lwc_stream_write(&h, secs, e->abuf ? 3 : 2, out, size);
 }
 
-static int run(Enc *e, LwcContext *c, const LwcImage *img, double q, int plain, LwcStats *st)
+/* y and z: the analysis of img, or the given latents. */
+static int latents(Enc *e, LwcContext *c, const LwcImage *img, const float *gain, const LwcLatents *in,
+                   LwcStats *st)
+{
+    const LwcModel *m = c->m;
+    size_t hw = (size_t)e->g.hy * e->g.wy, ny = (size_t)m->a.M * hw, nz = (size_t)m->a.Nz * hw / 16;
+    e->y = lwc_malloc_array(ny, sizeof(float));
+    e->zhat = lwc_malloc_array(nz, sizeof(int32_t));
+    LWC_RET_IF(!e->y || !e->zhat, LWC_ERR_NOMEM);
+    if (!in) return analyse(e, img, gain, c->s.threads, st);
+    memcpy(e->y, in->y, ny * sizeof(float));
+    memcpy(e->zhat, in->zhat, nz * sizeof(int32_t));
+    return LWC_OK;
+}
+
+static int run(Enc *e, LwcContext *c, const LwcImage *img, double q, int plain, const LwcLatents *in,
+               LwcLatents *keep, LwcStats *st)
 {
     const LwcModel *m = c->m;
     float gain[1024], igain[1024], wd[1024];
     lwc_model_gains(m, q, gain, igain);
     if (!plain) rd_weights(m, q, igain, lwc_rdo_alpha(), wd);
-    size_t hw = (size_t)e->g.hy * e->g.wy;
-    e->y = lwc_malloc_array((size_t)m->a.M * hw, sizeof(float));
-    e->zhat = lwc_malloc_array((size_t)m->a.Nz * hw / 16, sizeof(int32_t));
-    LWC_RET_IF(!e->y || !e->zhat, LWC_ERR_NOMEM);
-    LWC_FWD(analyse(e, img, gain, c->s.threads, st));
+    LWC_FWD(latents(e, c, img, gain, in, st));
     double t0 = lwc_now();
     LwcCtx ctx;
     LWC_FWD(lwc_ctx_open(&ctx, m, e->g.hy, e->g.wy, e->threads));
@@ -246,13 +258,56 @@ static int run(Enc *e, LwcContext *c, const LwcImage *img, double q, int plain, 
     int r = code_z(e, &re);
     lwc_rans_enc_free(&re);
     if (r == LWC_OK) r = code_y(e, &ctx, plain ? NULL : wd);
-    lwc_free(e->y); /* coded: only y_hat is left to use */
+    if (keep) { keep->y = e->y; keep->zhat = e->zhat; e->zhat = NULL; } /* the caller's now */
+    else lwc_free(e->y); /* coded: only y_hat is left to use */
     e->y = NULL;
     if (r == LWC_OK && e->want_yq) r = build_yq(e, &ctx);
     lwc_ctx_close(&ctx);
     if (st) st->t_entropy = lwc_now() - t0;
     if (r == LWC_OK && (img->channels == 2 || img->channels == 4)) r = lwc_alpha_encode(img, &e->abuf, &e->alen);
     return r;
+}
+
+int lwc_encode_pass(LwcContext *c, const LwcImage *img, uint16_t q100, int plain, const LwcLatents *in,
+                    LwcLatents *keep, uint8_t **out, size_t *out_size, LwcImage *recon, LwcStats *st)
+{
+    *out = NULL;
+    *out_size = 0;
+    if (recon) memset(recon, 0, sizeof(*recon));
+    if (keep) memset(keep, 0, sizeof(*keep));
+    if (st) memset(st, 0, sizeof(*st));
+    double t0 = lwc_now();
+    Enc e = { .m = c->m, .threads = c->s.threads, .want_yq = recon != NULL || keep != NULL };
+    lwc_geom_init(&e.g, img->width, img->height);
+    int r = run(&e, c, img, q100 / 100.0, plain, in, keep, st);
+    if (r == LWC_OK) r = write_stream(&e, img, q100, out, out_size);
+    if (r == LWC_OK && recon) {
+        r = lwc_reconstruct(c->m, &e.g, e.yq, q100 / 100.0, img->channels, img->bit_depth, c->s.threads,
+                            recon, NULL);
+        if (r == LWC_OK && e.abuf) r = lwc_alpha_decode(e.abuf, e.alen, recon);
+    }
+    if (r == LWC_OK && keep) { keep->yq = e.yq; e.yq = NULL; }
+    if (r < 0) {
+        lwc_free(*out);
+        *out = NULL;
+        *out_size = 0;
+        if (recon) lwc_image_free(recon);
+        if (keep) lwc_latents_free(keep);
+    } else if (st) {
+        st->t_total = lwc_now() - t0;
+        st->bytes_total = *out_size;
+        st->bytes_z = e.zlen; st->bytes_y = e.ylen; st->bytes_alpha = e.alen;
+        st->bytes_header = *out_size - e.zlen - e.ylen - e.alen;
+    }
+    lwc_free(e.y); lwc_free(e.zhat); lwc_free(e.yq); lwc_free(e.ovf);
+    lwc_free(e.zbuf); lwc_free(e.ybuf); lwc_free(e.abuf);
+    return r;
+}
+
+void lwc_latents_free(LwcLatents *l)
+{
+    lwc_free(l->y); lwc_free(l->zhat); lwc_free(l->yq);
+    memset(l, 0, sizeof(*l));
 }
 
 int lwc_encode(LwcContext *c, const LwcImage *img, const LwcEncodeParams *p, uint8_t **out,
@@ -264,31 +319,11 @@ int lwc_encode(LwcContext *c, const LwcImage *img, const LwcEncodeParams *p, uin
     if (recon) memset(recon, 0, sizeof(*recon));
     LWC_RET_IF(!c || !img || !p, LWC_ERR_INVAL);
     LWC_RET_IF(!(p->quality >= 0.0 && p->quality <= 100.0), LWC_ERR_INVAL);
+    int effort = p->effort ? p->effort : LWC_EFFORT_DEFAULT;
+    LWC_RET_IF(effort < LWC_EFFORT_MIN || effort > LWC_EFFORT_MAX, LWC_ERR_INVAL);
     LWC_FWD(check_image(c, img));
-    if (st) memset(st, 0, sizeof(*st));
-    double t0 = lwc_now();
     uint16_t q100 = lwc_quality_x100(p->quality);
-    Enc e = { .m = c->m, .threads = c->s.threads, .want_yq = recon != NULL };
-    lwc_geom_init(&e.g, img->width, img->height);
-    int r = run(&e, c, img, q100 / 100.0, p->plain_rounding, st);
-    if (r == LWC_OK) r = write_stream(&e, img, q100, out, out_size);
-    if (r == LWC_OK && recon) {
-        r = lwc_reconstruct(c->m, &e.g, e.yq, q100 / 100.0, img->channels, img->bit_depth, c->s.threads,
-                            recon, NULL);
-        if (r == LWC_OK && e.abuf) r = lwc_alpha_decode(e.abuf, e.alen, recon);
-    }
-    if (r < 0) {
-        lwc_free(*out);
-        *out = NULL;
-        *out_size = 0;
-        if (recon) lwc_image_free(recon);
-    } else if (st) {
-        st->t_total = lwc_now() - t0;
-        st->bytes_total = *out_size;
-        st->bytes_z = e.zlen; st->bytes_y = e.ylen; st->bytes_alpha = e.alen;
-        st->bytes_header = *out_size - e.zlen - e.ylen - e.alen;
-    }
-    lwc_free(e.y); lwc_free(e.zhat); lwc_free(e.yq); lwc_free(e.ovf);
-    lwc_free(e.zbuf); lwc_free(e.ybuf); lwc_free(e.abuf);
-    return r;
+    int plain = p->plain_rounding || effort == LWC_EFFORT_MIN;
+    if (effort <= LWC_EFFORT_DEFAULT) return lwc_encode_pass(c, img, q100, plain, NULL, NULL, out, out_size, recon, st);
+    return lwc_encode_search(c, img, q100, effort, p, out, out_size, recon, st);
 }

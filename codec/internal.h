@@ -112,4 +112,27 @@ uint16_t lwc_quality_x100(double quality);
  * encoder clamps to it and the decoder rejects a larger one as corrupt. */
 #define LWC_Y_SYM_MAX (1 << 26)
 
+/* --- encoder passes (encoder.c) and the latent search (search.c) -------- */
+
+/* Latents of one pass: y [M][hy][wy] (gained floats, before coding),
+ * zhat [Nz][hz][wz] and y_hat yq [M][hy][wy] (Q4), each lwc_malloc'd. */
+typedef struct LwcLatents { float *y; int32_t *zhat, *yq; } LwcLatents;
+void lwc_latents_free(LwcLatents *l);
+
+/* One encode at quality q100/100: the analysis of img, or the latents `in`
+ * (y and zhat) when it is not NULL. With `keep`, its y, zhat and yq are
+ * handed over (the caller frees them). */
+int lwc_encode_pass(LwcContext *c, const LwcImage *img, uint16_t q100, int plain, const LwcLatents *in,
+                    LwcLatents *keep, uint8_t **out, size_t *out_size, LwcImage *recon, LwcStats *st);
+
+/* Efforts above LWC_EFFORT_DEFAULT: the pass above, a search of y through
+ * the float model, a second pass from the searched y, and the cheaper of
+ * the two streams in real bits + lambda 255^2 MSE. */
+int lwc_encode_search(LwcContext *c, const LwcImage *img, uint16_t q100, int effort,
+                      const LwcEncodeParams *p, uint8_t **out, size_t *out_size, LwcImage *recon,
+                      LwcStats *st);
+/* Tests: the search's tile core in latents (rounded up to a multiple of 4;
+ * 0 = the default 64). Process-wide; set it only while no encode runs. */
+void lwc_set_search_tile(int core);
+
 #endif

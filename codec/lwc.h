@@ -102,11 +102,33 @@ LWC_API int lwc_open(LwcContext **out, const LwcModel *model, const LwcSettings 
 /* Close a context and set *c to NULL. NULL-safe. */
 LWC_API void lwc_close(LwcContext **c);
 
+/* Progress of a long encode (efforts above the default), reported from the
+ * calling thread: stage name, step of steps, and the current estimate of
+ * the rate (bits per pixel of the part searched so far) and PSNR (dB). */
+typedef struct LwcProgress {
+    const char *stage;
+    int step, steps;
+    double bpp, psnr;
+} LwcProgress;
+typedef void (*LwcProgressFn)(void *opaque, const LwcProgress *p);
+
+/* Encoder effort: 1 fastest .. 9 smallest. 1: each latent rounded to its
+ * nearest step; 2 (the default): the rate-distortion choice of each step;
+ * 3..9: the latents are also searched through the decoder's own networks
+ * for the image's rate + distortion, more steps at each level (seconds to
+ * minutes per megapixel). Every effort's stream decodes with any decoder. */
+#define LWC_EFFORT_MIN 1
+#define LWC_EFFORT_DEFAULT 2
+#define LWC_EFFORT_MAX 9
+
 typedef struct LwcEncodeParams {
     double quality;         /* 0 (smallest) .. 100 (best); default 50 */
     int plain_rounding;     /* 1: each latent rounded to its nearest step; 0 (default): the
                                cheaper in rate + distortion of the two steps around it */
-    uint8_t reserved[28];   /* must be zero */
+    int effort;             /* LWC_EFFORT_MIN..MAX; 0 means LWC_EFFORT_DEFAULT */
+    LwcProgressFn progress; /* optional, called during long encodes */
+    void *progress_opaque;
+    uint8_t reserved[8];    /* must be zero */
 } LwcEncodeParams;
 
 LWC_API void lwc_default_encode_params(LwcEncodeParams *p);

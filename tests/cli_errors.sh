@@ -66,6 +66,9 @@ expect 2 "bad -q text" -- "$LWC" encode "$tmp/rgb.ppm" -o "$tmp/x.lwc" -q abc
 expect 2 "bad -q range" -- "$LWC" encode "$tmp/rgb.ppm" -o "$tmp/x.lwc" -q 101
 expect 2 "bad -q negative" -- "$LWC" encode "$tmp/rgb.ppm" -o "$tmp/x.lwc" -q -1
 expect 2 "missing -o" -- "$LWC" encode "$tmp/rgb.ppm"
+expect 2 "effort 0" -- "$LWC" encode "$tmp/rgb.ppm" -o "$tmp/x.lwc" --effort 0
+expect 2 "effort 10" -- "$LWC" encode "$tmp/rgb.ppm" -o "$tmp/x.lwc" -e 10
+expect 2 "effort text" -- "$LWC" encode "$tmp/rgb.ppm" -o "$tmp/x.lwc" --effort abc
 expect 2 "unknown command" -- "$LWC" frobnicate
 expect 1 "output dir missing" -- "$LWC" encode "$tmp/rgb.ppm" -o "$tmp/no/such/dir/x.lwc"
 cp "$tmp/rgb.ppm" "$tmp/keep.ppm"

@@ -70,4 +70,16 @@ if [[ -f $vf ]]; then
     echo "ok: tools/ffmpeg/vf_lwc.c calls only LWC_API functions ($(echo "$used" | grep -c .) of them)"
   fi
 fi
+# The decoder-only program links no encoder, search, float-model or trainer code.
+dec=$BUILD/lwc_decode_only
+if [[ -f $dec ]]; then
+  leaked=$(nm --defined-only "$dec" | awk 'NF == 3 { print $3 }' |
+    grep -E '^lwc_(encode|graph_|net_|adam_|gauss_rate|factorized_|latents_|set_search|train|rd_|yencode)' | sort -u)
+  if [[ -n $leaked ]]; then
+    echo "FAIL: lwc_decode_only holds encoder, search or training code:"; echo "$leaked" | sed 's/^/  /'
+    fails=$((fails + 1))
+  else
+    echo "ok: lwc_decode_only holds no encoder, search or training symbols"
+  fi
+fi
 exit $(( fails > 0 ))

@@ -56,6 +56,8 @@ grep -q "48x32 at 25/1 fps, source 420jpeg" "$tmp/out.txt" || fail "info: no seq
 grep -q "frame count: 3$" "$tmp/out.txt" || fail "info: frame count not patched into the header"
 expect 0 "info lwcv json" -- "$LWC" info "$tmp/a.lwcv" --json
 grep -q '"frame_count": 3, "frames": 3' "$tmp/out.txt" || fail "info --json: $(cat "$tmp/out.txt")"
+expect 0 "encode y4m effort 3" -- "$LWC" encode "$tmp/a.y4m" -o "$tmp/e3.lwcv" -q 40 -e 3
+expect 0 "decode y4m effort 3" -- "$LWC" decode "$tmp/e3.lwcv" -o "$tmp/e3.y4m"
 expect 0 "decode to y4m" -- "$LWC" decode "$tmp/a.lwcv" -o "$tmp/a_dec.y4m"
 [[ $(head -n 1 "$tmp/a_dec.y4m") = "YUV4MPEG2 W48 H32 F25:1 Ip C420jpeg" ]] || fail "decoded header: $(head -n 1 "$tmp/a_dec.y4m")"
 [[ $(stat -c %s "$tmp/a_dec.y4m") = $(( 36 + 3 * (6 + 48 * 32 * 3 / 2) )) ]] || fail "decoded y4m has the wrong size"
@@ -172,6 +174,10 @@ ffmpeg_part() {
     [[ $(grep -vc '^#' "$tmp/dec.md5") = $N ]] || fail "lwc decode of the filter's .lwcv differs from the filter output (framemd5)"
   cmp -s "$tmp/dec.rgb" "$tmp/filter.rgb" || fail "lwc decode of the filter's .lwcv differs from the filter output (raw bytes)"
   ok "filter .lwcv decodes to the filter's frames (framemd5 and raw bytes)"
+  expect 0 "filter effort 3" -- "$FF" -nostdin -v error -f lavfi -i "$src" -frames:v 2 \
+    -vf "format=rgb24,lwc=model=$M:quality=60:effort=3:bitstream=$tmp/e3.lwcv" -f rawvideo -pix_fmt rgb24 "$tmp/e3.rgb"
+  expect 0 "decode filter effort 3" -- "$LWC" decode "$tmp/e3.lwcv" -o "$tmp/e3dec.rgb"
+  cmp -s "$tmp/e3dec.rgb" "$tmp/e3.rgb" || fail "effort 3: lwc decode of the filter's .lwcv differs from the filter output"
   # a .lwcv written to a pipe-like path keeps frame count 0; a Y4M of it plays in ffmpeg
   expect 0 "filter lwcv to y4m" -- bash -c "'$LWC' decode '$tmp/f.lwcv' -o - --quiet | '$FF' -nostdin -v error -i - -f null -"
   # a real H.264 file through the filter into FFV1/MKV, played back by the system ffprobe
@@ -198,6 +204,7 @@ ffmpeg_part() {
   LWC_MODEL= expect_ff "filter: missing model" "cannot load the lwc model" -- -vf "lwc=model=$tmp/none.lwcm"
   expect_ff "filter: bad model" "cannot load the lwc model" -- -vf "lwc=model=$tmp/in.rgb"
   expect_ff "filter: quality range" "out of range" -- -vf "lwc=model=$M:quality=101"
+  expect_ff "filter: effort range" "out of range" -- -vf "lwc=model=$M:effort=10"
   expect_ff "filter: unwritable bitstream" "cannot open the bitstream" -- -vf "lwc=model=$M:bitstream=$tmp/no/such/dir/x.lwcv"
   expect_ff "filter: unwritable stats" "cannot open the stats file" -- -vf "lwc=model=$M:stats_file=$tmp/no/such/dir/x.csv"
   # valgrind: a coding run and a failing init, no errors and no definite leaks

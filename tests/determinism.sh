@@ -7,6 +7,8 @@
 # OPENBLAS_CORETYPE values), require byte-identical streams everywhere, then
 # decode every stream with every build and require a clean decode and pixels
 # within 1 code value of each other (float synthesis), identical within a build.
+# Searched streams (-e 3) must be identical across thread counts within a build
+# and decode with every build.
 #   bash tests/determinism.sh PATH_TO_LWC BUILD_DIR     (ctest passes these)
 # Builds are cached under BUILD_DIR/determinism/.
 set -u -o pipefail
@@ -40,6 +42,19 @@ export LWC_MODEL=$tmp/m.lwcm
 { printf 'P5\n40 33\n255\n'; head -c $((40 * 33)) /dev/urandom; } >"$tmp/gray.pgm"
 inputs=("$SRC/docs/sample.png" "$tmp/noise.ppm" "$tmp/gray.pgm")
 
+# decode_everywhere STREAM TAG WHAT: every build decodes STREAM cleanly, and
+# builds B and C land within 1 code value of A.
+decode_everywhere() {
+  local b diff
+  for b in A B C; do
+    "$D/$b/lwc" decode "$1" -o "$tmp/d$2$b.ppm" --quiet || fail "decode $3 with $b"
+  done
+  for b in B C; do
+    diff=$("$D/A/lwc" compare "$tmp/d$2A.ppm" "$tmp/d$2$b.ppm" --csv | tail -1 | cut -d, -f5)
+    [[ ${diff%.*} -le 1 ]] || fail "$3: builds A and $b decode $diff code values apart"
+  done
+}
+
 cells=0
 for i in "${!inputs[@]}"; do
   ref=""
@@ -55,14 +70,23 @@ for i in "${!inputs[@]}"; do
       done
     done
   done
-  for b in A B C; do
-    "$D/$b/lwc" decode "$ref" -o "$tmp/d$i$b.ppm" --quiet || fail "decode $i with $b"
-  done
-  for b in B C; do
-    diff=$("$D/A/lwc" compare "$tmp/d${i}A.ppm" "$tmp/d$i$b.ppm" --csv | tail -1 | cut -d, -f5)
-    [[ ${diff%.*} -le 1 ]] || fail "input $i: builds A and $b decode $diff code values apart"
-  done
+  decode_everywhere "$ref" "$i" "input $i"
 done
+# Searched streams (--effort above the default) run the float model, so they
+# may differ between builds; they must not differ between thread counts of
+# one build, and every build must decode every build's stream cleanly, to
+# pixels within 1 code value of each other.
+same_across=yes
+for b in A B C; do
+  for th in 1 2; do
+    "$D/$b/lwc" encode "$tmp/noise.ppm" -o "$tmp/e$b$th.lwc" -q 45 -e 3 --threads $th --quiet ||
+      fail "effort 3 encode with $b threads=$th"
+  done
+  cmp -s "$tmp/e${b}1.lwc" "$tmp/e${b}2.lwc" || fail "effort 3 stream of build $b depends on the thread count"
+  cmp -s "$tmp/eA1.lwc" "$tmp/e${b}1.lwc" || same_across=no
+  decode_everywhere "$tmp/e${b}1.lwc" "e$b" "build $b's effort 3 stream"
+done
+echo "effort 3: streams identical across thread counts; across builds: $same_across (allowed to differ)"
 echo "determinism matrix: $cells encodes (3 inputs x 3 builds x 2 thread counts x 2 core types), all streams identical: $([[ $fails = 0 ]] && echo yes || echo NO)"
 if [[ $fails = 0 ]]; then echo "1 passed, 0 failed"; exit 0; fi
 echo "0 passed, 1 failed ($fails checks)"; exit 1

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "common.h"
-#include "tools/train/net.h"
+#include "learn/net.h"
 
 int main(int argc, char **argv)
 {

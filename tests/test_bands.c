@@ -7,7 +7,7 @@
 #include "common.h"
 #include "internal.h"
 #include "testutil.h"
-#include "tools/train/net.h"
+#include "learn/net.h"
 #include "transforms/gemm.h"
 #include "transforms/layers.h"
 #include "transforms/wpt.h"

@@ -4,8 +4,8 @@
 
 #include "common.h"
 #include "testutil.h"
-#include "tools/train/adam.h"
-#include "tools/train/likelihood.h"
+#include "learn/adam.h"
+#include "learn/likelihood.h"
 
 #define FD_H 1e-3
 #define BITS_AT_BOUND 29.897352853986263 /* -log2(1e-9) */

@@ -11,7 +11,7 @@
 #include "common.h"
 #include "testutil.h"
 #include "tools/train/data.h"
-#include "tools/train/graph.h"
+#include "learn/graph.h"
 #include "tools/train/trainer.h"
 #include "transforms/gemm.h"
 

@@ -10,7 +10,7 @@
 #include "common.h"
 #include "io/imageio.h"
 #include "testutil.h"
-#include "tools/train/net.h"
+#include "learn/net.h"
 
 static LwcModel *g_model, *g_other;
 static uint8_t *g_model_buf, *g_other_buf;

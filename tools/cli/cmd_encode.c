@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "codec/ystripes.h"
@@ -14,7 +15,7 @@
 typedef struct EncOpts {
     const char *in, *out, *model;
     double quality, bpp;
-    int threads, verbose, quiet, force, ref, stripe_rows, plain;
+    int threads, verbose, quiet, force, ref, stripe_rows, plain, effort;
 } EncOpts;
 
 static void usage(FILE *f)
@@ -29,6 +30,11 @@ static void usage(FILE *f)
                "  --model FILE       model (default: the shipped models/lwc-default.lwcm)\n"
                "  --threads N        worker threads, 1..64; default 1\n"
                "  --reference        plain C float kernels instead of OpenBLAS\n"
+               "  -e, --effort N     1 (fastest) .. 9 (smallest); default 2. 1: plain rounding;\n"
+               "                     2: rate-distortion choice of each latent; 3..9: the latents\n"
+               "                     are also searched through the decoder for this image\n"
+               "                     (6 .. 120 steps; at 768x512 with 2 threads about 2 s at 3,\n"
+               "                     10 s at 5 and 60 s at 9; see docs/encoder-search.md)\n"
                "  --plain-rounding   round each latent to its nearest step instead of choosing\n"
                "                     the cheaper of the two in rate + distortion (larger files)\n"
                "  --stripe-rows N    testing: latent rows per entropy-coded stripe of y, 1..65536\n"
@@ -43,14 +49,14 @@ static int parse(int argc, char **argv, EncOpts *o)
     static const struct option lo[] = {
         { "output", 1, 0, 'o' }, { "quality", 1, 0, 'q' }, { "bpp", 1, 0, 'b' }, { "model", 1, 0, 'm' },
         { "threads", 1, 0, 't' }, { "reference", 0, 0, 'r' }, { "force", 0, 0, 'f' },
-        { "stripe-rows", 1, 0, 's' }, { "plain-rounding", 0, 0, 'P' },
+        { "stripe-rows", 1, 0, 's' }, { "plain-rounding", 0, 0, 'P' }, { "effort", 1, 0, 'e' },
         { "verbose", 0, 0, 'v' }, { "quiet", 0, 0, 'Q' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
     memset(o, 0, sizeof(*o));
-    o->quality = 50; o->bpp = -1; o->threads = 1;
+    o->quality = 50; o->bpp = -1; o->threads = 1; o->effort = LWC_EFFORT_DEFAULT;
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":o:q:fvh", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:q:e:fvh", lo, NULL)) != -1) {
         switch (c) {
         case 'o': o->out = optarg; break;
         case 'q': if (lwc_cli_parse_double(optarg, 0, 100, &o->quality)) return lwc_cli_error("encode", "bad -q value '%s' (expected 0..100)", optarg) + 1; break;
@@ -59,6 +65,7 @@ static int parse(int argc, char **argv, EncOpts *o)
         case 't': if (lwc_cli_parse_int(optarg, 1, 64, &o->threads)) return lwc_cli_error("encode", "bad --threads value '%s' (expected 1..64)", optarg) + 1; break;
         case 'r': o->ref = 1; break;
         case 'P': o->plain = 1; break;
+        case 'e': if (lwc_cli_parse_int(optarg, LWC_EFFORT_MIN, LWC_EFFORT_MAX, &o->effort)) return lwc_cli_error("encode", "bad --effort value '%s' (expected 1..9)", optarg) + 1; break;
         case 's': if (lwc_cli_parse_int(optarg, 1, 65536, &o->stripe_rows)) return lwc_cli_error("encode", "bad --stripe-rows value '%s' (expected 1..65536)", optarg) + 1; break;
         case 'f': o->force = 1; break;
         case 'v': o->verbose = 1; break;
@@ -76,32 +83,78 @@ static int parse(int argc, char **argv, EncOpts *o)
     return 0;
 }
 
-static int encode_at(const EncOpts *o, LwcContext *ctx, const LwcImage *img, double q, uint8_t **buf,
-                     size_t *len, LwcImage *recon, LwcStats *st)
+/* Progress line on stderr (only when it is a terminal): stage, step, rate, PSNR. */
+static void progress(void *opaque, const LwcProgress *p)
+{
+    fprintf(stderr, "\r  %s %d/%d: %.4f bpp, %.2f dB  ", p->stage, p->step, p->steps, p->bpp, p->psnr);
+    if (p->step == p->steps) fputs("\r\033[K", stderr);
+    fflush(stderr);
+}
+
+static int encode_at(const EncOpts *o, LwcContext *ctx, const LwcImage *img, double q, int effort,
+                     uint8_t **buf, size_t *len, LwcImage *recon, LwcStats *st)
 {
     LwcEncodeParams p;
     lwc_default_encode_params(&p);
     p.quality = q;
     p.plain_rounding = o->plain;
+    p.effort = effort;
+    if (effort > LWC_EFFORT_DEFAULT && !o->quiet && isatty(2)) p.progress = progress;
     return lwc_encode(ctx, img, &p, buf, len, recon, st);
 }
 
-/* Bisection on q with real encodes: rate grows with q. */
-static int search_bpp(const EncOpts *o, LwcContext *ctx, const LwcImage *img, double target, double *q_out)
+/* Bisection on q with real encodes at the default effort (or below):
+ * rate grows with q. *bpp_out: the rate at the q chosen. */
+static int search_bpp(const EncOpts *o, LwcContext *ctx, const LwcImage *img, double target, double *q_out,
+                      double *bpp_out)
 {
     double lo = 0, hi = 100, best_q = 50, best_err = INFINITY, px = (double)img->width * img->height;
     for (int it = 0; it < 12; it++) {
         double q = it == 0 ? 50 : (lo + hi) / 2;
         uint8_t *buf;
         size_t len;
-        int r = encode_at(o, ctx, img, q, &buf, &len, NULL, NULL);
+        int r = encode_at(o, ctx, img, q, LWC_MIN(o->effort, LWC_EFFORT_DEFAULT), &buf, &len, NULL, NULL);
         if (r < 0) return r;
         lwc_free_buffer(buf);
         double bpp = 8.0 * len / px;
-        if (fabs(bpp - target) < best_err) { best_err = fabs(bpp - target); best_q = q; }
+        if (fabs(bpp - target) < best_err) { best_err = fabs(bpp - target); best_q = q; *bpp_out = bpp; }
         if (bpp > target) hi = q; else lo = q;
     }
     *q_out = best_q;
+    return 0;
+}
+
+/* Encode at o->quality, or at the quality that lands closest to --bpp.
+ * Above the default effort the q search runs at the default effort; the
+ * searched encode's rate then differs by a factor that the second q
+ * search corrects (target / factor), and the closer of the two searched
+ * encodes is kept. */
+static int encode_target(const EncOpts *o, LwcContext *ctx, const LwcImage *img, double *q, uint8_t **buf,
+                         size_t *len, LwcImage *recon, LwcStats *st)
+{
+    double px = (double)img->width * img->height, base_bpp = 0;
+    *q = o->quality;
+    if (o->bpp > 0) LWC_FWD(search_bpp(o, ctx, img, o->bpp, q, &base_bpp));
+    LWC_FWD(encode_at(o, ctx, img, *q, o->effort, buf, len, recon, st));
+    double got = 8.0 * *len / px;
+    if (o->bpp <= 0 || o->effort <= LWC_EFFORT_DEFAULT || fabs(got / o->bpp - 1) < 0.01 || base_bpp <= 0) return 0;
+    double q2, bpp2;
+    if (search_bpp(o, ctx, img, o->bpp * base_bpp / got, &q2, &bpp2) < 0) return 0; /* keep the first */
+    uint8_t *b2;
+    size_t l2;
+    LwcImage r2;
+    LwcStats s2;
+    if (encode_at(o, ctx, img, q2, o->effort, &b2, &l2, &r2, &s2) < 0) return 0;
+    if (fabs(8.0 * l2 / px - o->bpp) >= fabs(got - o->bpp)) {
+        lwc_free_buffer(b2);
+        lwc_image_free(&r2);
+        return 0;
+    }
+    lwc_free_buffer(*buf);
+    lwc_image_free(recon);
+    *buf = b2; *len = l2; *recon = r2; *q = q2;
+    s2.t_total += st->t_total;
+    *st = s2;
     return 0;
 }
 
@@ -123,16 +176,12 @@ static void report(const EncOpts *o, const LwcImage *img, const LwcImage *recon,
 
 static int run(const EncOpts *o, LwcContext *ctx, const LwcImage *img)
 {
-    double q = o->quality;
-    if (o->bpp > 0) {
-        int r = search_bpp(o, ctx, img, o->bpp, &q);
-        if (r < 0) return lwc_cli_error("encode", "%s", lwc_strerror(r));
-    }
-    uint8_t *buf;
+    double q;
+    uint8_t *buf = NULL;
     size_t len;
     LwcImage recon;
     LwcStats st;
-    int r = encode_at(o, ctx, img, q, &buf, &len, &recon, &st);
+    int r = encode_target(o, ctx, img, &q, &buf, &len, &recon, &st);
     if (r < 0) return lwc_cli_error("encode", "encoding '%s' failed: %s", o->in, lwc_strerror(r));
     r = lwc_cli_write_atomic(o->out, buf, len, 0);
     if (r < 0) {
@@ -166,13 +215,12 @@ typedef struct VideoRun {
 static int video_frame(VideoRun *v, uint32_t n)
 {
     const EncOpts *o = v->o;
-    double q = o->quality;
-    int r = o->bpp > 0 ? search_bpp(o, v->ctx, &v->img, o->bpp, &q) : 0;
+    double q;
     uint8_t *buf = NULL, prefix[LWC_VIDEO_PREFIX_SIZE];
     size_t len = 0;
     LwcImage recon = { 0 };
     LwcStats st;
-    if (r == 0) r = encode_at(o, v->ctx, &v->img, q, &buf, &len, &recon, &st);
+    int r = encode_target(o, v->ctx, &v->img, &q, &buf, &len, &recon, &st);
     if (r < 0) return lwc_cli_error("encode", "'%s': frame %u: %s", o->in, n, lwc_strerror(r));
     r = lwc_video_prefix_write(&v->vh, len, prefix);
     if (r == 0 && (fwrite(prefix, 1, sizeof(prefix), v->out.f) != sizeof(prefix) ||

@@ -52,6 +52,7 @@ typedef struct LwcFilterContext {
     double quality;
     char *model_path;
     int threads;
+    int effort;
     char *stats_file_str;
     char *bitstream_str;
 
@@ -74,6 +75,7 @@ static const AVOption lwc_options[] = {
     { "quality",    "coding quality, 0 (smallest) .. 100 (best)", OFFSET(quality), AV_OPT_TYPE_DOUBLE, { .dbl = 50 }, 0, 100, FLAGS },
     { "q",          "same as quality",                           OFFSET(quality), AV_OPT_TYPE_DOUBLE, { .dbl = 50 }, 0, 100, FLAGS },
     { "model",      "lwc model file (.lwcm); default $LWC_MODEL, else the installed model", OFFSET(model_path), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, FLAGS },
+    { "effort",     "encoder effort, 1 (fastest) .. 9 (smallest)", OFFSET(effort), AV_OPT_TYPE_INT, { .i64 = LWC_EFFORT_DEFAULT }, LWC_EFFORT_MIN, LWC_EFFORT_MAX, FLAGS },
     { "threads",    "lwc worker threads",                        OFFSET(threads), AV_OPT_TYPE_INT, { .i64 = 1 }, 1, 64, FLAGS },
     { "stats_file", "write per-frame CSV statistics to this file ('-' = stdout)", OFFSET(stats_file_str), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, FLAGS },
     { "f",          "same as stats_file",                        OFFSET(stats_file_str), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, FLAGS },
@@ -341,6 +343,7 @@ static int filter_frame(AVFilterLink *inlink, AVFrame *in)
     frame_to_rgb(s, in, &img);
     lwc_default_encode_params(&p);
     p.quality = s->quality;
+    p.effort = s->effort;
     if ((r = lwc_encode(s->codec, &img, &p, &buf, &len, &recon, NULL)) < 0) {
         av_log(ctx, AV_LOG_ERROR, "frame %"PRId64": lwc_encode failed: %s\n", s->nb_frames, lwc_strerror(r));
         ret = lwc_to_averror(r);

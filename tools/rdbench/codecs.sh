@@ -12,7 +12,8 @@
 # with --model, empty when the bundled default is used).
 
 # shellcheck disable=SC2034  # used by the scripts that source this file
-RDB_ALL_CODECS="lwc jpeg jpeg444 webp avif jxl hevc jpeg2000"
+RDB_ALL_CODECS="lwc lwc-e5 lwc-e9 jpeg jpeg444 webp avif jxl hevc jpeg2000"
+# lwc-eN: lwc at encoder effort N (lwc encode -e N); any N in 1..9 is accepted.
 
 # Default sweeps.  Anchors were tuned on kodim01 (busy) and kodim23 (smooth)
 # so that the mean over Kodak spans about 0.1..1.5 bpp; see datasets/README.md.
@@ -20,7 +21,8 @@ RDB_ALL_CODECS="lwc jpeg jpeg444 webp avif jxl hevc jpeg2000"
 rdb_codec_settings() { # NAME QUICK(0|1)
   local q=$2
   case $1 in
-    lwc)      ((q)) && echo "10 35 60 85"        || echo "5 15 25 35 50 65 80 95" ;;
+    lwc|lwc-e[1-9])
+              ((q)) && echo "10 35 60 85"        || echo "5 15 25 35 50 65 80 95" ;;
     jpeg|jpeg444)
               ((q)) && echo "10 30 60 85"        || echo "5 10 20 30 45 60 75 85" ;;
     webp)     ((q)) && echo "0 25 55 80"         || echo "0 10 25 40 55 70 80 88" ;;
@@ -36,6 +38,7 @@ rdb_codec_settings() { # NAME QUICK(0|1)
 rdb_codec_setting_doc() {
   case $1 in
     lwc)      echo "lwc encode -q Q (0..100, higher = better)" ;;
+    lwc-e[1-9]) echo "lwc encode -e ${1#lwc-e} -q Q (encoder effort ${1#lwc-e})" ;;
     jpeg)     echo "cjpeg -quality Q, 4:2:0 (-sample 2x2), -optimize" ;;
     jpeg444)  echo "cjpeg -quality Q, 4:4:4 (-sample 1x1), -optimize" ;;
     webp)     echo "cwebp -m 6 -q Q (lossy, default 4:2:0)" ;;
@@ -49,7 +52,7 @@ rdb_codec_setting_doc() {
 # Executables a codec needs besides lwc (which measures every codec).
 rdb_codec_tools() {
   case $1 in
-    lwc)          echo "" ;;
+    lwc|lwc-e[1-9]) echo "" ;;
     jpeg|jpeg444) echo "cjpeg djpeg ffmpeg" ;;
     webp)         echo "cwebp dwebp" ;;
     avif)         echo "avifenc avifdec" ;;
@@ -69,7 +72,7 @@ rdb_codec_package() { # Debian package that provides the tools, for error messag
 
 rdb_bin_ext() {
   case $1 in
-    lwc) echo lwc ;; jpeg|jpeg444) echo jpg ;; webp) echo webp ;; avif) echo avif ;;
+    lwc|lwc-e[1-9]) echo lwc ;; jpeg|jpeg444) echo jpg ;; webp) echo webp ;; avif) echo avif ;;
     jxl) echo jxl ;; hevc) echo hevc ;; jpeg2000) echo j2k ;;
   esac
 }
@@ -90,7 +93,7 @@ _rdb_x265_version() {
 # One line naming the exact tool versions; part of every cache key.
 rdb_codec_version() {
   case $1 in
-    lwc)
+    lwc|lwc-e[1-9])
       local v
       v=$("$RDB_LWC" --version 2>/dev/null | head -n 1)
       echo "${v:-lwc unknown version} binary-sha256 $(sha256sum "$RDB_LWC" | cut -c1-16)" ;;
@@ -119,8 +122,9 @@ rdb_avif_quality() { awk -v q="$1" 'BEGIN { v = 100 - q * 100 / 63; printf "%d",
 rdb_enc_argv() {
   local c=$1 s=$2 in=$3 out=$4
   case $c in
-    lwc)
+    lwc|lwc-e[1-9])
       RDB_ARGV=("$RDB_LWC" encode "$in" -o "$out" -q "$s" --quiet)
+      [[ $c == lwc-e* ]] && RDB_ARGV+=(-e "${c#lwc-e}")
       [[ -n ${RDB_MODEL:-} ]] && RDB_ARGV+=(--model "$RDB_MODEL") ;;
     jpeg)    RDB_ARGV=(cjpeg -quality "$s" -optimize -sample 2x2 -outfile "$out" "$in") ;;
     jpeg444) RDB_ARGV=(cjpeg -quality "$s" -optimize -sample 1x1 -outfile "$out" "$in") ;;
@@ -148,7 +152,7 @@ rdb_enc_argv() {
 rdb_dec_argv() {
   local c=$1 in=$2 out=$3
   case $c in
-    lwc)
+    lwc|lwc-e[1-9])
       RDB_ARGV=("$RDB_LWC" decode "$in" -o "$out" --quiet)
       [[ -n ${RDB_MODEL:-} ]] && RDB_ARGV+=(--model "$RDB_MODEL") ;;
     jpeg|jpeg444) RDB_ARGV=(djpeg -ppm -outfile "$out" "$in") ;;

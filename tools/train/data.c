@@ -8,14 +8,6 @@
 #include "common.h"
 #include "tools/train/data.h"
 
-uint64_t lwc_rng_next(uint64_t *s)
-{
-    *s ^= *s >> 12; *s ^= *s << 25; *s ^= *s >> 27;
-    return *s * 2685821657736338717ull;
-}
-
-double lwc_rng_uniform(uint64_t *s) { return (double)(lwc_rng_next(s) >> 11) * (1.0 / 9007199254740992.0); }
-
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static int has_image_ext(const char *n)

@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "learn/rng.h"
+
 typedef struct LwcTrainImage {
     int w, h;
     uint8_t *rgb; /* w*h*3 */
@@ -29,7 +31,5 @@ void lwc_dataset_crop(const LwcDataset *d, int size, uint64_t *rng, float *out);
 /* The centred size x size crop of validation image i. */
 void lwc_dataset_val_crop(const LwcDataset *d, int i, int size, float *out);
 
-uint64_t lwc_rng_next(uint64_t *s);
-double lwc_rng_uniform(uint64_t *s); /* [0, 1) */
 
 #endif

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "tools/train/data.h"
-#include "tools/train/net.h"
+#include "learn/net.h"
 
 /* Eigen-decomposition of a symmetric n x n matrix (cyclic Jacobi): a is
  * destroyed; evals[n] in descending order, evecs[n][n] row i = eigenvector i. */

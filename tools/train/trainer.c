@@ -10,9 +10,9 @@
 
 #include "common.h"
 #include "internal.h"
-#include "tools/train/adam.h"
+#include "learn/adam.h"
 #include "tools/train/data.h"
-#include "tools/train/graph.h"
+#include "learn/graph.h"
 #include "tools/train/pca.h"
 #include "tools/train/trainer.h"
 #include "transforms/gemm.h"

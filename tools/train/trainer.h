@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "tools/train/net.h"
+#include "learn/net.h"
 
 typedef struct LwcTrainOpts {
     const char *data, *out, *ckpt, *log;

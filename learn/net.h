@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "model.h"
-#include "tools/train/likelihood.h"
+#include "learn/likelihood.h"
 
 typedef struct LwcNetConv {
     int cin, cout, k, stride;
@@ -37,6 +37,13 @@ int lwc_net_init(LwcNet *n, const LwcArch *a, uint64_t seed);
 void lwc_net_free(LwcNet *n);
 /* The i-th integer layer's float view (0 .. LWC_IL_COUNT-1). */
 const LwcNetConv *lwc_net_int_layer(const LwcNet *n, int i);
+
+/* The float twin of a loaded model: its float layers as they are, its
+ * integer entropy layers as float layers computing the same affine maps
+ * without the rounding (units folded in: y_hat and mu in steps, log-scales
+ * natural), gains and lambdas. The factorized density keeps its initial
+ * values (the model holds only its tables). */
+int lwc_net_from_model(LwcNet *n, const LwcModel *m);
 
 /* Export to a .lwcm file image. act_max[i] is the largest activation
  * magnitude expected at the output of integer layer i (from calibration);

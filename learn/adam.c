@@ -2,7 +2,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "adam.h"
+#include "learn/adam.h"
 #include "common.h"
 
 int lwc_adam_init(LwcAdam *a, size_t n, float lr)

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "likelihood.h"
+#include "learn/likelihood.h"
 
 #define LN2 0.69314718055994530942
 #define INV_SQRT2 0.70710678118654752440

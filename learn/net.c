@@ -5,8 +5,8 @@
 
 #include "common.h"
 #include "entropy/cdf.h"
-#include "tools/train/data.h"
-#include "tools/train/net.h"
+#include "learn/rng.h"
+#include "learn/net.h"
 
 static size_t add_conv(LwcNetConv *c, size_t *off, int cin, int cout, int k, int stride, int bias)
 {
@@ -105,6 +105,72 @@ const LwcNetConv *lwc_net_int_layer(const LwcNet *n, int i)
     if (i < 2 + S) return &n->ctx[i - 2];
     i -= 2 + S;
     return i % 3 == 0 ? &n->p0[i / 3] : i % 3 == 1 ? &n->p1[i / 3] : &n->p2[i / 3];
+}
+
+/* ---- float twin of a loaded model ---- */
+
+static void copy_fconv(LwcNet *n, const LwcNetConv *c, const LwcFloatConv *f)
+{
+    memcpy(n->params + c->w_off, f->w, (size_t)c->cout * c->cin * c->k * c->k * sizeof(float));
+    if (c->b_off != (size_t)-1) memcpy(n->params + c->b_off, f->b, (size_t)c->cout * sizeof(float));
+}
+
+/* An integer layer as float: out = r_o (bias_o + sum w x), r_o = mult_o 2^-shift_o,
+ * the integer arithmetic without its rounding. Input channel i is scaled by
+ * in_scale(i) (the integer input is that many times the graph's float), and
+ * output channel o by out_scale(o). */
+static void twin_iconv(LwcNet *n, const LwcNetConv *c, const LwcIntConv *l, int q4_from, int q4_to,
+                       int ms_mean)
+{
+    int kk = c->k * c->k, K = c->cin * kk;
+    for (int o = 0; o < c->cout; o++) {
+        double r = ldexp((double)l->mult[o], -(int)l->shift[o]);
+        double os = ms_mean ? (o < ms_mean ? 1.0 / 16 : 1.0 / 256) : 1.0;
+        for (int i = 0; i < K; i++) {
+            int ci = i / kk;
+            double is = ci >= q4_from && ci < q4_to ? 16.0 : 1.0;
+            n->params[c->w_off + (size_t)o * K + i] = (float)(l->w[(size_t)o * K + i] * r * is * os);
+        }
+        n->params[c->b_off + o] = (float)(l->bias[o] * r * os);
+    }
+}
+
+static int same_shape(const LwcNetConv *c, const LwcIntConv *l)
+{
+    return c->cin == l->cin && c->cout == l->cout && c->k == l->k && c->b_off != (size_t)-1;
+}
+
+int lwc_net_from_model(LwcNet *n, const LwcModel *m)
+{
+    LWC_FWD(lwc_net_init(n, &m->a, 1));
+    const LwcArch *a = &m->a;
+    int ms = a->M / a->S;
+    copy_fconv(n, &n->ga, &m->ga);
+    copy_fconv(n, &n->ha0, &m->ha0);
+    copy_fconv(n, &n->ha1, &m->ha1);
+    copy_fconv(n, &n->gs_in, &m->gs_in);
+    for (int i = 0; i < 2 * a->B; i++) copy_fconv(n, &n->gs_rb[i], &m->gs_rb[i]);
+    copy_fconv(n, &n->gs_out, &m->gs_out);
+    copy_fconv(n, &n->gs_skip, &m->gs_skip);
+    int ok = same_shape(&n->hs0, &m->hs0) && same_shape(&n->hs1, &m->hs1);
+    for (int s = 0; s < a->S; s++)
+        ok &= same_shape(&n->ctx[s], &m->ctx[s]) && same_shape(&n->p0[s], &m->p0[s]) &&
+              same_shape(&n->p1[s], &m->p1[s]) && same_shape(&n->p2[s], &m->p2[s]);
+    if (!ok) { lwc_net_free(n); return LWC_ERR_INVAL; }
+    twin_iconv(n, &n->hs0, &m->hs0, 0, 0, 0);
+    twin_iconv(n, &n->hs1, &m->hs1, 0, 0, 0);
+    for (int s = 0; s < a->S; s++) {
+        twin_iconv(n, &n->ctx[s], &m->ctx[s], 0, ms, 0);
+        twin_iconv(n, &n->p0[s], &m->p0[s], a->Ch, a->Ch + s * ms, 0);
+        twin_iconv(n, &n->p1[s], &m->p1[s], 0, 0, 0);
+        twin_iconv(n, &n->p2[s], &m->p2[s], 0, 0, ms);
+    }
+    for (size_t i = 0; i < (size_t)a->L * a->M; i++) {
+        n->params[n->gain_off + i] = logf(fabsf(m->gain[i]) + 1e-12f);
+        n->params[n->igain_off + i] = logf(fabsf(m->igain[i]) + 1e-12f);
+    }
+    for (int l = 0; l < a->L; l++) n->lambda[l] = m->lambda[l];
+    return LWC_OK;
 }
 
 /* ---- export ---- */

@@ -1,11 +1,12 @@
-/* Training graph: see graph.h. Tensors are single images, planar [C][H][W].
- * Notation: hw = latent positions (size/8)^2; hw2 = hw/4; hw4 = hw/16. */
+/* Training graph and latent search: see graph.h. Tensors are single images,
+ * planar [C][H][W]. Notation: hw = latent positions (H/8)(W/8); hw2 = hw/4;
+ * hw4 = hw/16. */
 #include <math.h>
 #include <string.h>
 
 #include "common.h"
-#include "tools/train/data.h"
-#include "tools/train/graph.h"
+#include "learn/rng.h"
+#include "learn/graph.h"
 #include "transforms/layers.h"
 #include "transforms/wpt.h"
 
@@ -13,8 +14,9 @@ typedef struct PNet { float *in, *a0, *a1, *out; } PNet;
 
 struct LwcGraph {
     const LwcNet *n;
-    int size, h, w, ms;
+    int ph, pw, h, w, ms; /* pixels, latents, channels per slice */
     size_t hw;
+    const LwcLatentTask *lt; /* latent search in progress (lwc_graph_latent_*), else NULL */
     float *x, *X, *y0, *y, *a1, *z, *zt, *zh, *u0, *h0, *u1, *hy;
     float *yh, *mu, *ls, *v, *dv, *dmu, *dls;
     PNet pa[LWC_MAX_SLICES], pn[LWC_MAX_SLICES];
@@ -43,11 +45,12 @@ static void fwd(LwcGraph *g, const LwcNetConv *c, const float *x, int h, int w, 
     lwc_conv2d_forward(x, 1, c->cin, h, w, W(g, c), Bi(g, c), c->cout, c->k, c->stride, y, g->work);
 }
 
+/* grad == NULL: input gradient only (the latent search). */
 static void bwd(LwcGraph *g, const LwcNetConv *c, const float *x, const float *dy, int h, int w,
                 float *dx, float *grad)
 {
-    lwc_conv2d_backward(x, dy, 1, c->cin, h, w, W(g, c), c->cout, c->k, c->stride, dx, grad + c->w_off,
-                        c->b_off == (size_t)-1 ? NULL : grad + c->b_off, g->work);
+    lwc_conv2d_backward(x, dy, 1, c->cin, h, w, W(g, c), c->cout, c->k, c->stride, dx, grad ? grad + c->w_off : NULL,
+                        !grad || c->b_off == (size_t)-1 ? NULL : grad + c->b_off, g->work);
 }
 
 static float rnd(float v) { return floorf(v + 0.5f); }
@@ -57,10 +60,10 @@ static void track_max(float *am, const float *x, size_t n)
     for (size_t i = 0; i < n; i++) *am = fmaxf(*am, fabsf(x[i]));
 }
 
-static size_t max_work(const LwcNet *n, int h, int w, int size)
+static size_t max_work(const LwcNet *n, int h, int w)
 {
     const LwcArch *a = &n->a;
-    size_t m = lwc_wpt_work_size(size, size);
+    size_t m = lwc_wpt_work_size(8 * h, 8 * w);
     int cmax = LWC_MAX(LWC_MAX(a->M, a->D), LWC_MAX(a->N, a->Ch + a->M + a->Cc));
     m = LWC_MAX(m, lwc_conv2d_work_size(cmax, h, w, 3, 1));
     m = LWC_MAX(m, lwc_conv2d_work_size(cmax, h, w, 3, 2));
@@ -70,12 +73,18 @@ static size_t max_work(const LwcNet *n, int h, int w, int size)
 
 int lwc_graph_create(LwcGraph **out, const LwcNet *n, int size)
 {
-    LWC_RET_IF(size < 32 || size % 32 || 2 * n->a.M / n->a.S > LWC_WPT_CHANNELS, LWC_ERR_INVAL);
+    return lwc_graph_create_rect(out, n, size, size);
+}
+
+int lwc_graph_create_rect(LwcGraph **out, const LwcNet *n, int width, int height)
+{
+    LWC_RET_IF(width < 32 || width % 32 || height < 32 || height % 32, LWC_ERR_INVAL);
+    LWC_RET_IF(2 * n->a.M / n->a.S > LWC_WPT_CHANNELS || n->a.N < n->a.Nz, LWC_ERR_INVAL);
     LwcGraph *g = lwc_calloc(1, sizeof(*g));
     LWC_RET_IF(!g, LWC_ERR_NOMEM);
     const LwcArch *a = &n->a;
-    g->n = n; g->size = size; g->h = g->w = size / 8; g->ms = a->M / a->S;
-    size_t hw = g->hw = (size_t)g->h * g->w, px = (size_t)size * size, hw2 = hw / 4, hw4 = hw / 16;
+    g->n = n; g->ph = height; g->pw = width; g->h = height / 8; g->w = width / 8; g->ms = a->M / a->S;
+    size_t hw = g->hw = (size_t)g->h * g->w, px = (size_t)width * height, hw2 = hw / 4, hw4 = hw / 16;
     size_t cin_max = (size_t)(a->Ch + a->M + a->Cc);
     int ok = 1;
 #define B(f, n_) ok &= !!(g->f = buf(g, (n_)))
@@ -97,7 +106,7 @@ int lwc_graph_create(LwcGraph **out, const LwcNet *n, int size)
     B(dyf, a->M * hw); B(dyh, a->M * hw); B(dy, a->M * hw); B(dhy, a->Ch * hw); B(dz, a->Nz * hw4);
     B(da1, a->N * hw2); B(du1, a->N * hw); B(dh0, a->N * hw2); B(du0, a->Nz * hw2);
     B(din, cin_max * hw); B(da, a->P * hw); B(db, LWC_MAX(a->P, 2 * g->ms) * hw); B(dc, a->Cc * hw);
-    B(danc, g->ms * hw); B(ftmp, n->fact.nparams); B(work, max_work(n, g->h, g->w, size));
+    B(danc, g->ms * hw); B(ftmp, n->fact.nparams); B(work, max_work(n, g->h, g->w));
 #undef B
     if (!ok) { lwc_graph_free(&g); return LWC_ERR_NOMEM; }
     *out = g;
@@ -119,7 +128,7 @@ static void analysis(LwcGraph *g, int level, int train, uint64_t *rng)
     const LwcNet *n = g->n;
     const LwcArch *a = &n->a;
     size_t hw = g->hw, hw4 = hw / 16;
-    lwc_wpt_forward(g->x, 3, g->size, g->size, LWC_WPT_LEVELS, g->X, g->work);
+    lwc_wpt_forward(g->x, 3, g->ph, g->pw, LWC_WPT_LEVELS, g->X, g->work);
     fwd(g, &n->ga, g->X, g->h, g->w, g->y0);
     const float *lg = n->params + n->gain_off + (size_t)level * a->M;
     for (int c = 0; c < a->M; c++) {
@@ -172,11 +181,42 @@ static void pnet_fwd(LwcGraph *g, int s, PNet *p, const float *ctx, float *act_m
 
 static int is_anchor(const LwcGraph *g, size_t i) { return !(((i / g->w) + (i % g->w)) & 1); }
 
+/* Stochastic Gumbel annealing (Yang, Bamler & Mandt 2020): v goes to
+ * floor(v) + w, w = sigmoid((atanh(r) - atanh(1 - r)) / tau^2 + L / tau)
+ * with r = v - floor(v) and L logistic noise (the two-way relaxed Gumbel
+ * softmax), so that small tau samples the nearer integer, mostly. *d = dw/dv.
+ * tau <= 0: hard rounding with the straight-through derivative 1. */
+static float sga_round(float v, float tau, float noise, float *d)
+{
+    if (tau <= 0) { *d = 1; return rnd(v); }
+    const float lim = 1 - 1e-4f;
+    float f = floorf(v), r = fminf(fmaxf(v - f, 1 - lim), lim);
+    float z = (atanhf(r) - atanhf(1 - r)) / (tau * tau) + noise / tau;
+    float w = 1 / (1 + expf(-z));
+    *d = w * (1 - w) * (1 / (1 - r * r) + 1 / (1 - (1 - r) * (1 - r))) / (tau * tau);
+    return f + w;
+}
+
+/* Logistic noise of position i from the task's seed: the same for any
+ * thread count or order (splitmix64 of seed + i). */
+static float logistic_noise(uint64_t seed, size_t i)
+{
+    uint64_t x = seed + 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    x ^= x >> 31;
+    double u = ((double)(x >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+    return (float)log(u / (1 - u));
+}
+
 /* y_hat = y + (round(y - mu) - (y - mu)) at the positions of one parity; the
- * means and log-scales of those positions are copied to mu / ls. */
+ * means and log-scales of those positions are copied to mu / ls. In a
+ * latent search the free positions take the soft rounding instead (its
+ * derivative kept in y0) and the others keep their fixed y_hat. */
 static void quantise_pass(LwcGraph *g, int s, const PNet *p, int parity)
 {
     size_t hw = g->hw;
+    const LwcLatentTask *lt = g->lt;
     for (int c = 0; c < g->ms; c++) {
         size_t ch = (size_t)(s * g->ms + c) * hw;
         for (size_t i = 0; i < hw; i++) {
@@ -184,7 +224,10 @@ static void quantise_pass(LwcGraph *g, int s, const PNet *p, int parity)
             float m = p->out[c * hw + i];
             g->mu[ch + i] = m;
             g->ls[ch + i] = p->out[(g->ms + c) * hw + i];
-            g->yh[ch + i] = rnd(g->y[ch + i] - m) + m;
+            if (!lt) g->yh[ch + i] = rnd(g->y[ch + i] - m) + m;
+            else if (lt->free[i])
+                g->yh[ch + i] = sga_round(g->y[ch + i] - m, lt->tau, lt->tau > 0 ? logistic_noise(lt->seed, ch + i) : 0,
+                                          &g->y0[ch + i]) + m;
         }
     }
 }
@@ -208,14 +251,20 @@ static void entropy_fwd(LwcGraph *g, float *act_max)
     }
 }
 
+/* Inverse gain of channel c: the level's, or the latent search's own. */
+static float igain_of(const LwcGraph *g, int level, int c)
+{
+    if (g->lt) return g->lt->igain[c];
+    return expf(g->n->params[g->n->igain_off + (size_t)level * g->n->a.M + c]);
+}
+
 static void synthesis(LwcGraph *g, int level)
 {
     const LwcNet *n = g->n;
     const LwcArch *a = &n->a;
     size_t hw = g->hw;
-    const float *lig = n->params + n->igain_off + (size_t)level * a->M;
     for (int c = 0; c < a->M; c++) {
-        float ig = expf(lig[c]);
+        float ig = igain_of(g, level, c);
         for (size_t i = 0; i < hw; i++) g->yf[c * hw + i] = g->yh[c * hw + i] * ig;
     }
     fwd(g, &n->gs_in, g->yf, g->h, g->w, g->t[0]);
@@ -229,7 +278,7 @@ static void synthesis(LwcGraph *g, int level)
     fwd(g, &n->gs_out, g->t[a->B], g->h, g->w, g->o);
     fwd(g, &n->gs_skip, g->yf, g->h, g->w, g->o2);
     for (size_t i = 0; i < (size_t)LWC_WPT_CHANNELS * hw; i++) g->o[i] += g->o2[i];
-    lwc_wpt_inverse(g->o, 3, g->size, g->size, LWC_WPT_LEVELS, g->xr, g->work);
+    lwc_wpt_inverse(g->o, 3, g->ph, g->pw, LWC_WPT_LEVELS, g->xr, g->work);
 }
 
 /* ---------------- backward ---------------- */
@@ -239,7 +288,7 @@ static void synthesis_bwd(LwcGraph *g, int level, float *grad)
     const LwcNet *n = g->n;
     const LwcArch *a = &n->a;
     size_t hw = g->hw, dn = (size_t)a->D * hw;
-    lwc_wpt_inverse_adjoint(g->dxr, 3, g->size, g->size, LWC_WPT_LEVELS, g->dO, g->work);
+    lwc_wpt_inverse_adjoint(g->dxr, 3, g->ph, g->pw, LWC_WPT_LEVELS, g->dO, g->work);
     bwd(g, &n->gs_out, g->t[a->B], g->dO, g->h, g->w, g->dt, grad);
     bwd(g, &n->gs_skip, g->yf, g->dO, g->h, g->w, g->dyf, grad);
     for (int b = a->B - 1; b >= 0; b--) {
@@ -251,16 +300,15 @@ static void synthesis_bwd(LwcGraph *g, int level, float *grad)
     lwc_relu_backward(g->t[0], g->dt, g->dt, dn);
     float *dyf2 = g->dy; /* scratch */
     bwd(g, &n->gs_in, g->yf, g->dt, g->h, g->w, dyf2, grad);
-    const float *lig = n->params + n->igain_off + (size_t)level * a->M;
     for (int c = 0; c < a->M; c++) {
-        float ig = expf(lig[c]);
+        float ig = igain_of(g, level, c);
         double dl = 0;
         for (size_t i = 0; i < hw; i++) {
             float d = g->dyf[c * hw + i] + dyf2[c * hw + i];
             dl += (double)d * g->yf[c * hw + i];
             g->dyh[c * hw + i] = d * ig;
         }
-        grad[n->igain_off + (size_t)level * a->M + c] += (float)dl;
+        if (grad) grad[n->igain_off + (size_t)level * a->M + c] += (float)dl;
     }
 }
 
@@ -299,6 +347,24 @@ static void gather_dout(LwcGraph *g, int s, int parity, float *dout)
     }
 }
 
+/* Latent search: the gradient that reaches y_hat at one parity of slice s
+ * (complete once the later slices and this slice's context are done) goes
+ * to y through the annealed rounding, and to mu through y_hat = mu + sga(y - mu).
+ * y_hat is a constant at the positions that are not free. */
+static void soft_chain(LwcGraph *g, int s, int parity)
+{
+    size_t hw = g->hw;
+    for (int c = 0; c < g->ms; c++) {
+        size_t ch = (size_t)(s * g->ms + c) * hw;
+        for (size_t i = 0; i < hw; i++) {
+            if (is_anchor(g, i) != !parity) continue;
+            float t = g->dyh[ch + i] + g->dv[ch + i], d = g->y0[ch + i];
+            g->dy[ch + i] = g->lt->free[i] ? t * d : 0;
+            if (g->lt->free[i]) g->dmu[ch + i] += t * (1 - d);
+        }
+    }
+}
+
 static void entropy_bwd(LwcGraph *g, float *grad)
 {
     const LwcNet *n = g->n;
@@ -307,6 +373,7 @@ static void entropy_bwd(LwcGraph *g, float *grad)
     float *dout = g->dO; /* free after synthesis_bwd; 2*ms <= 192 checked in create */
     memset(g->dhy, 0, (size_t)a->Ch * hw * sizeof(float));
     for (int s = a->S - 1; s >= 0; s--) {
+        if (g->lt) soft_chain(g, s, 1);
         gather_dout(g, s, 1, dout);
         pnet_bwd(g, s, &g->pn[s], dout, grad);
         split_din(g, s, g->dc);
@@ -315,12 +382,14 @@ static void entropy_bwd(LwcGraph *g, float *grad)
         for (int c = 0; c < g->ms; c++)
             for (size_t i = 0; i < hw; i++)
                 if (is_anchor(g, i)) g->dyh[(size_t)(s * g->ms + c) * hw + i] += g->danc[c * hw + i];
+        if (g->lt) soft_chain(g, s, 0);
         gather_dout(g, s, 0, dout);
         pnet_bwd(g, s, &g->pa[s], dout, grad);
         split_din(g, s, NULL);
     }
     /* straight-through rounding: dy = dy_hat + rate gradient */
-    for (size_t i = 0; i < (size_t)a->M * hw; i++) g->dy[i] = g->dyh[i] + g->dv[i];
+    if (!g->lt)
+        for (size_t i = 0; i < (size_t)a->M * hw; i++) g->dy[i] = g->dyh[i] + g->dv[i];
 }
 
 static void hyper_bwd(LwcGraph *g, float *grad)
@@ -386,7 +455,7 @@ int lwc_graph_run(LwcGraph *g, const float *x, int level, int train, uint64_t *r
 {
     const LwcNet *n = g->n;
     LWC_RET_IF(level < 0 || level >= n->a.L || n->a.N < n->a.Nz, LWC_ERR_INVAL);
-    size_t px = (size_t)g->size * g->size;
+    size_t px = (size_t)g->ph * g->pw;
     memcpy(g->x, x, 3 * px * sizeof(float));
     analysis(g, level, train, rng);
     hyper(g, act_max);
@@ -412,5 +481,76 @@ int lwc_graph_run(LwcGraph *g, const float *x, int level, int train, uint64_t *r
     entropy_bwd(g, grad);
     hyper_bwd(g, grad);
     analysis_bwd(g, level, grad);
+    return LWC_OK;
+}
+
+/* ---------------- latent search ---------------- */
+
+int lwc_graph_latent_begin(LwcGraph *g, const LwcLatentTask *t)
+{
+    const LwcArch *a = &g->n->a;
+    LWC_RET_IF(!t || !t->x || !t->zh || !t->yh_fixed || !t->free || !t->rate || !t->igain, LWC_ERR_INVAL);
+    LWC_RET_IF(t->px_r0 < 0 || t->px_r1 > g->ph || t->px_c0 < 0 || t->px_c1 > g->pw, LWC_ERR_INVAL);
+    g->lt = t;
+    memcpy(g->x, t->x, (size_t)3 * g->ph * g->pw * sizeof(float));
+    memcpy(g->zh, t->zh, (size_t)a->Nz * g->hw / 16 * sizeof(float));
+    memcpy(g->yh, t->yh_fixed, (size_t)a->M * g->hw * sizeof(float));
+    hyper(g, NULL); /* z is fixed: the hyper features are computed once */
+    return LWC_OK;
+}
+
+void lwc_graph_latent_end(LwcGraph *g) { g->lt = NULL; }
+
+/* Bits of y_hat at the positions that count, with their gradients (zero
+ * elsewhere) in dv, dmu and dls. */
+static double latent_rates(LwcGraph *g)
+{
+    size_t hw = g->hw, n = (size_t)g->n->a.M * hw;
+    double bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!g->lt->rate[i % hw]) { g->dv[i] = g->dmu[i] = g->dls[i] = 0; continue; }
+        bits += lwc_gauss_rate_fwd_bwd(g->yh + i, g->mu + i, g->ls + i, 1, g->dv + i, g->dmu + i, g->dls + i);
+    }
+    return bits;
+}
+
+/* Squared error of the pixels of the task's rectangle; with dxr, the
+ * gradient of lambda 255^2 SE / 3 (zero outside the rectangle). */
+static double latent_se(LwcGraph *g, int grad)
+{
+    const LwcLatentTask *t = g->lt;
+    size_t plane = (size_t)g->ph * g->pw;
+    float k = (float)(t->lambda * 255.0 * 255.0 * 2.0 / 3.0);
+    double se = 0;
+    if (grad) memset(g->dxr, 0, 3 * plane * sizeof(float));
+    for (int c = 0; c < 3; c++)
+        for (int r = t->px_r0; r < t->px_r1; r++)
+            for (int j = t->px_c0; j < t->px_c1; j++) {
+                size_t i = c * plane + (size_t)r * g->pw + j;
+                double d = (double)g->xr[i] - g->x[i];
+                se += d * d;
+                if (grad) g->dxr[i] = k * (float)d;
+            }
+    return se;
+}
+
+int lwc_graph_latent_step(LwcGraph *g, const float *y, float *dy, LwcLatentStats *st)
+{
+    const LwcLatentTask *t = g->lt;
+    LWC_RET_IF(!t || !y, LWC_ERR_INVAL);
+    size_t n = (size_t)g->n->a.M * g->hw;
+    memcpy(g->y, y, n * sizeof(float));
+    entropy_fwd(g, NULL);
+    synthesis(g, 0);
+    double se = latent_se(g, dy != NULL), bits = latent_rates(g);
+    if (st) {
+        st->bits = bits;
+        st->se = se;
+        st->loss = bits + t->lambda * 255.0 * 255.0 * se / 3.0;
+    }
+    if (!dy) return LWC_OK;
+    synthesis_bwd(g, 0, NULL);
+    entropy_bwd(g, NULL);
+    memcpy(dy, g->dy, n * sizeof(float));
     return LWC_OK;
 }

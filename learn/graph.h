@@ -1,0 +1,63 @@
+/* Forward and backward of the whole codec on one training crop, in float,
+ * with the rate terms (noisy y and z, Gaussian conditional and factorized
+ * densities) and the distortion term. The entropy-parameter nets run in
+ * float here; the exported model runs their integer twins. */
+#ifndef LWC_TRAIN_GRAPH_H
+#define LWC_TRAIN_GRAPH_H
+
+#include <stdint.h>
+
+#include "learn/net.h"
+
+typedef struct LwcStepStats {
+    double bits_y, bits_z; /* total bits of the crop */
+    double mse;            /* mean squared error, pixel values in [0, 1] */
+    double loss;           /* (bits)/pixels + lambda * 255^2 * mse */
+} LwcStepStats;
+
+typedef struct LwcGraph LwcGraph;
+
+/* A graph for size x size crops (size a multiple of 32). */
+int lwc_graph_create(LwcGraph **g, const LwcNet *n, int size);
+/* A graph for width x height pixels (multiples of 32). */
+int lwc_graph_create_rect(LwcGraph **g, const LwcNet *n, int width, int height);
+void lwc_graph_free(LwcGraph **g);
+
+/* One crop x ([3][size][size], values in [-0.5, 0.5]) at rate level `level`.
+ * train = 1: uniform noise in the rate terms, then backward, adding
+ * grad_scale * dLoss/dparam into grad (n->nparams) and fgrad (factorized
+ * params). train = 0: rounding everywhere (the real coder's rates, up to
+ * the integer export), no backward. act_max, if not NULL, is raised to the
+ * largest activation seen at each integer layer's output (calibration). */
+int lwc_graph_run(LwcGraph *g, const float *x, int level, int train, uint64_t *rng,
+                  float grad_scale, float *grad, float *fgrad, float *act_max, LwcStepStats *st);
+
+/* ---- Latent search (the encoder's --effort) -------------------------------
+ * The same graph with the weights fixed and the latents y of one region as
+ * the variables: loss = bits of y_hat + lambda 255^2 SE / 3 (SE over pixel
+ * values in [-0.5, 0.5]), the gradient taken to y. z is fixed, so the
+ * hyper features are computed once. At the free positions y_hat =
+ * mu + sga(y - mu), a stochastic rounding annealed to the hard one as tau
+ * goes to 0 (hard at tau <= 0); the other positions keep the y_hat given. Maps are the graph's size: h = H/8,
+ * w = W/8 latents. */
+typedef struct LwcLatentTask {
+    const float *x;              /* [3][H][W] pixels in [-0.5, 0.5] */
+    const float *zh;             /* [Nz][h/4][w/4] hyper-latents (integers) */
+    const float *yh_fixed;       /* [M][h][w] y_hat where free == 0 */
+    const uint8_t *free, *rate;  /* [h*w]: y optimised here; bits counted here */
+    int px_r0, px_r1, px_c0, px_c1; /* pixel rows / columns whose error counts */
+    const float *igain;          /* [M] inverse gains of the quality */
+    double lambda;
+    float tau;                   /* rounding temperature (<= 0: hard); may change between steps */
+    uint64_t seed;               /* the rounding noise (may change between steps) */
+} LwcLatentTask;
+
+typedef struct LwcLatentStats { double bits, se, loss; } LwcLatentStats;
+
+/* Start a search on task t (kept by pointer until lwc_graph_latent_end). */
+int lwc_graph_latent_begin(LwcGraph *g, const LwcLatentTask *t);
+/* Loss at y ([M][h][w]); with dy, its gradient (zero where not free). */
+int lwc_graph_latent_step(LwcGraph *g, const float *y, float *dy, LwcLatentStats *st);
+void lwc_graph_latent_end(LwcGraph *g);
+
+#endif
