@@ -495,7 +495,7 @@ int lwc_graph_latent_begin(LwcGraph *g, const LwcLatentTask *t)
     memcpy(g->x, t->x, (size_t)3 * g->ph * g->pw * sizeof(float));
     memcpy(g->zh, t->zh, (size_t)a->Nz * g->hw / 16 * sizeof(float));
     memcpy(g->yh, t->yh_fixed, (size_t)a->M * g->hw * sizeof(float));
-    hyper(g, NULL); /* z is fixed: the hyper features are computed once */
+    if (!t->zfree) hyper(g, NULL); /* z is fixed: the hyper features are computed once */
     return LWC_OK;
 }
 
@@ -534,17 +534,66 @@ static double latent_se(LwcGraph *g, int grad)
     return se;
 }
 
-int lwc_graph_latent_step(LwcGraph *g, const float *y, float *dy, LwcLatentStats *st)
+/* Bits of one z value v under channel c's table, linear between the
+ * integers around it; *d = its slope. */
+static double z_bits(const LwcLatentTask *t, int c, float v, float *d)
+{
+    const float *b = t->zbits + (size_t)c * t->zn;
+    double k = LWC_CLAMP((double)v - t->zlo[c], 0.0, (double)(t->zn - 1));
+    int i = LWC_MIN((int)k, t->zn - 2);
+    *d = b[i + 1] - b[i];
+    return b[i] + (k - i) * *d;
+}
+
+/* The search's z: free values rounded like y (annealed), the others as
+ * given; then the hyper features. Returns the bits of the free values
+ * and keeps d(bits)/dz_hat in dz, the rounding's derivative in zt. */
+static double latent_z(LwcGraph *g, const float *z)
 {
     const LwcLatentTask *t = g->lt;
-    LWC_RET_IF(!t || !y, LWC_ERR_INVAL);
+    size_t hw4 = g->hw / 16, n = (size_t)g->n->a.Nz * hw4;
+    double bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        g->dz[i] = 0;
+        if (!t->zfree[i % hw4]) { g->zh[i] = t->zh[i]; continue; }
+        float noise = t->tau > 0 ? logistic_noise(t->seed ^ 0x5A5A5A5A5A5A5A5Aull, i) : 0;
+        g->zh[i] = sga_round(z[i], t->tau, noise, &g->zt[i]);
+        bits += z_bits(t, (int)(i / hw4), g->zh[i], &g->dz[i]);
+    }
+    hyper(g, NULL);
+    return bits;
+}
+
+/* Backward from the hyper features to z (the entropy pass left d/dhy). */
+static void latent_z_bwd(LwcGraph *g, float *dz)
+{
+    const LwcNet *n = g->n;
+    const LwcArch *a = &n->a;
+    size_t hw = g->hw, nz = (size_t)a->Nz * hw / 16;
+    lwc_relu_backward(g->hy, g->dhy, g->dhy, (size_t)a->Ch * hw);
+    bwd(g, &n->hs1, g->u1, g->dhy, g->h, g->w, g->du1, NULL);
+    lwc_upsample2_backward(g->du1, a->N, g->h / 2, g->w / 2, g->dh0);
+    lwc_relu_backward(g->h0, g->dh0, g->dh0, (size_t)a->N * hw / 4);
+    bwd(g, &n->hs0, g->u0, g->dh0, g->h / 2, g->w / 2, g->du0, NULL);
+    lwc_upsample2_backward(g->du0, a->Nz, g->h / 4, g->w / 4, g->da1);
+    for (size_t i = 0; i < nz; i++)
+        dz[i] = g->lt->zfree[i % (hw / 16)] ? (g->da1[i] + g->dz[i]) * g->zt[i] : 0;
+}
+
+int lwc_graph_latent_step(LwcGraph *g, const float *y, const float *z, float *dy, float *dz,
+                          LwcLatentStats *st)
+{
+    const LwcLatentTask *t = g->lt;
+    LWC_RET_IF(!t || !y || !t->zfree != !z || (dz && !dy), LWC_ERR_INVAL);
     size_t n = (size_t)g->n->a.M * g->hw;
+    double bz = z ? latent_z(g, z) : 0;
     memcpy(g->y, y, n * sizeof(float));
     entropy_fwd(g, NULL);
     synthesis(g, 0);
-    double se = latent_se(g, dy != NULL), bits = latent_rates(g);
+    double se = latent_se(g, dy != NULL), bits = latent_rates(g) + bz;
     if (st) {
         st->bits = bits;
+        st->bits_z = bz;
         st->se = se;
         st->loss = bits + t->lambda * 255.0 * 255.0 * se / 3.0;
     }
@@ -552,5 +601,6 @@ int lwc_graph_latent_step(LwcGraph *g, const float *y, float *dy, LwcLatentStats
     synthesis_bwd(g, 0, NULL);
     entropy_bwd(g, NULL);
     memcpy(dy, g->dy, n * sizeof(float));
+    if (dz && z) latent_z_bwd(g, dz);
     return LWC_OK;
 }

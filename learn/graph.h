@@ -50,14 +50,25 @@ typedef struct LwcLatentTask {
     double lambda;
     float tau;                   /* rounding temperature (<= 0: hard); may change between steps */
     uint64_t seed;               /* the rounding noise (may change between steps) */
+    /* z search (optional): zfree NULL keeps z fixed at zh. Else the steps
+     * take a continuous z, rounded like y (without a mean), and its bits
+     * count where zfree is set: zbits[c][v - zlo[c]] for integers v in
+     * [zlo[c], zlo[c] + zn), linear between integers, ends held. */
+    const uint8_t *zfree;        /* [(h/4)*(w/4)] */
+    const float *zbits;          /* [Nz][zn] */
+    const int32_t *zlo;          /* [Nz] */
+    int zn;
 } LwcLatentTask;
 
-typedef struct LwcLatentStats { double bits, se, loss; } LwcLatentStats;
+typedef struct LwcLatentStats { double bits, bits_z, se, loss; } LwcLatentStats;
 
 /* Start a search on task t (kept by pointer until lwc_graph_latent_end). */
 int lwc_graph_latent_begin(LwcGraph *g, const LwcLatentTask *t);
-/* Loss at y ([M][h][w]); with dy, its gradient (zero where not free). */
-int lwc_graph_latent_step(LwcGraph *g, const float *y, float *dy, LwcLatentStats *st);
+/* Loss at y ([M][h][w]) and, when the task searches z, z ([Nz][h/4][w/4]);
+ * with dy (and dz), the gradients (zero where not free). bits includes
+ * bits_z, the bits of the free z. */
+int lwc_graph_latent_step(LwcGraph *g, const float *y, const float *z, float *dy, float *dz,
+                          LwcLatentStats *st);
 void lwc_graph_latent_end(LwcGraph *g);
 
 #endif

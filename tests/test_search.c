@@ -24,11 +24,14 @@ typedef struct Fixture {
     LwcNet n;
     LwcGraph *g;
     LwcLatentTask t;
-    float *x, *zh, *yhf, *y, *dy, igain[8];
-    uint8_t free[96], rate[96];
+    float *x, *zh, *yhf, *y, *dy, igain[8], z[24], dz[24], zbits[4 * 9];
+    int32_t zlo[4];
+    uint8_t free[96], rate[96], zfree[6];
 } Fixture;
 
-static void fixture_init(Fixture *f)
+/* with_z: also search z at the hyper positions (0, 1) and (1, 1) of 2 x 3,
+ * under a made-up table (bits growing with |v|, a different slope per channel). */
+static void fixture_init(Fixture *f, int with_z)
 {
     const int h = 8, w = 12, M = k_arch.M;
     TestRng r;
@@ -53,8 +56,16 @@ static void fixture_init(Fixture *f)
         f->rate[i] = 1;
     }
     for (int c = 0; c < M; c++) f->igain[c] = 0.05f;
-    LwcLatentTask t = { f->x, f->zh, f->yhf, f->free, f->rate, 0, 8 * h, 0, 8 * w, f->igain, 1e-3, 0.5f, 7 };
+    LwcLatentTask t = { f->x, f->zh, f->yhf, f->free, f->rate, 0, 8 * h, 0, 8 * w, f->igain, 1e-3, 0.5f, 7,
+                        NULL, NULL, NULL, 0 };
     f->t = t;
+    for (int i = 0; i < 24; i++) f->z[i] = f->zh[i] + (float)(0.8 * trng_uniform(&r) - 0.4);
+    for (int c = 0; c < 4; c++) {
+        f->zlo[c] = -4;
+        for (int k = 0; k < 9; k++) f->zbits[c * 9 + k] = (float)(1.0 + (0.5 + 0.2 * c) * abs(k - 4) + 0.05 * k);
+    }
+    for (int i = 0; i < 6; i++) f->zfree[i] = i % 3 == 1;
+    if (with_z) { f->t.zfree = f->zfree; f->t.zbits = f->zbits; f->t.zlo = f->zlo; f->t.zn = 9; }
     ck_assert_int_eq(lwc_graph_latent_begin(f->g, &f->t), 0);
 }
 
@@ -69,53 +80,74 @@ static void fixture_free(Fixture *f)
 static double loss_at(Fixture *f)
 {
     LwcLatentStats st;
-    ck_assert_int_eq(lwc_graph_latent_step(f->g, f->y, NULL, &st), 0);
+    ck_assert_int_eq(lwc_graph_latent_step(f->g, f->y, f->t.zfree ? f->z : NULL, NULL, NULL, &st), 0);
     return st.loss;
+}
+
+/* Central differences on v[i] against the analytic an[i], tolerance as above. */
+static int check_fd(Fixture *f, float *v, const float *an, int i, double amax)
+{
+    float keep = v[i], eps = 3e-3f;
+    v[i] = keep + eps;
+    double lp = loss_at(f);
+    v[i] = keep - eps;
+    double lm = loss_at(f);
+    v[i] = keep;
+    double num = (lp - lm) / (2.0 * eps), a = an[i];
+    if (getenv("LWC_TEST_VERBOSE")) fprintf(stderr, "[%d] analytic %g numeric %g\n", i, a, num);
+    /* float32 layers: an absolute floor of 0.5% of the largest gradient */
+    ck_assert_msg(fabs(num - a) <= 0.05 * fabs(num) + 0.05 * fabs(a) + 0.005 * amax, "[%d]: analytic %g numeric %g", i,
+                  a, num);
+    return fabs(a) > 1e-3;
 }
 
 /* Central differences on free latents (rate through the context and the
  * annealed rounding, distortion through the synthesis) and exact zeros on
- * the fixed ones. */
-START_TEST(latent_gradient)
+ * the fixed ones; with z searched, on the free z too (rate through the
+ * table and the hyper synthesis). */
+static void check_gradients(int with_z)
 {
     lwc_gemm_force_reference(1);
     Fixture f;
-    fixture_init(&f);
+    fixture_init(&f, with_z);
     LwcLatentStats st;
-    ck_assert_int_eq(lwc_graph_latent_step(f.g, f.y, f.dy, &st), 0);
+    ck_assert_int_eq(lwc_graph_latent_step(f.g, f.y, with_z ? f.z : NULL, f.dy, with_z ? f.dz : NULL, &st), 0);
     ck_assert(st.bits > 0 && st.se > 0);
+    ck_assert(with_z ? st.bits_z > 0 : st.bits_z == 0);
     int n = k_arch.M * 96, checked = 0, nonzero = 0;
     double amax = 0;
     for (int i = 0; i < n; i++) amax = fmax(amax, fabs(f.dy[i]));
     for (int i = 0; i < n; i++) {
         if (!f.free[i % 96]) { ck_assert_msg(f.dy[i] == 0.0f, "fixed latent %d has gradient %g", i, f.dy[i]); continue; }
         if (i % 5) continue;
-        float keep = f.y[i], eps = 3e-3f;
-        f.y[i] = keep + eps;
-        double lp = loss_at(&f);
-        f.y[i] = keep - eps;
-        double lm = loss_at(&f);
-        f.y[i] = keep;
-        double num = (lp - lm) / (2.0 * eps), a = f.dy[i];
-        if (getenv("LWC_TEST_VERBOSE")) fprintf(stderr, "y[%d] analytic %g numeric %g (%g %g)\n", i, a, num, lp, lm);
-        /* float32 layers: an absolute floor of 0.5% of the largest gradient */
-        ck_assert_msg(fabs(num - a) <= 0.05 * fabs(num) + 0.05 * fabs(a) + 0.005 * amax, "y[%d]: analytic %g numeric %g",
-                      i, a, num);
+        nonzero += check_fd(&f, f.y, f.dy, i, amax);
         checked++;
-        nonzero += fabs(a) > 1e-3;
     }
     ck_assert_int_ge(checked, 40);
     ck_assert_int_ge(nonzero, checked / 2);
+    if (with_z) {
+        int zn = 0;
+        for (int i = 0; i < 24; i++) {
+            if (!f.zfree[i % 6]) { ck_assert(f.dz[i] == 0.0f); continue; }
+            zn += check_fd(&f, f.z, f.dz, i, amax);
+        }
+        ck_assert_int_ge(zn, 4);
+    }
     fixture_free(&f);
     lwc_gemm_force_reference(0);
 }
+
+START_TEST(latent_gradient) { check_gradients(0); }
+END_TEST
+
+START_TEST(latent_gradient_with_z) { check_gradients(1); }
 END_TEST
 
 /* The same seed and temperature give the same loss; another seed another. */
 START_TEST(latent_noise_is_seeded)
 {
     Fixture f;
-    fixture_init(&f);
+    fixture_init(&f, 1);
     double a = loss_at(&f), b = loss_at(&f);
     ck_assert(a == b);
     f.t.seed = 8;
@@ -188,10 +220,11 @@ START_TEST(twin_predicts_the_coder)
     for (size_t i = 0; i < (size_t)m->a.Nz * hw / 16; i++) zh[i] = (float)lat.zhat[i];
     float gain[1024], igain[1024];
     lwc_model_gains(m, 50, gain, igain);
-    LwcLatentTask t = { x, zh, lat.y, all, all, 0, img.height, 0, img.width, igain, lwc_model_lambda(m, 50), 0, 1 };
+    LwcLatentTask t = { x, zh, lat.y, all, all, 0, img.height, 0, img.width, igain, lwc_model_lambda(m, 50), 0, 1,
+                        NULL, NULL, NULL, 0 };
     ck_assert_int_eq(lwc_graph_latent_begin(gr, &t), 0);
     LwcLatentStats ls;
-    ck_assert_int_eq(lwc_graph_latent_step(gr, lat.y, NULL, &ls), 0);
+    ck_assert_int_eq(lwc_graph_latent_step(gr, lat.y, NULL, NULL, NULL, &ls), 0);
     double real_bits = 8.0 * st.bytes_y, real_se = image_se(&img, &rec);
     if (getenv("LWC_TEST_VERBOSE")) printf("twin bits %.0f real %.0f; twin se %.4f real %.4f\n", ls.bits, real_bits, ls.se, real_se);
     ck_assert_msg(fabs(ls.bits / real_bits - 1) < 0.06, "bits: twin %.0f, coder %.0f", ls.bits, real_bits);
@@ -301,16 +334,50 @@ START_TEST(search_threads_cost_progress)
 }
 END_TEST
 
+/* The longest efforts also search z: on a 64 x 64 crop effort 8 gives the
+ * same stream for 1 and 2 threads, decodes to its reconstruction and costs
+ * no more than effort 2. */
+START_TEST(search_with_z)
+{
+    LwcModel *m = shipped_model();
+    LwcImage img, rec2, rec8, dec;
+    sample_crop(&img, 64, 64);
+    uint8_t *b2, *b8, *b8t;
+    size_t l2, l8, l8t;
+    ck_assert_int_eq(encode(m, 1, &img, 2, &b2, &l2, &rec2, NULL), 0);
+    ck_assert_int_eq(encode(m, 1, &img, 8, &b8, &l8, &rec8, NULL), 0);
+    ck_assert_int_eq(encode(m, 2, &img, 8, &b8t, &l8t, NULL, NULL), 0);
+    ck_assert(l8 == l8t && !memcmp(b8, b8t, l8));
+    double lam = lwc_model_lambda(m, 40);
+    double c2 = 8.0 * l2 + lam * 255 * 255 * image_se(&img, &rec2) / 3;
+    double c8 = 8.0 * l8 + lam * 255 * 255 * image_se(&img, &rec8) / 3;
+    if (getenv("LWC_TEST_VERBOSE")) printf("64x64: effort 2 cost %.0f, effort 8 cost %.0f\n", c2, c8);
+    ck_assert_msg(c8 <= c2 * (1 + 1e-9), "effort 8 costs %.1f, effort 2 %.1f", c8, c2);
+    LwcSettings ds;
+    lwc_default_settings(&ds);
+    LwcContext *c;
+    ck_assert_int_eq(lwc_open(&c, m, &ds), 0);
+    ck_assert_int_eq(lwc_decode(c, b8, l8, &dec, NULL), 0);
+    ck_assert(image_se(&dec, &rec8) == 0);
+    lwc_close(&c);
+    lwc_free_buffer(b2); lwc_free_buffer(b8); lwc_free_buffer(b8t);
+    lwc_image_free(&rec2); lwc_image_free(&rec8); lwc_image_free(&dec); lwc_image_free(&img);
+    lwc_model_free(&m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("search");
     TCase *t = tcase_create("core");
     tcase_set_timeout(t, 600);
     tcase_add_test(t, latent_gradient);
+    tcase_add_test(t, latent_gradient_with_z);
     tcase_add_test(t, latent_noise_is_seeded);
     tcase_add_test(t, twin_predicts_the_coder);
     tcase_add_test(t, effort_bounds_and_default);
     tcase_add_test(t, search_threads_cost_progress);
+    tcase_add_test(t, search_with_z);
     suite_add_tcase(s, t);
     return test_run_suite(s);
 }
