@@ -61,6 +61,10 @@ void lwc_default_settings(LwcSettings *s)
     s->max_pixels = (uint64_t)1 << 28;
 }
 
+/* The effort and progress fields took reserved bytes: the struct keeps its
+ * size, so programs built against the older header still work. */
+_Static_assert(sizeof(LwcEncodeParams) == 40, "LwcEncodeParams must keep its size");
+
 void lwc_default_encode_params(LwcEncodeParams *p)
 {
     memset(p, 0, sizeof(*p));

@@ -128,7 +128,7 @@ typedef struct LwcEncodeParams {
     int effort;             /* LWC_EFFORT_MIN..MAX; 0 means LWC_EFFORT_DEFAULT */
     LwcProgressFn progress; /* optional, called during long encodes */
     void *progress_opaque;
-    uint8_t reserved[8];    /* must be zero */
+    uint8_t reserved[24 - 2 * sizeof(void *)]; /* must be zero; the struct stays 40 bytes */
 } LwcEncodeParams;
 
 LWC_API void lwc_default_encode_params(LwcEncodeParams *p);

@@ -1,7 +1,7 @@
 /* Encoder search (efforts above the default): the latents y of the image
  * are optimised for the image's own rate + lambda * distortion through the
  * float twin of the decoder's networks (learn/graph.h), with an annealed
- * soft rounding, then coded by the ordinary encoder pass. See
+ * stochastic rounding, then coded by the ordinary encoder pass. See
  * docs/encoder-search.md.
  *
  * The search runs on tiles: a core of latent rows and columns (at most
@@ -10,7 +10,8 @@
  * the core its context and the synthesis its reach. Every tile starts from
  * the first pass's latents and writes only its core, so tiles are
  * independent: they run in parallel, and the result does not depend on
- * the thread count or the order. z stays the first pass's. */
+ * the thread count or the order. z stays the first pass's, except at the
+ * efforts whose plan searches it too (the z of the core's 4 x 4 blocks). */
 #include <math.h>
 #include <string.h>
 
@@ -28,9 +29,9 @@ void lwc_set_search_tile(int core) { g_tile_core = core > 0 ? (core + 3) / 4 * 4
 #define DIST_RING 4  /* latent rows around the core whose pixels' error counts */
 
 /* What one effort spends: optimiser steps, Adam's first learning rate (in
- * quantisation steps; it decays with a cosine), and the soft rounding's
- * sharpness from tau0 to tau1 (geometric). */
-typedef struct Plan { int steps; float lr, tau0, tau1, zlr; } Plan; /* zlr > 0: search z too, at zlr x lr */
+ * quantisation steps; it decays with a cosine), the rounding temperature
+ * from tau0 to tau1 (geometric), and zlr > 0 to search z too, at zlr x lr. */
+typedef struct Plan { int steps; float lr, tau0, tau1, zlr; } Plan;
 
 /* Steps, rate and starting temperature per effort, tuned on validation
  * images of the training folder (3 images x q 20, 70; mean change of the
@@ -50,8 +51,7 @@ static Plan plan_of(int effort)
         [6] = { 100, 0.04f, 0.8f, 0.05f },  [7] = { 160, 0.045f, 0.8f, 0.05f },
         [8] = { 250, 0.045f, 0.8f, 0.05f, 0.25f }, [9] = { 400, 0.045f, 0.8f, 0.05f, 0.25f },
     };
-    Plan p = plans[effort];
-    return p;
+    return plans[effort];
 }
 
 typedef struct Tile { int r0, r1, c0, c1, R0, R1, C0, C1; } Tile; /* core, region (latents) */
