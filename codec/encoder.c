@@ -168,7 +168,7 @@ static void rd_weights(const LwcModel *m, double quality, const float *igain, do
 }
 
 /* The scale of rd_weights' estimate: 3 gave the lowest BD-rate of 1..16
- * on the training folder's validation split (issue 4's note). */
+ * on the training folder's validation split (models/README.md). */
 static double g_rdo_alpha = 3.0;
 
 void lwc_set_rdo_alpha(double alpha) { g_rdo_alpha = alpha; }

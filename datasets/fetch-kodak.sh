@@ -16,7 +16,7 @@ Puts kodim01.png .. kodim24.png into DEST (default: ./kodak) and checks each
 against the SHA-256 in datasets/kodak.sha256. Files already in DEST that match
 are kept; a file that does not match is deleted and the script fails.
 
-  --from DIR   copy from a local copy (e.g. ../shared/datasets/kodak) instead
+  --from DIR   copy from a local copy (e.g. ~/datasets/kodak) instead
                of downloading
   -h, --help   this help
 

@@ -2,7 +2,7 @@
  *
  * Everything the decoder recomputes to choose a CDF goes through these
  * layers, so they are pure integer arithmetic and give the same result on
- * every build and machine (DESIGN.md section 3):
+ * every build and machine (docs/bitstream.md):
  *   acc = bias[o] + sum_i w[o][i] * x[i]      (int32, wrapping: computed in uint32)
  *   out = clamp(round_shift((int64)acc * mult[o], shift[o]), lo, hi)
  * where round_shift(v, s) = floor((v + 2^(s-1)) / 2^s), defined for negative v

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cross-build determinism (DESIGN.md section 3): build lwc three ways
+# Cross-build determinism (docs/bitstream.md): build lwc three ways
 #   A: gcc -O3 -march=native with OpenBLAS
 #   B: clang -O0 with OpenBLAS
 #   C: gcc -O2 without BLAS (the reference C float path)

@@ -12,7 +12,7 @@
  * order) and cblas_sgemm from OpenBLAS when built with LWC_HAVE_BLAS. The
  * BLAS path is the default where available. Float results differ slightly
  * between the two (and between BLAS builds and thread counts): nothing whose
- * exact bits matter for decoding may go through here (see DESIGN.md §3).
+ * exact bits matter for decoding may go through here (docs/bitstream.md).
  *
  * The selection is process-wide and is not synchronised: change it only while
  * no other thread is inside lwc_sgemm. */
