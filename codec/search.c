@@ -47,8 +47,9 @@ typedef struct Plan { int steps; float lr, tau0, tau1, zlr; } Plan;
 static Plan plan_of(int effort)
 {
     static const Plan plans[LWC_EFFORT_MAX + 1] = {
-        [3] = { 20, 0.02f, 0.3f, 0.05f },   [4] = { 35, 0.025f, 0.5f, 0.05f }, [5] = { 60, 0.03f, 0.8f, 0.05f },
-        [6] = { 100, 0.04f, 0.8f, 0.05f },  [7] = { 160, 0.045f, 0.8f, 0.05f },
+        [3] = { 20, 0.02f, 0.3f, 0.05f, 0 },   [4] = { 35, 0.025f, 0.5f, 0.05f, 0 },
+        [5] = { 60, 0.03f, 0.8f, 0.05f, 0 },   [6] = { 100, 0.04f, 0.8f, 0.05f, 0 },
+        [7] = { 160, 0.045f, 0.8f, 0.05f, 0 },
         [8] = { 250, 0.045f, 0.8f, 0.05f, 0.25f }, [9] = { 400, 0.045f, 0.8f, 0.05f, 0.25f },
     };
     return plans[effort];
