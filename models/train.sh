@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-3600}; shift || true
 LWC=${LWC:-build/lwc}
-DATA=${DATA:-../shared/datasets/train}
+DATA=${DATA:-datasets/train} # DATA=DIR: the training photos (see models/README.md)
+[[ -d $DATA ]] || { echo "train.sh: no training folder '$DATA' (set DATA=DIR)" >&2; exit 2; }
 CKPT=models/lwc-default.ckpt
 ARGS=(--data "$DATA" --out models/lwc-default.lwcm --checkpoint "$CKPT" --steps 2000000
       --crop 256 --batch 4 --threads 2 --val-every 500 --ckpt-every 300

@@ -11,7 +11,7 @@ export LC_ALL=C
 
 LWC=${1:?usage: bash tests/cli_rdbench.sh PATH_TO_LWC}
 BENCH=tools/rd-benchmark
-KODAK=${LWC_KODAK:-../shared/datasets/kodak}
+KODAK=${LWC_KODAK:-kodak} # datasets/fetch-kodak.sh puts it there; LWC_KODAK=DIR for another copy
 
 for t in cjpeg djpeg cwebp dwebp ffmpeg awk sha256sum; do
   command -v "$t" >/dev/null || { echo "SKIP: $t not installed (Debian: libjpeg-turbo-progs webp ffmpeg)"; exit 0; }
