@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # Train (or keep training) the shipped model, in resumable chunks:
 #   models/train.sh [SECONDS] [extra lwc train options]
-# Resumes from models/lwc-default.ckpt when it exists (optimizer and RNG
-# state included), else starts the documented architecture from scratch.
-# Stops after SECONDS of training (default 3600), checkpoints, and exports
-# models/lwc-default.lwcm. Runs under nice; Ctrl-C also checkpoints.
+# Resumes from the checkpoint (CKPT=FILE, default models/lwc-default.ckpt)
+# when it exists (optimizer, RNG and schedule state included), else starts
+# the documented architecture from scratch. Stops after SECONDS of training
+# (default 3600) or at the end of the schedule, checkpoints, and exports
+# OUT=FILE (default models/lwc-default.lwcm), logging to LOG=FILE (default
+# models/train-log.csv). Runs under nice; Ctrl-C also checkpoints.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-3600}; shift || true
 LWC=${LWC:-build/lwc}
 DATA=${DATA:-datasets/train} # DATA=DIR: the training photos (see models/README.md)
 [[ -d $DATA ]] || { echo "train.sh: no training folder '$DATA' (set DATA=DIR)" >&2; exit 2; }
-CKPT=models/lwc-default.ckpt
-ARGS=(--data "$DATA" --out models/lwc-default.lwcm --checkpoint "$CKPT" --steps 2000000
+CKPT=${CKPT:-models/lwc-default.ckpt}
+OUT=${OUT:-models/lwc-default.lwcm}
+LOG=${LOG:-models/train-log.csv}
+ARGS=(--data "$DATA" --out "$OUT" --checkpoint "$CKPT" --steps 2000000
       --crop 256 --batch 4 --threads 2 --val-every 500 --ckpt-every 300
-      --log models/train-log.csv --time-limit "$SECS")
-# resuming keeps the checkpoint's learning rate (pass --lr X to replace it)
+      --log "$LOG" --time-limit "$SECS")
+# resuming keeps the checkpoint's schedule (pass --schedule ... to replace it)
 [[ -f $CKPT ]] && ARGS+=(--resume) || ARGS+=(--arch 128,32,64,64,4,32,64,96,3,8 --seed 1 --lr 3e-4)
 exec nice -n 5 "$LWC" train "${ARGS[@]}" "$@"

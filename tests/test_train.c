@@ -1,7 +1,8 @@
 /* Trainer tests: finite-difference checks of the whole training graph on
  * the parameters whose loss is smooth (synthesis, decoder gains, log-scale
  * outputs, hyper density), a short run whose loss falls, resume ==
- * uninterrupted, and export -> encode/decode. */
+ * uninterrupted, export -> encode/decode, learning-rate schedules,
+ * checkpoint versions and validation crops. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,6 +296,144 @@ START_TEST(add_levels_extends_the_rate_range)
 }
 END_TEST
 
+/* The cosine schedule: linear warm-up from the floor, the midpoint of the
+ * cosine halfway between peak and floor, the floor from the budget on. */
+START_TEST(cosine_schedule_shape)
+{
+    LwcSchedule s = { .kind = LWC_SCHED_COSINE, .start = 100, .warmup = 9, .budget = 109, .peak = 1e-3f, .floor = 1e-5f };
+    ck_assert_float_eq_tol(lwc_schedule_lr(&s, 100), 1e-5f + (1e-3f - 1e-5f) * 0.1f, 1e-9f);
+    ck_assert_float_eq_tol(lwc_schedule_lr(&s, 50), lwc_schedule_lr(&s, 100), 1e-12f); /* before start: first rate */
+    ck_assert_float_eq_tol(lwc_schedule_lr(&s, 108), 1e-5f + (1e-3f - 1e-5f) * 0.9f, 1e-9f); /* last warm-up step */
+    ck_assert_float_eq_tol(lwc_schedule_lr(&s, 109), 1e-3f, 1e-9f);  /* the cosine starts at the peak */
+    ck_assert_float_eq_tol(lwc_schedule_lr(&s, 159), 0.5f * (1e-3f + 1e-5f), 1e-9f);
+    ck_assert_float_eq_tol(lwc_schedule_lr(&s, 209), 1e-5f, 1e-12f);
+    ck_assert_float_eq_tol(lwc_schedule_lr(&s, 10000), 1e-5f, 1e-12f);
+    for (long k = 109; k < 209; k++) ck_assert(lwc_schedule_lr(&s, k + 1) <= lwc_schedule_lr(&s, k));
+    ck_assert_int_eq(lwc_schedule_end(&s), 209);
+    int kind = -1;
+    ck_assert_int_eq(lwc_schedule_parse_kind("cosine", &kind), 0);
+    ck_assert_int_eq(kind, LWC_SCHED_COSINE);
+    ck_assert_int_eq(lwc_schedule_parse_kind("step", &kind), -1);
+}
+END_TEST
+
+static LwcTrainOpts cosine_opts(const char *dir, const char *ckpt, long steps)
+{
+    LwcTrainOpts o = small_opts(dir, NULL, ckpt, steps);
+    o.sched_given = 1; o.sched_kind = LWC_SCHED_COSINE;
+    o.warmup = 2; o.budget = 6; o.lr = 1e-3; o.lr_min = 1e-5;
+    return o;
+}
+
+/* A cosine run ends when its budget is spent; cut in two sessions it is the
+ * same run (the schedule travels in the checkpoint); --lr alone cannot
+ * replace a planned schedule. */
+START_TEST(cosine_run_ends_at_budget_and_resumes_exactly)
+{
+    char dir[64], ck1[128], ck2[128];
+    make_dataset(dir);
+    snprintf(ck1, sizeof(ck1), "%s/c1.ckpt", dir);
+    snprintf(ck2, sizeof(ck2), "%s/c2.ckpt", dir);
+    lwc_gemm_force_reference(1);
+    LwcTrainOpts o = cosine_opts(dir, ck1, 1000);
+    ck_assert_int_eq(lwc_train_run(&o), 0);
+    LwcTrainOpts p = cosine_opts(dir, ck2, 3);
+    ck_assert_int_eq(lwc_train_run(&p), 0);
+    p.steps = 1000; p.resume = 1; p.sched_given = 0; p.warmup = p.budget = 0; p.lr = 5.0;
+    ck_assert_int_eq(lwc_train_run(&p), 0);
+    size_t l1, l2;
+    uint8_t *a = test_slurp(ck1, &l1), *b = test_slurp(ck2, &l2);
+    ck_assert_uint_eq(l1, l2);
+    ck_assert_msg(!memcmp(a, b, l1), "a cosine run resumed in two parts differs from the uninterrupted one");
+    free(a); free(b);
+    LwcTrainState st;
+    ck_assert_int_eq(lwc_ckpt_load(ck1, &st), 0);
+    ck_assert_int_eq(st.step, 6);
+    ck_assert_int_eq(st.sched.kind, LWC_SCHED_COSINE);
+    ck_assert_int_eq(st.sched.start, 0);
+    ck_assert_float_eq_tol(st.lr, lwc_schedule_lr(&st.sched, 5), 1e-12f);
+    ck_assert(st.lr < 1e-3f && st.lr > 1e-5f);
+    lwc_train_state_free(&st);
+    p.lr_given = 1; p.lr = 1e-4;
+    ck_assert_int_ne(lwc_train_run(&p), 0);
+    lwc_gemm_force_reference(0);
+    remove_dir(dir);
+}
+END_TEST
+
+/* A version-1 checkpoint (no schedule) still loads, under the plateau rule:
+ * built from a version-2 file by dropping the schedule block. */
+START_TEST(version1_checkpoint_loads_as_plateau)
+{
+    char dir[64], ck[128], ck1[160];
+    make_dataset(dir);
+    snprintf(ck, sizeof(ck), "%s/v2.ckpt", dir);
+    snprintf(ck1, sizeof(ck1), "%s/v1.ckpt", dir);
+    lwc_gemm_force_reference(1);
+    LwcTrainOpts o = cosine_opts(dir, ck, 2);
+    ck_assert_int_eq(lwc_train_run(&o), 0);
+    size_t len;
+    uint8_t *b = test_slurp(ck, &len);
+    size_t head = 8 + sizeof(LwcArch) + 8 + 8 + 8 + 4 + 8 + 4, sched = 4 + 24 + 4 + 4;
+    uint32_t v1 = 1;
+    memcpy(b + 4, &v1, 4);
+    FILE *f = fopen(ck1, "wb");
+    ck_assert_uint_eq(fwrite(b, 1, head, f), head);
+    ck_assert_uint_eq(fwrite(b + head + sched, 1, len - head - sched, f), len - head - sched);
+    fclose(f);
+    LwcTrainState a, c;
+    ck_assert_int_eq(lwc_ckpt_load(ck, &a), 0);
+    ck_assert_int_eq(lwc_ckpt_load(ck1, &c), 0);
+    ck_assert_int_eq(a.sched.kind, LWC_SCHED_COSINE);
+    ck_assert_int_eq(c.sched.kind, LWC_SCHED_PLATEAU);
+    ck_assert_int_eq(c.step, a.step);
+    ck_assert(!memcmp(a.net.params, c.net.params, a.net.nparams * 4));
+    ck_assert(!memcmp(a.fv, c.fv, a.net.fact.nparams * 4));
+    lwc_train_state_free(&a);
+    lwc_train_state_free(&c);
+    uint32_t v3 = 3; /* a newer file is refused */
+    memcpy(b + 4, &v3, 4);
+    f = fopen(ck1, "wb");
+    ck_assert_uint_eq(fwrite(b, 1, len, f), len);
+    fclose(f);
+    ck_assert_int_eq(lwc_ckpt_load(ck1, &c), LWC_ERR_VERSION);
+    free(b);
+    lwc_gemm_force_reference(0);
+    remove_dir(dir);
+}
+END_TEST
+
+/* Validation crops: whole rounds over the validation images, round 0 the
+ * centred crop, later rounds elsewhere in the image. */
+START_TEST(validation_crops_cover_whole_rounds)
+{
+    char dir[64];
+    make_dataset(dir);
+    LwcDataset d;
+    ck_assert_int_eq(lwc_dataset_load(&d, dir, 64, 3, 0), 0);
+    ck_assert_int_eq(d.nval, 2);
+    ck_assert_int_eq(lwc_dataset_val_count(&d, 5, 512), 6);
+    ck_assert_int_eq(lwc_dataset_val_count(&d, 64, 10), 10);
+    ck_assert_int_eq(lwc_dataset_val_count(&d, 1, 512), 2);
+    int size = 64;
+    size_t n = (size_t)3 * size * size;
+    float *c0 = malloc(n * 4), *c2 = malloc(n * 4), *c4 = malloc(n * 4);
+    lwc_dataset_val_crop(&d, 0, size, c0);
+    lwc_dataset_val_crop(&d, 2, size, c2); /* image 0, round 1: top-left corner */
+    lwc_dataset_val_crop(&d, 4, size, c4); /* image 0, round 2: bottom-right corner */
+    const LwcTrainImage *t = &d.val[0];
+    int x0 = (t->w - size) / 2, y0 = (t->h - size) / 2;
+    ck_assert_float_eq(c0[0], t->rgb[((size_t)y0 * t->w + x0) * 3] / 255.0f - 0.5f);
+    ck_assert_float_eq(c2[0], t->rgb[0] / 255.0f - 0.5f);
+    size_t last = ((size_t)(t->h - 1) * t->w + t->w - 1) * 3 + 2;
+    ck_assert_float_eq(c4[n - 1], t->rgb[last] / 255.0f - 0.5f);
+    ck_assert(memcmp(c0, c2, n * 4) && memcmp(c2, c4, n * 4));
+    free(c0); free(c2); free(c4);
+    lwc_dataset_free(&d);
+    remove_dir(dir);
+}
+END_TEST
+
 static Suite *train_suite(void)
 {
     Suite *s = suite_create("train");
@@ -304,6 +443,10 @@ static Suite *train_suite(void)
     tcase_add_test(t, loss_falls_and_resume_is_exact);
     tcase_add_test(t, resume_with_new_rate_restarts_plateau);
     tcase_add_test(t, add_levels_extends_the_rate_range);
+    tcase_add_test(t, cosine_schedule_shape);
+    tcase_add_test(t, cosine_run_ends_at_budget_and_resumes_exactly);
+    tcase_add_test(t, version1_checkpoint_loads_as_plateau);
+    tcase_add_test(t, validation_crops_cover_whole_rounds);
     suite_add_tcase(s, t);
     return s;
 }

@@ -19,23 +19,32 @@ static void usage(FILE *f, const LwcTrainOpts *d)
                "  --time-limit S    stop (checkpoint + export) after S seconds of training\n"
                "  --crop N          crop size, multiple of 32 (default %d)\n"
                "  --batch N         crops per step (default %d)\n"
-               "  --lr X            Adam learning rate (default %g); halves after 3 validations without gain;\n"
-               "                    with --resume, replaces the checkpoint's current rate and restarts\n"
-               "                    the plateau watch (the old best validation score is forgotten)\n"
+               "  --lr X            Adam learning rate (default %g): the peak of a cosine schedule; under the\n"
+               "                    plateau schedule it halves after 3 validations without gain, and with\n"
+               "                    --resume it replaces the checkpoint's rate and restarts the plateau watch\n"
+               "  --schedule KIND   cosine: warm-up from --lr-min to --lr over --warmup steps, then a cosine\n"
+               "                    down to --lr-min; training ends after --budget steps (counted from the\n"
+               "                    step it starts at, so with --resume from the checkpoint's step);\n"
+               "                    plateau: the rule above. A resumed run keeps the checkpoint's schedule\n"
+               "  --warmup N        warm-up steps of the cosine schedule (default 0)\n"
+               "  --budget N        steps of the cosine schedule, warm-up included\n"
+               "  --lr-min X        the cosine schedule's floor (default %g)\n"
                "  --seed N          initialisation and sampling seed (default %llu)\n"
                "  --threads N       worker threads (default %d)\n"
                "  --log FILE        CSV log (appended): validations, and training every --log-every steps\n"
                "  --log-every N     progress line and CSV row every N steps (default 20)\n"
                "  --val-every N     steps between validations (default %d)\n"
                "  --val-split N     hold out one file in N for validation (default %d)\n"
+               "  --val-crops N     at least N fixed validation crops, whole rounds over the validation\n"
+               "                    images: centre, then the four corners (default %d)\n"
                "  --max-images N    use at most N files\n"
                "  --arch a,b,...    M,Nz,N,Ch,S,Cc,P,D,B,L (default %d,%d,%d,%d,%d,%d,%d,%d,%d,%d)\n"
                "  --add-levels K    with --resume: K more rate levels below the lowest (lambda and\n"
                "                    gains continued geometrically; quality 0 then codes smaller)\n"
                "  --no-pca-init     random g_a instead of the principal directions of the data\n"
                "  --quiet           no progress output\n",
-            d->out, d->steps, d->crop, d->batch, d->lr, (unsigned long long)d->seed, d->threads, d->val_every,
-            d->val_split, d->arch.M, d->arch.Nz, d->arch.N, d->arch.Ch, d->arch.S, d->arch.Cc, d->arch.P, d->arch.D,
+            d->out, d->steps, d->crop, d->batch, d->lr, d->lr_min, (unsigned long long)d->seed, d->threads,
+            d->val_every, d->val_split, d->val_crops, d->arch.M, d->arch.Nz, d->arch.N, d->arch.Ch, d->arch.S, d->arch.Cc, d->arch.P, d->arch.D,
             d->arch.B, d->arch.L);
 }
 
@@ -85,6 +94,11 @@ static int parse_opt(int c, const char *arg, LwcTrainOpts *o)
     case 'P': o->no_pca_init = 1; break;
     case 'G': if (lwc_cli_parse_int(arg, 1, 1 << 30, &o->log_every)) return bad("--log-every", arg); break;
     case 'K': if (lwc_cli_parse_int(arg, 1, LWC_MAX_LEVELS, &o->add_levels)) return bad("--add-levels", arg); break;
+    case 'Y': if (lwc_schedule_parse_kind(arg, &o->sched_kind)) return bad("--schedule", arg); o->sched_given = 1; break;
+    case 'W': if (lwc_cli_parse_double(arg, 0, 1e12, &d)) return bad("--warmup", arg); o->warmup = (long)d; break;
+    case 'B': if (lwc_cli_parse_double(arg, 1, 1e12, &d)) return bad("--budget", arg); o->budget = (long)d; break;
+    case 'm': if (lwc_cli_parse_double(arg, 0, 1, &o->lr_min)) return bad("--lr-min", arg); break;
+    case 'X': if (lwc_cli_parse_int(arg, 1, 512, &o->val_crops)) return bad("--val-crops", arg); break;
     default: return lwc_cli_error("train", "unknown option (try --help)") + 1;
     }
     return 0;
@@ -99,7 +113,8 @@ int lwc_cmd_train(int argc, char **argv)
         { "log", 1, 0, 'L' }, { "val-every", 1, 0, 'v' }, { "val-split", 1, 0, 'V' }, { "max-images", 1, 0, 'M' },
         { "ckpt-every", 1, 0, 'C' }, { "arch", 1, 0, 'A' }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
         { "no-pca-init", 0, 0, 'P' }, { "log-every", 1, 0, 'G' }, { "add-levels", 1, 0, 'K' },
-        { 0, 0, 0, 0 } };
+        { "schedule", 1, 0, 'Y' }, { "warmup", 1, 0, 'W' }, { "budget", 1, 0, 'B' }, { "lr-min", 1, 0, 'm' },
+        { "val-crops", 1, 0, 'X' }, { 0, 0, 0, 0 } };
     LwcTrainOpts o;
     lwc_train_default_opts(&o);
     optind = 1;
@@ -115,6 +130,12 @@ int lwc_cmd_train(int argc, char **argv)
     if (optind != argc) return lwc_cli_error("train", "unexpected argument '%s'", argv[optind]) + 1;
     if (!o.data) return lwc_cli_error("train", "missing --data DIR") + 1;
     if (o.add_levels && !o.resume) return lwc_cli_error("train", "--add-levels needs --resume") + 1;
+    if (o.sched_given && o.sched_kind == LWC_SCHED_COSINE) {
+        if (o.budget <= o.warmup) return lwc_cli_error("train", "--schedule cosine needs --budget N above --warmup") + 1;
+        if (o.lr_min >= o.lr) return lwc_cli_error("train", "--lr-min must be below --lr") + 1;
+    } else if (o.budget || o.warmup) {
+        return lwc_cli_error("train", "--warmup and --budget need --schedule cosine") + 1;
+    }
     char ckpt[4096];
     if (!o.ckpt) {
         snprintf(ckpt, sizeof(ckpt), "%s.ckpt", o.out);

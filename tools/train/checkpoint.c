@@ -1,6 +1,8 @@
 /* Checkpoint file: "LWCK" u32 version, arch (i32 x 10), i64 step, i64
- * adam_step, u64 rng, f32 lr, f64 best_val, i32 bad_evals, f32 lambda[16],
- * u64 nparams, params, m, v, u64 fact nparams, fact params, fm, fv.
+ * adam_step, u64 rng, f32 lr, f64 best_val, i32 bad_evals, [version 2:
+ * schedule: i32 kind, i64 start, i64 warmup, i64 budget, f32 peak, f32
+ * floor], f32 lambda[16], u64 nparams, params, m, v, u64 fact nparams, fact
+ * params, fm, fv. Version 1 files load with the plateau schedule.
  * Written to a temporary file and renamed. Native endianness (a checkpoint
  * is a working file, not an interchange format). */
 #include <math.h>
@@ -10,10 +12,28 @@
 #include "common.h"
 #include "tools/train/trainer.h"
 
-#define CKPT_VERSION 1
+#define CKPT_VERSION 2
 
 static int wr(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n ? 0 : -1; }
 static int rd(FILE *f, void *p, size_t n) { return fread(p, 1, n, f) == n ? 0 : -1; }
+
+static int wr_sched(FILE *f, const LwcSchedule *s)
+{
+    int32_t kind = s->kind;
+    int64_t v[3] = { s->start, s->warmup, s->budget };
+    return wr(f, &kind, 4) | wr(f, v, sizeof(v)) | wr(f, &s->peak, 4) | wr(f, &s->floor, 4);
+}
+
+static int rd_sched(FILE *f, LwcSchedule *s)
+{
+    int32_t kind;
+    int64_t v[3];
+    if (rd(f, &kind, 4) || rd(f, v, sizeof(v)) || rd(f, &s->peak, 4) || rd(f, &s->floor, 4)) return LWC_ERR_TRUNCATED;
+    if ((kind != LWC_SCHED_PLATEAU && kind != LWC_SCHED_COSINE) || v[1] < 0 || v[2] < v[1]) return LWC_ERR_CORRUPT;
+    s->kind = kind;
+    s->start = (long)v[0]; s->warmup = (long)v[1]; s->budget = (long)v[2];
+    return LWC_OK;
+}
 
 int lwc_ckpt_save(const char *path, const LwcTrainState *s)
 {
@@ -25,7 +45,7 @@ int lwc_ckpt_save(const char *path, const LwcTrainState *s)
     uint64_t np = s->net.nparams, fp = s->net.fact.nparams;
     int e = wr(f, "LWCK", 4) | wr(f, &ver, 4) | wr(f, &s->net.a, sizeof(LwcArch)) | wr(f, &s->step, 8) |
             wr(f, &s->adam_step, 8) | wr(f, &s->rng, 8) | wr(f, &s->lr, 4) | wr(f, &s->best_val, 8) |
-            wr(f, &s->bad_evals, 4) | wr(f, s->net.lambda, sizeof(s->net.lambda)) | wr(f, &np, 8) |
+            wr(f, &s->bad_evals, 4) | wr_sched(f, &s->sched) | wr(f, s->net.lambda, sizeof(s->net.lambda)) | wr(f, &np, 8) |
             wr(f, s->net.params, np * 4) | wr(f, s->m, np * 4) | wr(f, s->v, np * 4) | wr(f, &fp, 8) |
             wr(f, s->net.fact.params, fp * 4) | wr(f, s->fm, fp * 4) | wr(f, s->fv, fp * 4);
     if (fclose(f)) e = -1;
@@ -45,11 +65,12 @@ static int alloc_moments(LwcTrainState *s)
     return (s->m && s->v && s->fm && s->fv) ? LWC_OK : LWC_ERR_NOMEM;
 }
 
-static int read_body(FILE *f, LwcTrainState *s)
+static int read_body(FILE *f, uint32_t ver, LwcTrainState *s)
 {
     uint64_t np, fp;
     LWC_RET_IF(rd(f, &s->step, 8) || rd(f, &s->adam_step, 8) || rd(f, &s->rng, 8) || rd(f, &s->lr, 4) ||
                rd(f, &s->best_val, 8) || rd(f, &s->bad_evals, 4), LWC_ERR_TRUNCATED);
+    if (ver >= 2) LWC_FWD(rd_sched(f, &s->sched));
     float lambda[LWC_MAX_LEVELS];
     LWC_RET_IF(rd(f, lambda, sizeof(lambda)) || rd(f, &np, 8), LWC_ERR_TRUNCATED);
     LWC_RET_IF(np != s->net.nparams, LWC_ERR_CORRUPT);
@@ -72,9 +93,9 @@ int lwc_ckpt_load(const char *path, LwcTrainState *s)
     LwcArch a;
     int r = (rd(f, magic, 4) || rd(f, &ver, 4) || rd(f, &a, sizeof(a))) ? LWC_ERR_TRUNCATED : LWC_OK;
     if (r == LWC_OK && memcmp(magic, "LWCK", 4)) r = LWC_ERR_MAGIC;
-    if (r == LWC_OK && ver != CKPT_VERSION) r = LWC_ERR_VERSION;
+    if (r == LWC_OK && (ver < 1 || ver > CKPT_VERSION)) r = LWC_ERR_VERSION;
     if (r == LWC_OK) r = lwc_net_init(&s->net, &a, 0);
-    if (r == LWC_OK) r = read_body(f, s);
+    if (r == LWC_OK) r = read_body(f, ver, s);
     fclose(f);
     if (r < 0) lwc_train_state_free(s);
     return r;

@@ -117,8 +117,25 @@ void lwc_dataset_crop(const LwcDataset *d, int size, uint64_t *rng, float *out)
     crop(t, x0, y0, size, (int)(lwc_rng_next(rng) & 1), out);
 }
 
+int lwc_dataset_val_count(const LwcDataset *d, int min_crops, int max_crops)
+{
+    if (d->nval <= 0) return 0;
+    int rounds = (LWC_MAX(min_crops, 1) + d->nval - 1) / d->nval;
+    return LWC_MIN(rounds * d->nval, LWC_MAX(max_crops, 1));
+}
+
 void lwc_dataset_val_crop(const LwcDataset *d, int i, int size, float *out)
 {
-    const LwcTrainImage *t = &d->val[i];
-    crop(t, (t->w - size) / 2, (t->h - size) / 2, size, 0, out);
+    static const int corner[4][2] = { { 0, 0 }, { 1, 1 }, { 1, 0 }, { 0, 1 } };
+    const LwcTrainImage *t = &d->val[i % d->nval];
+    int round = i / d->nval, fx = t->w - size, fy = t->h - size, x0 = fx / 2, y0 = fy / 2;
+    if (round >= 1 && round <= 4) {
+        x0 = corner[round - 1][0] * fx;
+        y0 = corner[round - 1][1] * fy;
+    } else if (round > 4) {
+        uint64_t rng = 0x5EEDull * (uint64_t)(i + 1);
+        x0 = (int)(lwc_rng_next(&rng) % (uint64_t)(fx + 1));
+        y0 = (int)(lwc_rng_next(&rng) % (uint64_t)(fy + 1));
+    }
+    crop(t, x0, y0, size, 0, out);
 }

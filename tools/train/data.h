@@ -28,7 +28,13 @@ void lwc_dataset_free(LwcDataset *d);
 /* Fill planar [3][size][size] floats in [-0.5, 0.5] with a random crop of a
  * random training image, randomly flipped horizontally. *rng advances. */
 void lwc_dataset_crop(const LwcDataset *d, int size, uint64_t *rng, float *out);
-/* The centred size x size crop of validation image i. */
+/* The number of fixed validation crops: whole rounds over the validation
+ * images (each round one crop per image) until there are at least
+ * min_crops, at most max_crops; 0 without validation images. */
+int lwc_dataset_val_count(const LwcDataset *d, int min_crops, int max_crops);
+/* Validation crop i (size x size): image i % nval, at the position of round
+ * i / nval: round 0 the centre (the crop older trainers used), rounds 1-4
+ * the corners of the free range, then fixed pseudo-random places. */
 void lwc_dataset_val_crop(const LwcDataset *d, int i, int size, float *out);
 
 

@@ -19,6 +19,7 @@
 
 #define MAX_WORKERS 16
 #define LWC_GAIN_LR_MULT 20.0f
+#define LWC_MAX_VAL_CROPS 512
 
 static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) { (void)sig; g_stop = 1; }
@@ -32,6 +33,8 @@ void lwc_train_default_opts(LwcTrainOpts *o)
     o->val_every = 500; o->val_split = 20; o->log_every = 20;
     o->lr = 1e-4; o->ckpt_every = 300; o->clip = 1.0;
     o->seed = 1;
+    o->val_crops = 64;
+    o->lr_min = 1e-6;
     o->arch = (LwcArch){ .M = 64, .Nz = 32, .N = 96, .Ch = 64, .S = 4, .Cc = 32, .P = 96, .D = 96, .B = 3, .L = 8 };
 }
 
@@ -44,8 +47,8 @@ typedef struct Worker {
     const LwcTrainOpts *o;
     /* task */
     int nitems, level, train, val_level;
-    uint64_t seeds[64];
-    int val_idx[64];
+    uint64_t seeds[LWC_MAX_VAL_CROPS];
+    int val_idx[LWC_MAX_VAL_CROPS];
     LwcStepStats sum;
     double psnr_sum;
     int err;
@@ -57,6 +60,8 @@ typedef struct Trainer {
     LwcDataset ds;
     Worker w[MAX_WORKERS];
     int nw;
+    int nval; /* validation crops */
+    long end; /* the last step of this run */
     FILE *log;
     double t_start, t_last_ckpt;
 } Trainer;
@@ -129,6 +134,7 @@ static int train_step(Trainer *t, LwcStepStats *agg, int *level_out)
      * with a larger step: they must travel far (a factor of several in log
      * space) and their gradients are noisy, so at the base rate they barely
      * move in a short run. */
+    if (s->sched.kind == LWC_SCHED_COSINE) s->lr = lwc_schedule_lr(&s->sched, s->step);
     size_t ng = s->net.gain_off;
     LwcAdam a = { ng, s->m, s->v, s->adam_step, s->lr, 0.9f, 0.999f, 1e-8f };
     lwc_adam_step(&a, s->net.params, t->w[0].grad);
@@ -141,12 +147,12 @@ static int train_step(Trainer *t, LwcStepStats *agg, int *level_out)
     return LWC_OK;
 }
 
-/* Validation: centred crops of the validation images at three rate levels,
- * rounding instead of noise. Writes mean bpp and PSNR per level. */
+/* Validation: the fixed crops of the validation images at three rate
+ * levels, rounding instead of noise. Writes mean bpp and PSNR per level. */
 static int validate(Trainer *t, double *score, double bpp[3], double psnr[3], float *act_max)
 {
     const LwcNet *n = &t->st.net;
-    int levels[3] = { 0, n->a.L / 2, n->a.L - 1 }, nv = LWC_MIN(t->ds.nval, 64);
+    int levels[3] = { 0, n->a.L / 2, n->a.L - 1 }, nv = t->nval;
     double px = (double)t->o->crop * t->o->crop;
     *score = 0;
     for (int k = 0; k < 3; k++) {
@@ -198,7 +204,7 @@ static void measure_export(Trainer *t, const uint8_t *model, size_t len, const d
         return;
     }
     const LwcArch *a = &t->st.net.a;
-    int levels[3] = { 0, a->L / 2, a->L - 1 }, size = t->o->crop, nv = LWC_MIN(t->ds.nval, 64);
+    int levels[3] = { 0, a->L / 2, a->L - 1 }, size = t->o->crop, nv = t->nval;
     float *crop = lwc_malloc_array((size_t)3 * size * size, sizeof(float));
     LwcImage img;
     if (!crop || lwc_image_alloc(&img, size, size, 3, 8) < 0) { lwc_free(crop); lwc_close(&c); lwc_model_free(&m); return; }
@@ -231,6 +237,8 @@ static void measure_export(Trainer *t, const uint8_t *model, size_t len, const d
     lwc_model_free(&m);
 }
 
+static void log_val(Trainer *t, double score, const double bpp[3], const double psnr[3]);
+
 static int export_model(Trainer *t)
 {
     float am[MAX_WORKERS * 64], act_max[64];
@@ -238,6 +246,7 @@ static int export_model(Trainer *t)
     memset(am, 0, sizeof(am));
     LWC_RET_IF(t->ds.nval == 0, LWC_ERR_INVAL);
     LWC_FWD(validate(t, &score, bpp, psnr, am));
+    log_val(t, score, bpp, psnr);
     for (int i = 0; i < 64; i++) {
         act_max[i] = 0;
         for (int w = 0; w < t->nw; w++) act_max[i] = fmaxf(act_max[i], am[w * 64 + i]);
@@ -286,31 +295,63 @@ static void free_trainer(Trainer *t)
     if (t->log) fclose(t->log);
 }
 
+/* A new schedule from the options, starting at the current step. */
+static void start_schedule(Trainer *t)
+{
+    const LwcTrainOpts *o = t->o;
+    LwcTrainState *s = &t->st;
+    s->sched = (LwcSchedule){ .kind = o->sched_kind, .start = s->step, .warmup = o->warmup, .budget = o->budget,
+                              .peak = (float)o->lr, .floor = (float)o->lr_min };
+    s->lr = (float)o->lr;
+    s->bad_evals = 0;        /* a new rate starts a new plateau watch: the old best */
+    s->best_val = INFINITY;  /* would halve it again within 3 validations */
+    if (!o->quiet && s->sched.kind == LWC_SCHED_COSINE)
+        printf("schedule: cosine from step %ld, warm-up %ld, budget %ld steps, lr %g -> %g\n", s->step, o->warmup,
+               o->budget, o->lr, o->lr_min);
+}
+
+/* --resume: the checkpoint's schedule, or a new one (--schedule, or --lr
+ * under the plateau rule). */
+static int resume_schedule(Trainer *t)
+{
+    const LwcTrainOpts *o = t->o;
+    LwcTrainState *s = &t->st;
+    if (o->sched_given) {
+        start_schedule(t);
+    } else if (o->lr_given && s->sched.kind == LWC_SCHED_COSINE) {
+        fprintf(stderr, "lwc train: the checkpoint follows a cosine schedule: replace it with --schedule, not --lr alone\n");
+        return LWC_ERR_INVAL;
+    } else if (o->lr_given && (float)o->lr != s->lr) {
+        if (!o->quiet) printf("learning rate %g -> %g (--lr)\n", s->lr, o->lr);
+        start_schedule(t); /* kind plateau */
+    }
+    return LWC_OK;
+}
+
+static int resume_state(Trainer *t)
+{
+    const LwcTrainOpts *o = t->o;
+    int r = lwc_ckpt_load(o->ckpt, &t->st);
+    if (r < 0) fprintf(stderr, "lwc train: cannot resume from '%s': %s\n", o->ckpt, lwc_strerror(r));
+    else if (!o->quiet) printf("resumed from %s at step %ld\n", o->ckpt, t->st.step);
+    if (r >= 0) r = resume_schedule(t);
+    if (r >= 0 && o->add_levels) {
+        r = lwc_train_add_levels(&t->st, o->add_levels);
+        if (r < 0) fprintf(stderr, "lwc train: cannot add %d rate levels to %d: %s\n", o->add_levels,
+                           t->st.net.a.L, lwc_strerror(r));
+        else if (!o->quiet)
+            printf("rate levels: %d (lambda %.3g .. %.3g)\n", t->st.net.a.L, t->st.net.lambda[0],
+                   t->st.net.lambda[t->st.net.a.L - 1]);
+        t->st.bad_evals = 0; /* the validation levels changed: a new score */
+        t->st.best_val = INFINITY;
+    }
+    return r;
+}
+
 static int init_state(Trainer *t)
 {
     const LwcTrainOpts *o = t->o;
-    if (o->resume) {
-        int r = lwc_ckpt_load(o->ckpt, &t->st);
-        if (r < 0) fprintf(stderr, "lwc train: cannot resume from '%s': %s\n", o->ckpt, lwc_strerror(r));
-        else if (!o->quiet) printf("resumed from %s at step %ld\n", o->ckpt, t->st.step);
-        if (r >= 0 && o->lr_given && (float)o->lr != t->st.lr) {
-            if (!o->quiet) printf("learning rate %g -> %g (--lr)\n", t->st.lr, o->lr);
-            t->st.lr = (float)o->lr;
-            t->st.bad_evals = 0; /* a new rate starts a new plateau watch: the old best */
-            t->st.best_val = INFINITY; /* would halve it again within 3 validations */
-        }
-        if (r >= 0 && o->add_levels) {
-            r = lwc_train_add_levels(&t->st, o->add_levels);
-            if (r < 0) fprintf(stderr, "lwc train: cannot add %d rate levels to %d: %s\n", o->add_levels,
-                               t->st.net.a.L, lwc_strerror(r));
-            else if (!o->quiet)
-                printf("rate levels: %d (lambda %.3g .. %.3g)\n", t->st.net.a.L, t->st.net.lambda[0],
-                       t->st.net.lambda[t->st.net.a.L - 1]);
-            t->st.bad_evals = 0; /* the validation levels changed: a new score */
-            t->st.best_val = INFINITY;
-        }
-        return r;
-    }
+    if (o->resume) return resume_state(t);
     LwcTrainState *s = &t->st;
     memset(s, 0, sizeof(*s));
     LWC_FWD(lwc_net_init(&s->net, &o->arch, o->seed));
@@ -319,8 +360,7 @@ static int init_state(Trainer *t)
     LWC_RET_IF(!s->m || !s->v || !s->fm || !s->fv, LWC_ERR_NOMEM);
     s->rng = o->seed * 0x9E3779B97F4A7C15ull + 12345;
     if (!o->no_pca_init) LWC_FWD(lwc_net_init_pca(&s->net, &t->ds, o->crop, 64, &s->rng));
-    s->lr = (float)o->lr;
-    s->best_val = INFINITY;
+    start_schedule(t);
     return LWC_OK;
 }
 
@@ -334,7 +374,8 @@ static void log_val(Trainer *t, double score, const double bpp[3], const double 
                 score, bpp[0], psnr[0], bpp[1], psnr[1], bpp[2], psnr[2], t->st.lr);
 }
 
-/* Validation, and the learning rate halves after 3 evaluations without improvement. */
+/* Validation; under the plateau schedule the learning rate halves after 3
+ * evaluations without improvement. */
 static int maybe_validate(Trainer *t)
 {
     if (!t->ds.nval || t->st.step % t->o->val_every) return LWC_OK;
@@ -343,7 +384,7 @@ static int maybe_validate(Trainer *t)
     if (score < t->st.best_val * 0.999) {
         t->st.best_val = score;
         t->st.bad_evals = 0;
-    } else if (++t->st.bad_evals >= 3) {
+    } else if (++t->st.bad_evals >= 3 && t->st.sched.kind == LWC_SCHED_PLATEAU) {
         t->st.lr = fmaxf(t->st.lr * 0.5f, 1e-6f);
         t->st.bad_evals = 0;
     }
@@ -357,12 +398,12 @@ static void progress(Trainer *t, const LwcStepStats *s, int level, double t0, lo
     double px = (double)o->crop * o->crop * o->batch, el = lwc_now() - t0;
     double bpp = (s->bits_y + s->bits_z) / px, psnr = 10 * log10(1.0 / fmax(s->mse / o->batch, 1e-12));
     double rate = (t->st.step - s0) * o->batch / fmax(el, 1e-9);
-    double eta = (o->steps - t->st.step) * o->batch / fmax(rate, 1e-9);
+    double eta = (t->end - t->st.step) * o->batch / fmax(rate, 1e-9);
     if (t->log && t->st.step % o->log_every == 0)
         fprintf(t->log, "train,%ld,%.1f,%d,%.5f,%.5f,%.5f,%.3f,,,,,%.3g\n", t->st.step, lwc_now() - t->t_start, level,
                 t->st.net.lambda[level], s->loss / o->batch, bpp, psnr, t->st.lr);
     if (o->quiet || t->st.step % o->log_every) return;
-    printf("step %ld/%ld level %d loss %.4f bpp %.3f psnr %.2f | %.1f patches/s, ETA %.0f min\n", t->st.step, o->steps,
+    printf("step %ld/%ld level %d loss %.4f bpp %.3f psnr %.2f | %.1f patches/s, ETA %.0f min\n", t->st.step, t->end,
            level, s->loss / o->batch, bpp, psnr, rate, eta / 60);
     fflush(stdout);
 }
@@ -373,7 +414,8 @@ static int loop(Trainer *t)
     double t0 = lwc_now();
     long s0 = t->st.step;
     t->t_last_ckpt = t0;
-    while (t->st.step < o->steps && !g_stop) {
+    t->end = LWC_MIN(o->steps, lwc_schedule_end(&t->st.sched));
+    while (t->st.step < t->end && !g_stop) {
         if (o->time_limit > 0 && lwc_now() - t0 > o->time_limit) break;
         LwcStepStats s;
         int level = 0;
@@ -403,7 +445,13 @@ int lwc_train_run(const LwcTrainOpts *o)
     int r = lwc_dataset_load(&t.ds, o->data, o->crop, o->val_split, o->max_images);
     if (r < 0) fprintf(stderr, "lwc train: cannot load training images from '%s': %s\n", o->data, lwc_strerror(r));
     else if (!o->quiet) printf("data: %d training, %d validation images from %s\n", t.ds.ntrain, t.ds.nval, o->data);
-    if (r == LWC_OK) r = init_state(&t);
+    if (r == LWC_OK) {
+        t.nval = lwc_dataset_val_count(&t.ds, o->val_crops, LWC_MAX_VAL_CROPS);
+        if (!o->quiet && t.nval) printf("validation: %d fixed crops of %dx%d\n", t.nval, o->crop, o->crop);
+        r = init_state(&t);
+        if (r < 0 && !o->resume) fprintf(stderr, "lwc train: cannot start a new model: %s\n", lwc_strerror(r));
+    }
+    int reported = r < 0; /* loading and resuming print their own one-line errors */
     if (r == LWC_OK) r = setup_workers(&t);
     if (r == LWC_OK && o->log) {
         int fresh = access(o->log, F_OK) != 0;
@@ -412,7 +460,7 @@ int lwc_train_run(const LwcTrainOpts *o)
     }
     if (r == LWC_OK && !o->export_only) r = loop(&t);
     if (r == LWC_OK && o->out) r = export_model(&t);
-    if (r < 0) fprintf(stderr, "lwc train: %s\n", lwc_strerror(r));
+    if (r < 0 && !reported) fprintf(stderr, "lwc train: %s\n", lwc_strerror(r));
     free_trainer(&t);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);

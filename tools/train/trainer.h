@@ -1,11 +1,12 @@
-/* lwc train: the training loop (Adam, variable-rate lambda sampling, LR decay
- * on validation plateau, checkpoints, export). */
+/* lwc train: the training loop (Adam, variable-rate lambda sampling, a
+ * planned or plateau learning-rate schedule, checkpoints, export). */
 #ifndef LWC_TRAINER_H
 #define LWC_TRAINER_H
 
 #include <stdint.h>
 
 #include "learn/net.h"
+#include "tools/train/schedule.h"
 
 typedef struct LwcTrainOpts {
     const char *data, *out, *ckpt, *log;
@@ -15,6 +16,13 @@ typedef struct LwcTrainOpts {
     double lr, time_limit, ckpt_every, clip;
     int lr_given; /* --lr was passed: on --resume it replaces the checkpoint's rate */
     int add_levels; /* on --resume: rate levels to add below the lowest (lwc_train_add_levels) */
+    /* --schedule: sched_given starts a new schedule (kind, warm-up, budget;
+     * peak = lr, floor = lr_min) at the current step; without it a resumed
+     * run follows the checkpoint's schedule */
+    int sched_given, sched_kind;
+    long warmup, budget;
+    double lr_min;
+    int val_crops; /* at least this many fixed validation crops (whole images' worth) */
     uint64_t seed;
     LwcArch arch;
     int quiet;
@@ -33,6 +41,7 @@ typedef struct LwcTrainState {
     float lr;
     double best_val;
     int bad_evals;
+    LwcSchedule sched; /* kind PLATEAU: lr above follows the plateau rule */
 } LwcTrainState;
 
 int lwc_ckpt_save(const char *path, const LwcTrainState *s);
