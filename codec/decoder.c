@@ -32,17 +32,20 @@ static int decode_z(const LwcModel *m, const LwcGeom *g, const LwcSection *sec, 
 }
 
 /* Entropy decoding of z and y (its stripes in ys) into yq ([M][hy][wy], Q4). */
-static int decode_latents(const LwcModel *m, const LwcGeom *g, const LwcSection *zs,
+static int decode_latents(const LwcModel *m, const LwcGeom *g, int q100, const LwcSection *zs,
                           const LwcYStripes *ys, int threads, int32_t *yq, LwcStats *st)
 {
     double t0 = lwc_now();
-    int32_t *zhat = lwc_malloc_array((size_t)m->a.Nz * g->hz * g->wz, sizeof(int32_t));
+    size_t nz = (size_t)g->hz * g->wz;
+    int32_t *zhat = lwc_malloc_array((size_t)2 * m->a.Nz * nz, sizeof(int32_t));
     LWC_RET_IF(!zhat, LWC_ERR_NOMEM);
+    int32_t *zin = zhat + (size_t)m->a.Nz * nz;
     LwcCtx ctx;
     int r = decode_z(m, g, zs, zhat);
+    if (r == LWC_OK) lwc_model_hyper_input(m, q100, zhat, nz, zin);
     if (r == LWC_OK) r = lwc_ctx_open(&ctx, m, g->hy, g->wy, threads);
     if (r == LWC_OK) {
-        lwc_ctx_hyper_mt(&ctx, zhat);
+        lwc_ctx_hyper_mt(&ctx, zin);
         double t1 = lwc_now();
         if (st) st->t_hyper = t1 - t0;
         r = lwc_ydecode(m, &ctx, ys, yq);
@@ -95,7 +98,7 @@ int lwc_decode(LwcContext *c, const uint8_t *buf, size_t size, LwcImage *out, Lw
     /* not zeroed: decoding writes every value (first touched by the workers) */
     int32_t *yq = lwc_malloc_array((size_t)c->m->a.M * g.hy * g.wy, sizeof(int32_t));
     LWC_RET_IF(!yq, LWC_ERR_NOMEM);
-    int r = decode_latents(c->m, &g, zs, &stripes, c->s.threads, yq, st);
+    int r = decode_latents(c->m, &g, h.quality_x100, zs, &stripes, c->s.threads, yq, st);
     if (r == LWC_OK) r = lwc_reconstruct(c->m, &g, yq, h.quality_x100 / 100.0, h.channels, h.bit_depth,
                                            c->s.threads, out, st);
     if (r == LWC_OK && has_alpha) r = lwc_alpha_decode(as->data, as->size, out);

@@ -23,6 +23,7 @@ typedef struct Enc {
     int64_t *ovf;  /* (index, value) pairs of y_hat outside int16 (the context keeps int16) */
     size_t novf;
     int threads, want_yq;
+    uint16_t q100;
     uint8_t *zbuf, *ybuf, *abuf;
     size_t zlen, ylen, alen;
 } Enc;
@@ -97,7 +98,7 @@ static int analyse_band(Ana *an, int a, int b, LwcStats *st)
     return LWC_OK;
 }
 
-/* h_a (two 3x3 stride-2 layers) on the whole y, then rounding of z. */
+/* h_a (two 3x3 stride-2 layers) on the whole y, then z's gains and rounding. */
 static int hyper_analysis(Ana *an, float *t, float *z)
 {
     const LwcModel *m = an->e->m;
@@ -107,7 +108,9 @@ static int hyper_analysis(Ana *an, float *t, float *z)
     LwcConvJob j1 = { &m->ha1, t, g->hy / 2, g->wy / 2, 0, g->hy / 4, 0, 0, z, NULL, hw / 16, an->work, an->work_n };
     LWC_FWD(lwc_conv_run(&j0, an->threads));
     LWC_FWD(lwc_conv_run(&j1, an->threads));
-    for (size_t i = 0; i < (size_t)m->a.Nz * hw / 16; i++) an->e->zhat[i] = round_to_int(z[i]);
+    float zg[1024];
+    lwc_model_zgains(m, an->e->q100 / 100.0, zg);
+    for (size_t i = 0; i < (size_t)m->a.Nz * hw / 16; i++) an->e->zhat[i] = round_to_int(z[i] * zg[i / (hw / 16)]);
     return LWC_OK;
 }
 
@@ -177,7 +180,12 @@ double lwc_rdo_alpha(void) { return g_rdo_alpha; }
 /* y through the entropy model, in stripes (ystripes_enc.c). */
 static int code_y(Enc *e, LwcCtx *ctx, const float *wd)
 {
-    lwc_ctx_hyper_mt(ctx, e->zhat);
+    size_t nz = (size_t)e->g.hz * e->g.wz;
+    int32_t *zin = lwc_malloc_array((size_t)e->m->a.Nz * nz, sizeof(int32_t));
+    LWC_RET_IF(!zin, LWC_ERR_NOMEM);
+    lwc_model_hyper_input(e->m, e->q100, e->zhat, nz, zin);
+    lwc_ctx_hyper_mt(ctx, zin);
+    lwc_free(zin);
     return lwc_yencode(e->m, ctx, e->y, wd, &e->ybuf, &e->ylen, &e->ovf, &e->novf);
 }
 
@@ -277,7 +285,7 @@ int lwc_encode_pass(LwcContext *c, const LwcImage *img, uint16_t q100, int plain
     if (keep) memset(keep, 0, sizeof(*keep));
     if (st) memset(st, 0, sizeof(*st));
     double t0 = lwc_now();
-    Enc e = { .m = c->m, .threads = c->s.threads, .want_yq = recon != NULL || keep != NULL };
+    Enc e = { .m = c->m, .threads = c->s.threads, .want_yq = recon != NULL || keep != NULL, .q100 = q100 };
     lwc_geom_init(&e.g, img->width, img->height);
     int r = run(&e, c, img, q100 / 100.0, plain, in, keep, st);
     if (r == LWC_OK) r = write_stream(&e, img, q100, out, out_size);

@@ -38,7 +38,7 @@ static int parse_entries(const uint8_t *buf, size_t size, Entry *e, int *count)
 {
     LWC_RET_IF(size < 12, LWC_ERR_TRUNCATED);
     LWC_RET_IF(memcmp(buf, "LWCM", 4), LWC_ERR_MAGIC);
-    LWC_RET_IF(rd32(buf + 4) != LWC_MODEL_VERSION, LWC_ERR_VERSION);
+    LWC_RET_IF(rd32(buf + 4) < 1 || rd32(buf + 4) > LWC_MODEL_VERSION, LWC_ERR_VERSION);
     uint32_t n = rd32(buf + 8);
     LWC_RET_IF(n > MAX_TENSORS, LWC_ERR_CORRUPT);
     size_t pos = 12;
@@ -188,6 +188,20 @@ static int check_arch(const LwcArch *a)
     return LWC_OK;
 }
 
+/* Version 2: z's gains, positive and finite; inverse gains 1/4096 .. 4096. */
+static int load_zgains(Parser *ps)
+{
+    LwcModel *m = ps->m;
+    size_t n = (size_t)m->a.L * m->a.Nz;
+    LWC_FWD(get(ps, "zgain", LWC_DT_F32, n, (void **)&m->zgain));
+    LWC_FWD(get(ps, "zigain", LWC_DT_I32, n, (void **)&m->zigain));
+    for (size_t i = 0; i < n; i++) {
+        LWC_RET_IF(!(m->zgain[i] > 0 && m->zgain[i] < 1e6f), LWC_ERR_CORRUPT);
+        LWC_RET_IF(m->zigain[i] < (LWC_ZIGAIN_ONE >> 12) || m->zigain[i] > (LWC_ZIGAIN_ONE << 12), LWC_ERR_CORRUPT);
+    }
+    return LWC_OK;
+}
+
 static int load_all(Parser *ps)
 {
     LwcModel *m = ps->m;
@@ -226,6 +240,7 @@ static int load_all(Parser *ps)
         snprintf(nm, sizeof(nm), "p2_%d", s);
         LWC_FWD(get_iconv(ps, nm, &m->p2[s], a->P, 2 * ms, 1));
     }
+    if (m->version >= 2) LWC_FWD(load_zgains(ps));
     int32_t *thr;
     LWC_FWD(get(ps, "scale_thr", LWC_DT_I32, LWC_NUM_SCALES, (void **)&thr));
     memcpy(m->scale_thr, thr, sizeof(m->scale_thr));
@@ -242,6 +257,7 @@ int lwc_model_load(LwcModel **out, const uint8_t *buf, size_t size)
     int r = (!e || !m) ? LWC_ERR_NOMEM : LWC_OK;
     Parser ps = { e, 0, m };
     if (r == LWC_OK) r = parse_entries(buf, size, e, &ps.n);
+    if (r == LWC_OK) m->version = rd32(buf + 4);
     if (r == LWC_OK) r = load_all(&ps);
     lwc_free(e);
     if (r < 0) {
@@ -307,6 +323,44 @@ void lwc_model_gains(const LwcModel *m, double quality, float *gain, float *igai
         gain[c] = (float)(pow(g0, 1 - f) * pow(g1, f));
         igain[c] = (float)(pow(i0, 1 - f) * pow(i1, f));
     }
+}
+
+void lwc_model_zgains(const LwcModel *m, double quality, float *zgain)
+{
+    int Nz = m->a.Nz, l, l1;
+    double f;
+    level_pos(m, quality, &l, &l1, &f);
+    for (int c = 0; c < Nz; c++)
+        zgain[c] = m->zgain ? (float)(pow(m->zgain[l * Nz + c], 1 - f) * pow(m->zgain[l1 * Nz + c], f)) : 1.0f;
+}
+
+void lwc_model_zigains_q(const LwcModel *m, int quality_x100, int32_t *zi)
+{
+    int Nz = m->a.Nz, L = m->a.L;
+    int64_t q = LWC_CLAMP(quality_x100, 0, 10000), t = q * (L - 1), l = t / 10000, f = t % 10000;
+    if (L == 1) l = 0, f = 0;
+    else if (l >= L - 1) l = L - 2, f = 10000;
+    for (int c = 0; c < Nz; c++) {
+        if (!m->zigain) { zi[c] = LWC_ZIGAIN_ONE; continue; }
+        int64_t a = m->zigain[l * Nz + c], b = L > 1 ? m->zigain[(l + 1) * Nz + c] : a;
+        zi[c] = (int32_t)((a * (10000 - f) + b * f + 5000) / 10000);
+    }
+}
+
+void lwc_model_hyper_input(const LwcModel *m, int quality_x100, const int32_t *zhat, size_t n, int32_t *out)
+{
+    int Nz = m->a.Nz;
+    if (!m->zigain) {
+        memcpy(out, zhat, (size_t)Nz * n * sizeof(int32_t));
+        return;
+    }
+    int32_t zi[1024];
+    lwc_model_zigains_q(m, quality_x100, zi);
+    for (int c = 0; c < Nz; c++)
+        for (size_t i = c * n; i < (c + 1) * n; i++) {
+            int64_t v = lwc_round_shift((int64_t)zhat[i] * zi[c], 16 - LWC_ZIN_FRAC);
+            out[i] = (int32_t)LWC_CLAMP(v, INT32_MIN, INT32_MAX);
+        }
 }
 
 double lwc_model_lambda(const LwcModel *m, double quality)

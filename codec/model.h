@@ -2,11 +2,14 @@
  * synthesis networks, integer weights of the entropy-parameter path, and the
  * integer CDF tables. File format (.lwcm), all little-endian:
  *
- *   "LWCM" u32 version(=1) u32 tensor_count
+ *   "LWCM" u32 version (1 or 2) u32 tensor_count
  *   per tensor: u16 name_len, name bytes, u8 dtype (0 f32, 1 i16, 2 i32, 3 u32, 4 u8),
  *               u8 ndim (1..4), u32 dims[ndim], payload (prod(dims)*sizeof(dtype))
  *
  * The architecture is the i32 tensor "arch" (see LwcArch, in field order).
+ * Version 2 adds the hyper-latent gains "zgain" (f32 [L][Nz], encoder) and
+ * "zigain" (i32 [L][Nz], Q16, decoder): see lwc_model_hyper_input. A
+ * version-1 model has neither and feeds z_hat to h_s unscaled.
  * The model id is a 64-bit FNV-1a hash of the whole file. */
 #ifndef LWC_MODEL_H
 #define LWC_MODEL_H
@@ -23,7 +26,9 @@
 #define LWC_MAX_SLICES 8
 #define LWC_MAX_RB 8
 #define LWC_MAX_LEVELS 16
-#define LWC_MODEL_VERSION 1
+#define LWC_MODEL_VERSION 2 /* written; versions 1 and 2 are read */
+#define LWC_ZIGAIN_ONE 65536 /* zigain's fixed point: Q16 */
+#define LWC_ZIN_FRAC 4 /* fraction bits of h_s's input in version-2 models */
 
 typedef struct LwcArch {
     int32_t M;   /* latent channels at H/8 */
@@ -63,6 +68,9 @@ struct LwcModel {
     LwcFloatConv ga;                 /* 1x1, 192 -> M */
     LwcFloatConv ha0, ha1;           /* 3x3 s2: M -> N, N -> Nz */
     float *gain, *igain, *lambda;    /* [L][M], [L][M], [L] */
+    uint32_t version;                /* of the file (1 or 2) */
+    float *zgain;                    /* [L][Nz] z's gains (version 2, else NULL) */
+    int32_t *zigain;                 /* [L][Nz] z_hat's inverse gains, Q16 (version 2, else NULL) */
     /* synthesis (float) */
     LwcFloatConv gs_in;              /* 3x3 M -> D */
     LwcFloatConv gs_rb[2 * LWC_MAX_RB]; /* 3x3 D -> D, pairs */
@@ -108,6 +116,19 @@ LwcMacs lwc_model_macs(const LwcArch *a);
 /* Gains for a quality in [0,100]: interpolated geometrically between the
  * two nearest rate levels. Only the encoder and synthesis use them (float). */
 void lwc_model_gains(const LwcModel *m, double quality, float *gain, float *igain);
+/* z's gains at a quality (encoder: z = h_a(y) * zgain, then rounding),
+ * interpolated like lwc_model_gains; all 1 for a version-1 model. */
+void lwc_model_zgains(const LwcModel *m, double quality, float *zgain);
+/* z_hat's inverse gains at quality_x100 (0..10000), Q16, in exact integer
+ * arithmetic (normative): t = q * (L - 1), l = t / 10000 (l = L - 2 when
+ * l >= L - 1, then f = 10000, else f = t % 10000), and
+ *   zi[c] = (zigain[l][c] * (10000 - f) + zigain[l + 1][c] * f + 5000) / 10000
+ * (L = 1: zigain[0][c]). */
+void lwc_model_zigains_q(const LwcModel *m, int quality_x100, int32_t *zi);
+/* The input of h_s from z_hat ([Nz][n] values): z_hat itself for a
+ * version-1 model; else, Q4, round_shift(z_hat * zi[c], 16 - LWC_ZIN_FRAC)
+ * (entropy/intconv.h's rounding), clamped to int32. */
+void lwc_model_hyper_input(const LwcModel *m, int quality_x100, const int32_t *zhat, size_t n, int32_t *out);
 /* The training lambda at a quality, interpolated the same way. */
 double lwc_model_lambda(const LwcModel *m, double quality);
 

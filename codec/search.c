@@ -79,7 +79,7 @@ typedef struct Search {
     float *zbits;       /* [Nz][zn] bits of z under the model's tables */
     int32_t *zlo;
     int zn;
-    float igain[1024];
+    float igain[1024], zigain[1024]; /* y_hat's and z_hat's inverse gains at the quality */
     double q, lambda;
     Plan plan;
     Tile *tiles;
@@ -211,7 +211,7 @@ static int setup_run(Search *s, Run *r, const Tile *t)
     k->px_r1 = LWC_MIN(8 * (LWC_MIN(t->R1, t->r1 + DIST_RING) - t->R0), s->g.h - 8 * t->R0);
     k->px_c0 = 8 * (LWC_MAX(t->C0, t->c0 - DIST_RING) - t->C0);
     k->px_c1 = LWC_MIN(8 * (LWC_MIN(t->C1, t->c1 + DIST_RING) - t->C0), s->g.w - 8 * t->C0);
-    k->igain = s->igain; k->lambda = s->lambda; k->tau = s->plan.tau0;
+    k->igain = s->igain; k->zigain = s->zigain; k->lambda = s->lambda; k->tau = s->plan.tau0;
     if (s->plan.zlr > 0) LWC_FWD(setup_z(s, r));
     return lwc_graph_latent_begin(r->g, k);
 }
@@ -360,6 +360,9 @@ static int search(Search *s, const LwcEncodeParams *p)
     size_t ny = (size_t)s->m->a.M * s->g.hy * s->g.wy;
     float gain[1024];
     lwc_model_gains(s->m, s->q, gain, s->igain);
+    int32_t zi[1024];
+    lwc_model_zigains_q(s->m, (int)lwc_quality_x100(s->q), zi);
+    for (int c = 0; c < s->m->a.Nz; c++) s->zigain[c] = (float)zi[c] / LWC_ZIGAIN_ONE;
     s->lambda = lwc_model_lambda(s->m, s->q);
     s->yout = lwc_malloc_array(ny, sizeof(float));
     LWC_RET_IF(!s->yout, LWC_ERR_NOMEM);

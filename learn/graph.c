@@ -15,9 +15,10 @@ typedef struct PNet { float *in, *a0, *a1, *out; } PNet;
 struct LwcGraph {
     const LwcNet *n;
     int ph, pw, h, w, ms; /* pixels, latents, channels per slice */
+    int level;            /* rate level of the run in progress */
     size_t hw;
     const LwcLatentTask *lt; /* latent search in progress (lwc_graph_latent_*), else NULL */
-    float *x, *X, *y0, *y, *a1, *z, *zt, *zh, *u0, *h0, *u1, *hy;
+    float *x, *X, *y0, *y, *a1, *z, *zt, *zh, *zd, *u0, *h0, *u1, *hy;
     float *yh, *mu, *ls, *v, *dv, *dmu, *dls;
     PNet pa[LWC_MAX_SLICES], pn[LWC_MAX_SLICES];
     float *anc[LWC_MAX_SLICES], *c[LWC_MAX_SLICES];
@@ -89,7 +90,7 @@ int lwc_graph_create_rect(LwcGraph **out, const LwcNet *n, int width, int height
     int ok = 1;
 #define B(f, n_) ok &= !!(g->f = buf(g, (n_)))
     B(x, 3 * px); B(X, LWC_WPT_CHANNELS * hw); B(y0, a->M * hw); B(y, a->M * hw); B(a1, a->N * hw2);
-    B(z, a->Nz * hw4); B(zt, a->Nz * hw4); B(zh, a->Nz * hw4); B(u0, a->Nz * hw2); B(h0, a->N * hw2);
+    B(z, a->Nz * hw4); B(zt, a->Nz * hw4); B(zh, a->Nz * hw4); B(zd, a->Nz * hw4); B(u0, a->Nz * hw2); B(h0, a->N * hw2);
     B(u1, a->N * hw); B(hy, a->Ch * hw); B(yh, a->M * hw); B(mu, a->M * hw); B(ls, a->M * hw);
     B(v, a->M * hw); B(dv, a->M * hw); B(dmu, a->M * hw); B(dls, a->M * hw);
     for (int s = 0; s < a->S; s++) {
@@ -138,17 +139,35 @@ static void analysis(LwcGraph *g, int level, int train, uint64_t *rng)
     fwd(g, &n->ha0, g->y, g->h, g->w, g->a1);
     lwc_relu_forward(g->a1, (size_t)a->N * hw / 4);
     fwd(g, &n->ha1, g->a1, g->h / 2, g->w / 2, g->z);
+    const float *lzg = n->params + n->zgain_off + (size_t)level * a->Nz;
+    for (int c = 0; c < a->Nz; c++) {
+        float gn = expf(lzg[c]);
+        for (size_t i = 0; i < hw4; i++) g->z[c * hw4 + i] *= gn;
+    }
     for (size_t i = 0; i < (size_t)a->Nz * hw4; i++) {
         g->zh[i] = rnd(g->z[i]);
         g->zt[i] = train ? g->z[i] + (float)(lwc_rng_uniform(rng) - 0.5) : g->zh[i];
     }
 }
 
+/* Inverse gain of hyper-latent channel c: the level's, or the latent
+ * search's own (1 without one). */
+static float zigain_of(const LwcGraph *g, int c)
+{
+    if (g->lt) return g->lt->zigain ? g->lt->zigain[c] : 1.0f;
+    return expf(g->n->params[g->n->zigain_off + (size_t)g->level * g->n->a.Nz + c]);
+}
+
 static void hyper(LwcGraph *g, float *act_max)
 {
     const LwcNet *n = g->n;
     const LwcArch *a = &n->a;
-    lwc_upsample2_forward(g->zh, a->Nz, g->h / 4, g->w / 4, g->u0);
+    size_t hw4 = g->hw / 16;
+    for (int c = 0; c < a->Nz; c++) {
+        float ig = zigain_of(g, c);
+        for (size_t i = 0; i < hw4; i++) g->zd[c * hw4 + i] = g->zh[c * hw4 + i] * ig;
+    }
+    lwc_upsample2_forward(g->zd, a->Nz, g->h / 4, g->w / 4, g->u0);
     fwd(g, &n->hs0, g->u0, g->h / 2, g->w / 2, g->h0);
     lwc_relu_forward(g->h0, (size_t)a->N * g->hw / 4);
     track_max(act_max ? &act_max[LWC_IL_HS0] : NULL, g->h0, (size_t)a->N * g->hw / 4);
@@ -402,9 +421,22 @@ static void hyper_bwd(LwcGraph *g, float *grad)
     lwc_upsample2_backward(g->du1, a->N, g->h / 2, g->w / 2, g->dh0);
     lwc_relu_backward(g->h0, g->dh0, g->dh0, (size_t)a->N * hw / 4);
     bwd(g, &n->hs0, g->u0, g->dh0, g->h / 2, g->w / 2, g->du0, grad);
-    float *dzh = g->da1; /* scratch of the right size (N >= Nz checked by caller) */
-    lwc_upsample2_backward(g->du0, a->Nz, g->h / 4, g->w / 4, dzh);
-    for (size_t i = 0; i < (size_t)a->Nz * hw / 16; i++) g->dz[i] += dzh[i];
+    float *dzd = g->da1; /* scratch of the right size (N >= Nz checked by caller) */
+    lwc_upsample2_backward(g->du0, a->Nz, g->h / 4, g->w / 4, dzd);
+    size_t hw4 = hw / 16;
+    const float *lzg = n->params + n->zgain_off + (size_t)g->level * a->Nz;
+    for (int c = 0; c < a->Nz; c++) {
+        float ig = zigain_of(g, c), gn = expf(lzg[c]);
+        double dli = 0, dlg = 0;
+        for (size_t i = c * hw4; i < (c + 1) * hw4; i++) {
+            dli += (double)dzd[i] * g->zd[i];
+            g->dz[i] += dzd[i] * ig; /* straight through the rounding of z */
+            dlg += (double)g->dz[i] * g->z[i];
+            g->dz[i] *= gn;
+        }
+        grad[n->zigain_off + (size_t)g->level * a->Nz + c] += (float)dli;
+        grad[n->zgain_off + (size_t)g->level * a->Nz + c] += (float)dlg;
+    }
     bwd(g, &n->ha1, g->a1, g->dz, g->h / 2, g->w / 2, g->da1, grad);
     lwc_relu_backward(g->a1, g->da1, g->da1, (size_t)a->N * hw / 4);
     bwd(g, &n->ha0, g->y, g->da1, g->h, g->w, g->dyh, grad);
@@ -457,6 +489,7 @@ int lwc_graph_run(LwcGraph *g, const float *x, int level, int train, uint64_t *r
     LWC_RET_IF(level < 0 || level >= n->a.L || n->a.N < n->a.Nz, LWC_ERR_INVAL);
     size_t px = (size_t)g->ph * g->pw;
     memcpy(g->x, x, 3 * px * sizeof(float));
+    g->level = level;
     analysis(g, level, train, rng);
     hyper(g, act_max);
     entropy_fwd(g, act_max);
@@ -577,7 +610,7 @@ static void latent_z_bwd(LwcGraph *g, float *dz)
     bwd(g, &n->hs0, g->u0, g->dh0, g->h / 2, g->w / 2, g->du0, NULL);
     lwc_upsample2_backward(g->du0, a->Nz, g->h / 4, g->w / 4, g->da1);
     for (size_t i = 0; i < nz; i++)
-        dz[i] = g->lt->zfree[i % (hw / 16)] ? (g->da1[i] + g->dz[i]) * g->zt[i] : 0;
+        dz[i] = g->lt->zfree[i % (hw / 16)] ? (g->da1[i] * zigain_of(g, (int)(i / (hw / 16))) + g->dz[i]) * g->zt[i] : 0;
 }
 
 int lwc_graph_latent_step(LwcGraph *g, const float *y, const float *z, float *dy, float *dz,

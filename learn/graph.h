@@ -58,6 +58,7 @@ typedef struct LwcLatentTask {
     const float *zbits;          /* [Nz][zn] */
     const int32_t *zlo;          /* [Nz] */
     int zn;
+    const float *zigain;         /* [Nz] inverse gains of z_hat at the quality (NULL: 1) */
 } LwcLatentTask;
 
 typedef struct LwcLatentStats { double bits, bits_z, se, loss; } LwcLatentStats;

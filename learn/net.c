@@ -42,6 +42,10 @@ static void layout(LwcNet *n)
     off += (size_t)a->L * a->M;
     n->igain_off = off;
     off += (size_t)a->L * a->M;
+    n->zgain_off = off;
+    off += (size_t)a->L * a->Nz;
+    n->zigain_off = off;
+    off += (size_t)a->L * a->Nz;
     n->nparams = off;
 }
 
@@ -157,7 +161,8 @@ int lwc_net_from_model(LwcNet *n, const LwcModel *m)
         ok &= same_shape(&n->ctx[s], &m->ctx[s]) && same_shape(&n->p0[s], &m->p0[s]) &&
               same_shape(&n->p1[s], &m->p1[s]) && same_shape(&n->p2[s], &m->p2[s]);
     if (!ok) { lwc_net_free(n); return LWC_ERR_INVAL; }
-    twin_iconv(n, &n->hs0, &m->hs0, 0, 0, 0);
+    /* h_s0 reads z_hat in Q4 in a version-2 model (lwc_model_hyper_input) */
+    twin_iconv(n, &n->hs0, &m->hs0, 0, m->zigain ? a->Nz : 0, 0);
     twin_iconv(n, &n->hs1, &m->hs1, 0, 0, 0);
     for (int s = 0; s < a->S; s++) {
         twin_iconv(n, &n->ctx[s], &m->ctx[s], 0, ms, 0);
@@ -170,6 +175,10 @@ int lwc_net_from_model(LwcNet *n, const LwcModel *m)
         n->params[n->igain_off + i] = logf(fabsf(m->igain[i]) + 1e-12f);
     }
     for (int l = 0; l < a->L; l++) n->lambda[l] = m->lambda[l];
+    for (size_t i = 0; m->zigain && i < (size_t)a->L * a->Nz; i++) {
+        n->params[n->zgain_off + i] = logf(m->zgain[i]);
+        n->params[n->zigain_off + i] = logf((float)m->zigain[i] / LWC_ZIGAIN_ONE);
+    }
     return LWC_OK;
 }
 
@@ -305,7 +314,7 @@ static int put_int_layers(LwcModelWriter *w, const LwcNet *n, const float *act_m
     char nm[32];
     s_hs0 = act_max[LWC_IL_HS0] / 32767.0f;
     s_hyp = act_max[LWC_IL_HS1] / 32767.0f;
-    for (int i = 0; i < 2048; i++) s_in[i] = 1.0f, s_out[i] = s_hs0;
+    for (int i = 0; i < 2048; i++) s_in[i] = 1.0f / (1 << LWC_ZIN_FRAC), s_out[i] = s_hs0;
     LWC_FWD(put_iconv(w, n, "hs0", &n->hs0, s_in, s_out, 1));
     for (int i = 0; i < 2048; i++) s_in[i] = s_hs0, s_out[i] = s_hyp;
     LWC_FWD(put_iconv(w, n, "hs1", &n->hs1, s_in, s_out, 1));
@@ -330,6 +339,28 @@ static int put_int_layers(LwcModelWriter *w, const LwcNet *n, const float *act_m
     return LWC_OK;
 }
 
+/* Version 2: z's gains (f32) and inverse gains (Q16, held to the range a
+ * loader accepts). */
+static int put_zgains(LwcModelWriter *w, const LwcNet *n)
+{
+    const LwcArch *a = &n->a;
+    size_t cnt = (size_t)a->L * a->Nz;
+    uint32_t d[2] = { (uint32_t)a->L, (uint32_t)a->Nz };
+    float *g = lwc_malloc_array(cnt, sizeof(float));
+    int32_t *q = lwc_malloc_array(cnt, sizeof(int32_t));
+    if (!g || !q) { lwc_free(g); lwc_free(q); return LWC_ERR_NOMEM; }
+    for (size_t i = 0; i < cnt; i++) {
+        g[i] = expf(n->params[n->zgain_off + i]);
+        double v = floor(exp((double)n->params[n->zigain_off + i]) * LWC_ZIGAIN_ONE + 0.5);
+        q[i] = (int32_t)LWC_CLAMP(v, (double)(LWC_ZIGAIN_ONE >> 12), (double)(LWC_ZIGAIN_ONE << 12));
+    }
+    lwc_mw_tensor(w, "zgain", LWC_DT_F32, 2, d, g);
+    lwc_mw_tensor(w, "zigain", LWC_DT_I32, 2, d, q);
+    lwc_free(g);
+    lwc_free(q);
+    return LWC_OK;
+}
+
 int lwc_net_export(const LwcNet *n, const float *act_max, uint8_t **out, size_t *size)
 {
     const LwcArch *a = &n->a;
@@ -349,6 +380,7 @@ int lwc_net_export(const LwcNet *n, const float *act_max, uint8_t **out, size_t 
     lwc_mw_tensor(&w, "igain", LWC_DT_F32, 2, lm, g + lmn);
     lwc_free(g);
     lwc_mw_tensor(&w, "lambda", LWC_DT_F32, 1, &l1, n->lambda);
+    if (put_zgains(&w, n)) { lwc_mw_free(&w); return LWC_ERR_NOMEM; }
     put_fconv(&w, n, "gs_in", &n->gs_in);
     for (int i = 0; i < 2 * a->B; i++) {
         char nm[32];
@@ -370,6 +402,13 @@ int lwc_net_random_model(const LwcArch *a, uint64_t seed, uint8_t **out, size_t 
     float act_max[LWC_IL_COUNT(LWC_MAX_SLICES)];
     LWC_FWD(lwc_net_init(&n, a, seed));
     for (int i = 0; i < LWC_IL_COUNT(a->S); i++) act_max[i] = 8.0f;
+    /* hyper-latent gains away from 1, so that tests run their path */
+    for (int l = 0; l < a->L; l++)
+        for (int c = 0; c < a->Nz; c++) {
+            float g = 0.3f * sinf(1.7f * (float)l + 0.9f * (float)c);
+            n.params[n.zgain_off + (size_t)l * a->Nz + c] = g;
+            n.params[n.zigain_off + (size_t)l * a->Nz + c] = -g + 0.1f * cosf((float)c);
+        }
     int r = lwc_net_export(&n, act_max, out, size);
     lwc_net_free(&n);
     return r;

@@ -28,6 +28,11 @@ typedef struct LwcNet {
     LwcNetConv ga, ha0, ha1, gs_in, gs_rb[2 * LWC_MAX_RB], gs_out, gs_skip;
     LwcNetConv hs0, hs1, ctx[LWC_MAX_SLICES], p0[LWC_MAX_SLICES], p1[LWC_MAX_SLICES], p2[LWC_MAX_SLICES];
     size_t gain_off, igain_off; /* [L][M] each; stored as log-gains */
+    /* [L][Nz] each, log: the hyper-latent's gain (z = h_a(y) * zgain before
+     * rounding) and inverse gain (h_s reads z_hat * zigain), so that the
+     * precision of the side information can follow the rate level. Zero
+     * (gain 1) in a model grown from one without them. */
+    size_t zgain_off, zigain_off;
     float lambda[LWC_MAX_LEVELS];
     LwcFactorized fact;         /* hyper-latent density (own parameter array) */
 } LwcNet;
@@ -51,7 +56,7 @@ int lwc_net_from_model(LwcNet *n, const LwcModel *m);
 int lwc_net_export(const LwcNet *n, const float *act_max, uint8_t **out, size_t *size);
 
 /* A model with fixed pseudo-random weights from `seed` (for tests: it codes
- * and decodes correctly but compresses poorly). */
+ * and decodes correctly but compresses poorly), hyper-latent gains not 1. */
 int lwc_net_random_model(const LwcArch *a, uint64_t seed, uint8_t **out, size_t *size);
 
 #endif

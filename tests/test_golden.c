@@ -1,5 +1,6 @@
 /* Golden streams: tests/golden/MANIFEST lists streams that must keep decoding
- * (with tests/golden/tiny.lwcm and the reference kernels) to a recorded
+ * (with tests/golden/tiny.lwcm, or tiny-zg.lwcm for the zg-* streams: a
+ * version-2 model with hyper-latent gains, and the reference kernels) to a recorded
  * FNV-1a hash of the pixels, with one thread and with three (the stripes of
  * a version-2 stream decode in parallel), and broken streams that must keep
  * failing with a recorded error code. Regenerate only on a deliberate format
@@ -22,26 +23,50 @@ static uint64_t pixel_hash(const LwcImage *img)
     return h;
 }
 
-START_TEST(golden)
-{
-    lwc_gemm_force_reference(1);
-    size_t ml;
-    uint8_t *mb = test_slurp("tests/golden/tiny.lwcm", &ml);
+typedef struct Decoders {
     LwcModel *m;
-    ck_assert_int_eq(lwc_model_load(&m, mb, ml), 0);
+    LwcContext *c, *c3; /* one thread, three */
+    uint8_t *mb;
+} Decoders;
+
+static void open_decoders(Decoders *d, const char *model)
+{
+    size_t ml;
+    d->mb = test_slurp(model, &ml);
+    ck_assert_int_eq(lwc_model_load(&d->m, d->mb, ml), 0);
     LwcSettings s;
     lwc_default_settings(&s);
     s.reference_kernels = 1;
-    LwcContext *c, *c3;
-    ck_assert_int_eq(lwc_open(&c, m, &s), 0);
+    ck_assert_int_eq(lwc_open(&d->c, d->m, &s), 0);
     s.threads = 3;
-    ck_assert_int_eq(lwc_open(&c3, m, &s), 0);
+    ck_assert_int_eq(lwc_open(&d->c3, d->m, &s), 0);
+}
+
+static void close_decoders(Decoders *d)
+{
+    lwc_close(&d->c);
+    lwc_close(&d->c3);
+    lwc_model_free(&d->m);
+    free(d->mb);
+}
+
+START_TEST(golden)
+{
+    lwc_gemm_force_reference(1);
+    Decoders d1, dz;
+    open_decoders(&d1, "tests/golden/tiny.lwcm");
+    open_decoders(&dz, "tests/golden/tiny-zg.lwcm");
+    ck_assert_int_eq(d1.m->version, 1);
+    ck_assert_int_eq(dz.m->version, 2);
     FILE *f = fopen("tests/golden/MANIFEST", "r");
     ck_assert_ptr_nonnull(f);
     char line[512], name[256], kind[32], val[64];
-    int n = 0, errors = 0;
+    int n = 0, errors = 0, zg = 0;
     while (fgets(line, sizeof(line), f)) {
         if (line[0] == '#' || sscanf(line, "%255s %31s %63s", name, kind, val) != 3) continue;
+        const Decoders *d = strncmp(name, "zg-", 3) ? &d1 : &dz;
+        LwcContext *c = d->c, *c3 = d->c3;
+        zg += d == &dz;
         char path[300];
         snprintf(path, sizeof(path), "tests/golden/%s", name);
         size_t len;
@@ -71,10 +96,9 @@ START_TEST(golden)
     fclose(f);
     ck_assert_int_ge(n, 4);
     ck_assert_int_ge(errors, 5);
-    lwc_close(&c);
-    lwc_close(&c3);
-    lwc_model_free(&m);
-    free(mb);
+    ck_assert_int_ge(zg, 2);
+    close_decoders(&d1);
+    close_decoders(&dz);
 }
 END_TEST
 

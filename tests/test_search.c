@@ -24,7 +24,7 @@ typedef struct Fixture {
     LwcNet n;
     LwcGraph *g;
     LwcLatentTask t;
-    float *x, *zh, *yhf, *y, *dy, igain[8], z[24], dz[24], zbits[4 * 9];
+    float *x, *zh, *yhf, *y, *dy, igain[8], zigain[4], z[24], dz[24], zbits[4 * 9];
     int32_t zlo[4];
     uint8_t free[96], rate[96], zfree[6];
 } Fixture;
@@ -56,8 +56,9 @@ static void fixture_init(Fixture *f, int with_z)
         f->rate[i] = 1;
     }
     for (int c = 0; c < M; c++) f->igain[c] = 0.05f;
+    for (int c = 0; c < k_arch.Nz; c++) f->zigain[c] = 2.0f - 0.3f * c; /* the gradient passes the z gains */
     LwcLatentTask t = { f->x, f->zh, f->yhf, f->free, f->rate, 0, 8 * h, 0, 8 * w, f->igain, 1e-3, 0.5f, 7,
-                        NULL, NULL, NULL, 0 };
+                        NULL, NULL, NULL, 0, f->zigain };
     f->t = t;
     for (int i = 0; i < 24; i++) f->z[i] = f->zh[i] + (float)(0.8 * trng_uniform(&r) - 0.4);
     for (int c = 0; c < 4; c++) {
@@ -221,7 +222,7 @@ START_TEST(twin_predicts_the_coder)
     float gain[1024], igain[1024];
     lwc_model_gains(m, 50, gain, igain);
     LwcLatentTask t = { x, zh, lat.y, all, all, 0, img.height, 0, img.width, igain, lwc_model_lambda(m, 50), 0, 1,
-                        NULL, NULL, NULL, 0 };
+                        NULL, NULL, NULL, 0, NULL };
     ck_assert_int_eq(lwc_graph_latent_begin(gr, &t), 0);
     LwcLatentStats ls;
     ck_assert_int_eq(lwc_graph_latent_step(gr, lat.y, NULL, NULL, NULL, &ls), 0);

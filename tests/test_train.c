@@ -62,6 +62,40 @@ static void check_range(LwcGraph *g, float *params, const float *an, size_t off,
     ck_assert_msg(nonzero > 0, "%s: every checked gradient is zero (degenerate check)", what);
 }
 
+/* The hyper-latent gains reach the loss through roundings (of z, and of y
+ * around the means they shape), so central differences do not apply. They
+ * are checked by identities instead: a log-gain on a channel scales it, as
+ * scaling the weights that make or read that channel would, so
+ *   dL/dlog(zgain_c)  = sum over h_a1's weights and bias of output c of p dL/dp,
+ *   dL/dlog(zigain_c) = sum over h_s0's weights of input c of w dL/dw. */
+static void check_gain_identities(const LwcNet *n, const float *an, int level)
+{
+    const LwcArch *a = &n->a;
+    int nonzero = 0;
+    for (int c = 0; c < a->Nz; c++) {
+        const LwcNetConv *h = &n->ha1, *s = &n->hs0;
+        size_t kk = (size_t)h->k * h->k, k2 = (size_t)s->k * s->k;
+        double sa = n->params[h->b_off + c] * an[h->b_off + c], ss = 0, ma = 0, ms = 0;
+        for (size_t i = 0; i < (size_t)h->cin * kk; i++) {
+            size_t o = h->w_off + (size_t)c * h->cin * kk + i;
+            sa += (double)n->params[o] * an[o];
+            ma = fmax(ma, fabs((double)n->params[o] * an[o]));
+        }
+        for (int o = 0; o < s->cout; o++)
+            for (size_t k = 0; k < k2; k++) {
+                size_t i = s->w_off + ((size_t)o * s->cin + c) * k2 + k;
+                ss += (double)n->params[i] * an[i];
+                ms = fmax(ms, fabs((double)n->params[i] * an[i]));
+            }
+        double gz = an[n->zgain_off + (size_t)level * a->Nz + c], gi = an[n->zigain_off + (size_t)level * a->Nz + c];
+        if (getenv("LWC_TEST_VERBOSE")) printf("z channel %d: zgain %g vs %g, zigain %g vs %g\n", c, gz, sa, gi, ss);
+        ck_assert_msg(fabs(gz - sa) <= 1e-3 * (fabs(sa) + ma) + 1e-7, "zgain[%d]: %g, weights say %g", c, gz, sa);
+        ck_assert_msg(fabs(gi - ss) <= 1e-3 * (fabs(ss) + ms) + 1e-7, "zigain[%d]: %g, weights say %g", c, gi, ss);
+        nonzero += fabs(gz) > 1e-6 && fabs(gi) > 1e-6;
+    }
+    ck_assert_int_gt(nonzero, 0);
+}
+
 START_TEST(graph_gradients)
 {
     lwc_gemm_force_reference(1);
@@ -79,6 +113,11 @@ START_TEST(graph_gradients)
         const LwcNetConv *c = &n.gs_rb[2 * b + 1];
         for (size_t i = 0; i < (size_t)c->cin * c->cout * 9; i++) n.params[c->w_off + i] *= 10;
     }
+    /* hyper-latent gains away from 1 (level 2, the level loss_at runs) */
+    for (int c = 0; c < k_arch.Nz; c++) {
+        n.params[n.zgain_off + 2 * k_arch.Nz + c] = 0.3f - 0.2f * c;
+        n.params[n.zigain_off + 2 * k_arch.Nz + c] = -0.2f + 0.15f * c;
+    }
     float *grad = calloc(n.nparams, 4), *fgrad = calloc(n.fact.nparams, 4);
     float *an = calloc(n.nparams, 4), *fan = calloc(n.fact.nparams, 4);
     loss_at(g, x, an, fan, 1);
@@ -89,6 +128,7 @@ START_TEST(graph_gradients)
         check_range(g, n.params, an, c->w_off, (size_t)c->cin * c->cout * c->k * c->k, x, grad, fgrad, names[i]);
     }
     check_range(g, n.params, an, n.igain_off + 2 * k_arch.M, k_arch.M, x, grad, fgrad, "igain");
+    check_gain_identities(&n, an, 2);
     /* log-scale outputs of p2 (bias rows ms..2ms-1): only the rate depends on them */
     int ms = k_arch.M / k_arch.S;
     check_range(g, n.params, an, n.p2[1].b_off + ms, ms, x, grad, fgrad, "p2_1.bias(logscale)");
@@ -256,7 +296,7 @@ START_TEST(add_levels_extends_the_rate_range)
     ck_assert_int_eq(lwc_train_add_levels(&b, 2), 0);
     int M = a.net.a.M, L = a.net.a.L;
     ck_assert_int_eq(b.net.a.L, L + 2);
-    ck_assert_uint_eq(b.net.nparams, a.net.nparams + (size_t)4 * M);
+    ck_assert_uint_eq(b.net.nparams, a.net.nparams + (size_t)4 * M + (size_t)4 * a.net.a.Nz);
     ck_assert(!memcmp(a.net.params, b.net.params, a.net.gain_off * 4));
     ck_assert(!memcmp(a.m, b.m, a.net.gain_off * 4));
     ck_assert(!memcmp(a.net.fact.params, b.net.fact.params, a.net.fact.nparams * 4));
@@ -361,42 +401,63 @@ START_TEST(cosine_run_ends_at_budget_and_resumes_exactly)
 }
 END_TEST
 
-/* A version-1 checkpoint (no schedule) still loads, under the plateau rule:
- * built from a version-2 file by dropping the schedule block. */
-START_TEST(version1_checkpoint_loads_as_plateau)
+/* Writes the current checkpoint b (len bytes) as an older version: 2 drops
+ * the hyper-latent gains (the tail of params, m and v), 1 also the schedule. */
+static void write_old_ckpt(const char *path, const uint8_t *b, size_t len, const LwcNet *n, uint32_t ver)
 {
-    char dir[64], ck[128], ck1[160];
+    size_t head = 8 + sizeof(LwcArch) + 8 + 8 + 8 + 4 + 8 + 4, sched = 4 + 24 + 4 + 4;
+    size_t lam = 4 * LWC_MAX_LEVELS, np = n->nparams, keep = n->zgain_off;
+    size_t body = head + sched + lam + 8, tail = body + 3 * np * 4;
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    uint64_t np_old = keep;
+    ck_assert_uint_eq(fwrite(b, 1, 4, f), 4);
+    ck_assert_uint_eq(fwrite(&ver, 1, 4, f), 4);
+    ck_assert_uint_eq(fwrite(b + 8, 1, head - 8, f), head - 8);
+    if (ver >= 2) ck_assert_uint_eq(fwrite(b + head, 1, sched, f), sched);
+    ck_assert_uint_eq(fwrite(b + head + sched, 1, lam, f), lam);
+    ck_assert_uint_eq(fwrite(&np_old, 1, 8, f), 8);
+    for (int k = 0; k < 3; k++) ck_assert_uint_eq(fwrite(b + body + k * np * 4, 4, keep, f), keep);
+    ck_assert_uint_eq(fwrite(b + tail, 1, len - tail, f), len - tail);
+    fclose(f);
+}
+
+/* Older checkpoints still load: version 2 (no hyper-latent gains: they load
+ * as zero, gain 1) and version 1 (also no schedule: plateau). Built from a
+ * current file by dropping those parts. A newer version is refused. */
+START_TEST(old_checkpoints_load)
+{
+    char dir[64], ck[128], old[160];
     make_dataset(dir);
-    snprintf(ck, sizeof(ck), "%s/v2.ckpt", dir);
-    snprintf(ck1, sizeof(ck1), "%s/v1.ckpt", dir);
+    snprintf(ck, sizeof(ck), "%s/v3.ckpt", dir);
+    snprintf(old, sizeof(old), "%s/old.ckpt", dir);
     lwc_gemm_force_reference(1);
     LwcTrainOpts o = cosine_opts(dir, ck, 2);
     ck_assert_int_eq(lwc_train_run(&o), 0);
     size_t len;
     uint8_t *b = test_slurp(ck, &len);
-    size_t head = 8 + sizeof(LwcArch) + 8 + 8 + 8 + 4 + 8 + 4, sched = 4 + 24 + 4 + 4;
-    uint32_t v1 = 1;
-    memcpy(b + 4, &v1, 4);
-    FILE *f = fopen(ck1, "wb");
-    ck_assert_uint_eq(fwrite(b, 1, head, f), head);
-    ck_assert_uint_eq(fwrite(b + head + sched, 1, len - head - sched, f), len - head - sched);
-    fclose(f);
     LwcTrainState a, c;
     ck_assert_int_eq(lwc_ckpt_load(ck, &a), 0);
-    ck_assert_int_eq(lwc_ckpt_load(ck1, &c), 0);
-    ck_assert_int_eq(a.sched.kind, LWC_SCHED_COSINE);
-    ck_assert_int_eq(c.sched.kind, LWC_SCHED_PLATEAU);
-    ck_assert_int_eq(c.step, a.step);
-    ck_assert(!memcmp(a.net.params, c.net.params, a.net.nparams * 4));
-    ck_assert(!memcmp(a.fv, c.fv, a.net.fact.nparams * 4));
+    for (uint32_t ver = 1; ver <= 2; ver++) {
+        write_old_ckpt(old, b, len, &a.net, ver);
+        ck_assert_int_eq(lwc_ckpt_load(old, &c), 0);
+        ck_assert_int_eq(c.sched.kind, ver == 1 ? LWC_SCHED_PLATEAU : LWC_SCHED_COSINE);
+        ck_assert_int_eq(c.step, a.step);
+        size_t keep = a.net.zgain_off;
+        ck_assert(!memcmp(a.net.params, c.net.params, keep * 4));
+        ck_assert(!memcmp(a.v, c.v, keep * 4));
+        for (size_t i = keep; i < c.net.nparams; i++)
+            ck_assert(c.net.params[i] == 0.0f && c.m[i] == 0.0f && c.v[i] == 0.0f);
+        ck_assert(!memcmp(a.fv, c.fv, a.net.fact.nparams * 4));
+        lwc_train_state_free(&c);
+    }
     lwc_train_state_free(&a);
-    lwc_train_state_free(&c);
-    uint32_t v3 = 3; /* a newer file is refused */
-    memcpy(b + 4, &v3, 4);
-    f = fopen(ck1, "wb");
+    uint32_t v4 = 4; /* a newer file is refused */
+    memcpy(b + 4, &v4, 4);
+    FILE *f = fopen(old, "wb");
     ck_assert_uint_eq(fwrite(b, 1, len, f), len);
     fclose(f);
-    ck_assert_int_eq(lwc_ckpt_load(ck1, &c), LWC_ERR_VERSION);
+    ck_assert_int_eq(lwc_ckpt_load(old, &c), LWC_ERR_VERSION);
     free(b);
     lwc_gemm_force_reference(0);
     remove_dir(dir);
@@ -445,7 +506,7 @@ static Suite *train_suite(void)
     tcase_add_test(t, add_levels_extends_the_rate_range);
     tcase_add_test(t, cosine_schedule_shape);
     tcase_add_test(t, cosine_run_ends_at_budget_and_resumes_exactly);
-    tcase_add_test(t, version1_checkpoint_loads_as_plateau);
+    tcase_add_test(t, old_checkpoints_load);
     tcase_add_test(t, validation_crops_cover_whole_rounds);
     suite_add_tcase(s, t);
     return s;

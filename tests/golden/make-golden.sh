@@ -42,6 +42,11 @@ enc "$t/rgb.ppm" -o $G/v2-rgb-q30.lwc -q 30
 enc "$t/rgb.ppm" -o $G/v2-rgb-q30-s3.lwc -q 30 --stripe-rows 3
 enc "$t/tall.pgm" -o $G/v2-tall-q60-s5.lwc -q 60 --stripe-rows 5
 enc "$t/deep.ppm" -o $G/v2-deep16-q70-s1.lwc -q 70 --stripe-rows 1
+# Model version 2 (hyper-latent gains): tiny-zg.lwcm, frozen like tiny.lwcm;
+# q 37 lies between two of its 4 levels, q 100 at the top one.
+[[ -f $G/tiny-zg.lwcm ]] || "$B/tests/lwc_test_mkmodel" $G/tiny-zg.lwcm 9
+LWC_MODEL=$G/tiny-zg.lwcm enc "$t/rgb.ppm" -o $G/zg-rgb-q37.lwc -q 37
+LWC_MODEL=$G/tiny-zg.lwcm enc "$t/tall.pgm" -o $G/zg-tall-q100-s5.lwc -q 100 --stripe-rows 5
 src=$G/rgb-q30.lwc; n=$(stat -c %s $src)
 head -c 20 $src > $G/err-truncated-header.lwc
 head -c $((n - 5)) $src > $G/err-truncated-payload.lwc

@@ -2,7 +2,9 @@
  * adam_step, u64 rng, f32 lr, f64 best_val, i32 bad_evals, [version 2:
  * schedule: i32 kind, i64 start, i64 warmup, i64 budget, f32 peak, f32
  * floor], f32 lambda[16], u64 nparams, params, m, v, u64 fact nparams, fact
- * params, fm, fv. Version 1 files load with the plateau schedule.
+ * params, fm, fv. Version 1 files load with the plateau schedule; files
+ * before version 3 lack the hyper-latent gains at the end of params (and
+ * of m, v), which load as zero: gain 1, the function of the old model.
  * Written to a temporary file and renamed. Native endianness (a checkpoint
  * is a working file, not an interchange format). */
 #include <math.h>
@@ -12,7 +14,7 @@
 #include "common.h"
 #include "tools/train/trainer.h"
 
-#define CKPT_VERSION 2
+#define CKPT_VERSION 3
 
 static int wr(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n ? 0 : -1; }
 static int rd(FILE *f, void *p, size_t n) { return fread(p, 1, n, f) == n ? 0 : -1; }
@@ -73,7 +75,8 @@ static int read_body(FILE *f, uint32_t ver, LwcTrainState *s)
     if (ver >= 2) LWC_FWD(rd_sched(f, &s->sched));
     float lambda[LWC_MAX_LEVELS];
     LWC_RET_IF(rd(f, lambda, sizeof(lambda)) || rd(f, &np, 8), LWC_ERR_TRUNCATED);
-    LWC_RET_IF(np != s->net.nparams, LWC_ERR_CORRUPT);
+    size_t want = ver >= 3 ? s->net.nparams : s->net.zgain_off;
+    LWC_RET_IF(np != want, LWC_ERR_CORRUPT);
     memcpy(s->net.lambda, lambda, sizeof(lambda));
     LWC_FWD(alloc_moments(s));
     LWC_RET_IF(rd(f, s->net.params, np * 4) || rd(f, s->m, np * 4) || rd(f, s->v, np * 4), LWC_ERR_TRUNCATED);
@@ -115,15 +118,18 @@ static float extend(const float *g, int M, int c, int l, int k)
     return g[c] - (float)(k - l) * (g[(size_t)M + c] - g[c]);
 }
 
+/* The per-level vectors ([L][width] at these offsets): y's gains, then z's. */
 static void move_gains(const LwcNet *o, LwcNet *n, const float *src, float *dst, int k, int extrapolate)
 {
-    int M = o->a.M, L = n->a.L;
-    for (int half = 0; half < 2; half++) {
-        size_t so = half ? o->igain_off : o->gain_off, dof = half ? n->igain_off : n->gain_off;
+    int L = n->a.L;
+    size_t so[4] = { o->gain_off, o->igain_off, o->zgain_off, o->zigain_off };
+    size_t dof[4] = { n->gain_off, n->igain_off, n->zgain_off, n->zigain_off };
+    for (int v = 0; v < 4; v++) {
+        int M = v < 2 ? o->a.M : o->a.Nz;
         for (int l = 0; l < L; l++)
             for (int c = 0; c < M; c++)
-                dst[dof + (size_t)l * M + c] = extrapolate ? extend(src + so, M, c, l, k)
-                                                           : l >= k ? src[so + (size_t)(l - k) * M + c] : 0.0f;
+                dst[dof[v] + (size_t)l * M + c] = extrapolate ? extend(src + so[v], M, c, l, k)
+                                                              : l >= k ? src[so[v] + (size_t)(l - k) * M + c] : 0.0f;
     }
 }
 

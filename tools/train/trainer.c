@@ -147,14 +147,21 @@ static int train_step(Trainer *t, LwcStepStats *agg, int *level_out)
     return LWC_OK;
 }
 
+/* Validation results at three rate levels (0, L/2, L-1). */
+typedef struct ValResult {
+    double score;                 /* the loss summed over the three levels */
+    double bpp[3], bpp_z[3], psnr[3]; /* mean over the crops; bpp includes bpp_z */
+} ValResult;
+
 /* Validation: the fixed crops of the validation images at three rate
- * levels, rounding instead of noise. Writes mean bpp and PSNR per level. */
-static int validate(Trainer *t, double *score, double bpp[3], double psnr[3], float *act_max)
+ * levels, rounding instead of noise. */
+static int validate(Trainer *t, ValResult *res, float *act_max)
 {
+    double *bpp = res->bpp, *psnr = res->psnr;
     const LwcNet *n = &t->st.net;
     int levels[3] = { 0, n->a.L / 2, n->a.L - 1 }, nv = t->nval;
     double px = (double)t->o->crop * t->o->crop;
-    *score = 0;
+    res->score = 0;
     for (int k = 0; k < 3; k++) {
         for (int i = 0; i < t->nw; i++) {
             t->w[i].nitems = 0; t->w[i].level = levels[k]; t->w[i].train = 0;
@@ -166,15 +173,17 @@ static int validate(Trainer *t, double *score, double bpp[3], double psnr[3], fl
             w->seeds[w->nitems++] = 1;
         }
         LWC_FWD(run_workers(t));
-        double bits = 0, ps = 0, loss = 0;
+        double bits = 0, zbits = 0, ps = 0, loss = 0;
         for (int i = 0; i < t->nw; i++) {
             bits += t->w[i].sum.bits_y + t->w[i].sum.bits_z;
+            zbits += t->w[i].sum.bits_z;
             loss += t->w[i].sum.loss;
             ps += t->w[i].psnr_sum;
         }
         bpp[k] = bits / (nv * px);
+        res->bpp_z[k] = zbits / (nv * px);
         psnr[k] = ps / nv;
-        *score += loss / nv;
+        res->score += loss / nv;
     }
     return LWC_OK;
 }
@@ -192,8 +201,9 @@ static int write_file(const char *path, const uint8_t *buf, size_t len)
 }
 
 /* Encode the validation crops with the exported (integer) model and compare
- * the real coded size with the float model's estimate at the same levels. */
-static void measure_export(Trainer *t, const uint8_t *model, size_t len, const double est_bpp[3])
+ * the real coded size with the float model's estimate at the same levels,
+ * for z and y apart. */
+static void measure_export(Trainer *t, const uint8_t *model, size_t len, const ValResult *est)
 {
     LwcModel *m = NULL;
     LwcContext *c = NULL;
@@ -209,7 +219,7 @@ static void measure_export(Trainer *t, const uint8_t *model, size_t len, const d
     LwcImage img;
     if (!crop || lwc_image_alloc(&img, size, size, 3, 8) < 0) { lwc_free(crop); lwc_close(&c); lwc_model_free(&m); return; }
     for (int k = 0; k < 3; k++) {
-        double bytes = 0;
+        double bytes = 0, zbytes = 0;
         LwcEncodeParams p;
         lwc_default_encode_params(&p);
         p.quality = a->L > 1 ? 100.0 * levels[k] / (a->L - 1) : 50;
@@ -224,12 +234,15 @@ static void measure_export(Trainer *t, const uint8_t *model, size_t len, const d
             LwcStats st;
             if (lwc_encode(c, &img, &p, &buf, &bl, NULL, &st) == 0) {
                 bytes += st.bytes_z + st.bytes_y; /* payloads only, like the estimate */
+                zbytes += st.bytes_z;
                 lwc_free_buffer(buf);
             }
         }
-        double real = 8.0 * bytes / ((double)nv * size * size);
-        printf("export check, level %d: float model estimate %.4f bpp, integer model coded %.4f bpp (%+.2f%%)\n",
-               levels[k], est_bpp[k], real, 100.0 * (real / est_bpp[k] - 1));
+        double px = (double)nv * size * size, real = 8.0 * bytes / px, real_z = 8.0 * zbytes / px;
+        double ez = est->bpp_z[k], ey = est->bpp[k] - ez;
+        printf("export check, level %d: float model estimate %.4f bpp, integer model coded %.4f bpp (%+.2f%%; "
+               "z %.4f -> %.4f, y %.4f -> %.4f)\n", levels[k], est->bpp[k], real, 100.0 * (real / est->bpp[k] - 1),
+               ez, real_z, ey, real - real_z);
     }
     lwc_image_free(&img);
     lwc_free(crop);
@@ -237,16 +250,16 @@ static void measure_export(Trainer *t, const uint8_t *model, size_t len, const d
     lwc_model_free(&m);
 }
 
-static void log_val(Trainer *t, double score, const double bpp[3], const double psnr[3]);
+static void log_val(Trainer *t, const ValResult *v);
 
 static int export_model(Trainer *t)
 {
     float am[MAX_WORKERS * 64], act_max[64];
-    double score, bpp[3], psnr[3];
+    ValResult v;
     memset(am, 0, sizeof(am));
     LWC_RET_IF(t->ds.nval == 0, LWC_ERR_INVAL);
-    LWC_FWD(validate(t, &score, bpp, psnr, am));
-    log_val(t, score, bpp, psnr);
+    LWC_FWD(validate(t, &v, am));
+    log_val(t, &v);
     for (int i = 0; i < 64; i++) {
         act_max[i] = 0;
         for (int w = 0; w < t->nw; w++) act_max[i] = fmaxf(act_max[i], am[w * 64 + i]);
@@ -259,7 +272,7 @@ static int export_model(Trainer *t)
     if (r == LWC_OK && !t->o->quiet) {
         printf("exported %s (%zu bytes, id %016llx) at step %ld\n", t->o->out, len,
                (unsigned long long)lwc_fnv1a64(buf, len), t->st.step);
-        measure_export(t, buf, len, bpp);
+        measure_export(t, buf, len, &v);
     }
     lwc_free(buf);
     return r;
@@ -364,14 +377,15 @@ static int init_state(Trainer *t)
     return LWC_OK;
 }
 
-static void log_val(Trainer *t, double score, const double bpp[3], const double psnr[3])
+static void log_val(Trainer *t, const ValResult *v)
 {
+    const double *bpp = v->bpp, *psnr = v->psnr;
     if (!t->o->quiet)
-        printf("validation @%ld: loss %.4f | bpp/PSNR %.3f/%.2f  %.3f/%.2f  %.3f/%.2f | lr %.2g\n", t->st.step, score,
+        printf("validation @%ld: loss %.4f | bpp/PSNR %.3f/%.2f  %.3f/%.2f  %.3f/%.2f | lr %.2g\n", t->st.step, v->score,
                bpp[0], psnr[0], bpp[1], psnr[1], bpp[2], psnr[2], t->st.lr);
     if (t->log)
         fprintf(t->log, "val,%ld,%.1f,,,%.5f,%.5f,%.3f,%.5f,%.3f,%.5f,%.3f,%.3g\n", t->st.step, lwc_now() - t->t_start,
-                score, bpp[0], psnr[0], bpp[1], psnr[1], bpp[2], psnr[2], t->st.lr);
+                v->score, bpp[0], psnr[0], bpp[1], psnr[1], bpp[2], psnr[2], t->st.lr);
 }
 
 /* Validation; under the plateau schedule the learning rate halves after 3
@@ -379,16 +393,16 @@ static void log_val(Trainer *t, double score, const double bpp[3], const double 
 static int maybe_validate(Trainer *t)
 {
     if (!t->ds.nval || t->st.step % t->o->val_every) return LWC_OK;
-    double score, bpp[3], psnr[3];
-    LWC_FWD(validate(t, &score, bpp, psnr, NULL));
-    if (score < t->st.best_val * 0.999) {
-        t->st.best_val = score;
+    ValResult v;
+    LWC_FWD(validate(t, &v, NULL));
+    if (v.score < t->st.best_val * 0.999) {
+        t->st.best_val = v.score;
         t->st.bad_evals = 0;
     } else if (++t->st.bad_evals >= 3 && t->st.sched.kind == LWC_SCHED_PLATEAU) {
         t->st.lr = fmaxf(t->st.lr * 0.5f, 1e-6f);
         t->st.bad_evals = 0;
     }
-    log_val(t, score, bpp, psnr);
+    log_val(t, &v);
     return LWC_OK;
 }
 

@@ -49,7 +49,7 @@ int lwc_ckpt_load(const char *path, LwcTrainState *s);
 void lwc_train_state_free(LwcTrainState *s);
 /* Extend the rate range downwards by k levels: level l becomes l + k, and
  * the new levels 0..k-1 continue the lowest two geometrically (lambda, and
- * each channel's log-gain and log-inverse-gain), with zero Adam moments;
+ * each channel's log-gain and log-inverse-gain, of y and of z), with zero Adam moments;
  * every other parameter and moment is kept. LWC_ERR_INVAL if L + k would
  * pass LWC_MAX_LEVELS or L < 2. */
 int lwc_train_add_levels(LwcTrainState *s, int k);

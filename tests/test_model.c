@@ -1,0 +1,153 @@
+/* Model files of version 2: the hyper-latent gains. Their integer
+ * interpolation and the input of h_s are checked against the formulas
+ * written out here; a version-1 model keeps z_hat unscaled; broken gains
+ * and unknown versions are refused. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "model.h"
+#include "testutil.h"
+
+static LwcModel *load(const char *path, uint8_t **buf, size_t *len)
+{
+    LwcModel *m;
+    *buf = test_slurp(path, len);
+    ck_assert_int_eq(lwc_model_load(&m, *buf, *len), 0);
+    return m;
+}
+
+/* floor(v / 2^s + 1/2) in exact arithmetic */
+static int64_t ref_round_shift(int64_t v, int s)
+{
+    int64_t d = (int64_t)1 << s, q = v / d, r = v % d;
+    if (r < 0) { q--; r += d; }
+    return q + (2 * r >= d);
+}
+
+START_TEST(zigain_interpolation_is_exact)
+{
+    uint8_t *b;
+    size_t len;
+    LwcModel *m = load("tests/golden/tiny-zg.lwcm", &b, &len);
+    int L = m->a.L, Nz = m->a.Nz;
+    ck_assert_int_eq(m->version, 2);
+    ck_assert_int_ge(L, 3);
+    int32_t zi[1024];
+    int qs[] = { 0, 1, 3700, 5000, 6666, 9999, 10000 };
+    for (size_t k = 0; k < sizeof(qs) / sizeof(qs[0]); k++) {
+        lwc_model_zigains_q(m, qs[k], zi);
+        int64_t t = (int64_t)qs[k] * (L - 1);
+        int l = (int)(t / 10000), f = (int)(t % 10000);
+        if (l >= L - 1) { l = L - 2; f = 10000; }
+        for (int c = 0; c < Nz; c++) {
+            int64_t want = ((int64_t)m->zigain[l * Nz + c] * (10000 - f) + (int64_t)m->zigain[(l + 1) * Nz + c] * f + 5000) / 10000;
+            ck_assert_int_eq(zi[c], want);
+        }
+    }
+    lwc_model_zigains_q(m, 0, zi);
+    for (int c = 0; c < Nz; c++) ck_assert_int_eq(zi[c], m->zigain[c]);
+    lwc_model_zigains_q(m, 10000, zi);
+    for (int c = 0; c < Nz; c++) ck_assert_int_eq(zi[c], m->zigain[(L - 1) * Nz + c]);
+    /* the gains are not all 1, or this model tests nothing */
+    int differ = 0;
+    for (int i = 0; i < L * Nz; i++) differ += m->zigain[i] != LWC_ZIGAIN_ONE;
+    ck_assert_int_gt(differ, L * Nz / 2);
+    /* h_s's input: Q4 of z_hat times the inverse gain, rounded half up */
+    size_t n = 5;
+    int32_t *z = malloc((size_t)Nz * n * 4), *out = malloc((size_t)Nz * n * 4);
+    int32_t vals[5] = { -7, -1, 0, 3, 1000 };
+    for (int c = 0; c < Nz; c++)
+        for (size_t i = 0; i < n; i++) z[c * n + i] = vals[i];
+    lwc_model_hyper_input(m, 3700, z, n, out);
+    lwc_model_zigains_q(m, 3700, zi);
+    for (int c = 0; c < Nz; c++)
+        for (size_t i = 0; i < n; i++)
+            ck_assert_int_eq(out[c * n + i], ref_round_shift((int64_t)vals[i] * zi[c], 16 - LWC_ZIN_FRAC));
+    free(z); free(out);
+    lwc_model_free(&m);
+    free(b);
+}
+END_TEST
+
+START_TEST(version1_model_keeps_z_unscaled)
+{
+    uint8_t *b;
+    size_t len;
+    LwcModel *m = load("tests/golden/tiny.lwcm", &b, &len);
+    ck_assert_int_eq(m->version, 1);
+    ck_assert_ptr_null(m->zgain);
+    ck_assert_ptr_null(m->zigain);
+    int32_t z[4 * 64], out[4 * 64];
+    ck_assert_int_le(m->a.Nz, 64);
+    for (int i = 0; i < m->a.Nz * 4; i++) z[i] = i % 7 - 3;
+    lwc_model_hyper_input(m, 5000, z, 4, out);
+    ck_assert(!memcmp(z, out, (size_t)m->a.Nz * 4 * sizeof(int32_t)));
+    float zg[64];
+    lwc_model_zgains(m, 42, zg);
+    for (int c = 0; c < m->a.Nz; c++) ck_assert_float_eq(zg[c], 1.0f);
+    lwc_model_free(&m);
+    free(b);
+}
+END_TEST
+
+/* Offset of the payload of tensor `name` in a model file. */
+static size_t tensor_payload(const uint8_t *b, size_t len, const char *name)
+{
+    size_t nl = strlen(name);
+    for (size_t i = 2; i + nl + 2 < len; i++)
+        if (!memcmp(b + i, name, nl) && b[i - 2] == nl && b[i - 1] == 0) {
+            int ndim = b[i + nl + 1];
+            return i + nl + 2 + 4 * (size_t)ndim;
+        }
+    ck_abort_msg("no tensor %s", name);
+    return 0;
+}
+
+START_TEST(broken_gains_and_versions_are_refused)
+{
+    uint8_t *b;
+    size_t len;
+    LwcModel *m = load("tests/golden/tiny-zg.lwcm", &b, &len);
+    lwc_model_free(&m);
+    uint8_t *x = malloc(len);
+    int32_t bad_i[] = { 0, -5, LWC_ZIGAIN_ONE << 13 };
+    for (size_t k = 0; k < 3; k++) {
+        memcpy(x, b, len);
+        memcpy(x + tensor_payload(x, len, "zigain") + 8, &bad_i[k], 4);
+        ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_CORRUPT);
+    }
+    float bad_f[] = { 0.0f, -1.0f, NAN, INFINITY };
+    for (size_t k = 0; k < 4; k++) {
+        memcpy(x, b, len);
+        memcpy(x + tensor_payload(x, len, "zgain") + 4, &bad_f[k], 4);
+        ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_CORRUPT);
+    }
+    memcpy(x, b, len);
+    x[4] = 3; /* a newer version */
+    ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_VERSION);
+    x[4] = 0;
+    ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_VERSION);
+    memcpy(x, b, len);
+    x[4] = 1; /* version 1 with the gains present: they are ignored, the model is valid */
+    ck_assert_int_eq(lwc_model_load(&m, x, len), 0);
+    ck_assert_ptr_null(m->zigain);
+    lwc_model_free(&m);
+    free(x);
+    free(b);
+}
+END_TEST
+
+static Suite *model_suite(void)
+{
+    Suite *s = suite_create("model");
+    TCase *t = tcase_create("zgains");
+    tcase_add_test(t, zigain_interpolation_is_exact);
+    tcase_add_test(t, version1_model_keeps_z_unscaled);
+    tcase_add_test(t, broken_gains_and_versions_are_refused);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void) { return test_run_suite(model_suite()); }
