@@ -16,6 +16,7 @@ struct LwcGraph {
     const LwcNet *n;
     int ph, pw, h, w, ms; /* pixels, latents, channels per slice */
     int level;            /* rate level of the run in progress */
+    int exact;            /* y_hat = y: no quantisation (lwc_graph_set_exact) */
     size_t hw;
     const LwcLatentTask *lt; /* latent search in progress (lwc_graph_latent_*), else NULL */
     float *x, *X, *y0, *y, *a1, *z, *zt, *zh, *zd, *u0, *h0, *u1, *hy;
@@ -113,6 +114,8 @@ int lwc_graph_create_rect(LwcGraph **out, const LwcNet *n, int width, int height
     *out = g;
     return LWC_OK;
 }
+
+void lwc_graph_set_exact(LwcGraph *g, int on) { g->exact = on; }
 
 void lwc_graph_free(LwcGraph **g)
 {
@@ -243,7 +246,7 @@ static void quantise_pass(LwcGraph *g, int s, const PNet *p, int parity)
             float m = p->out[c * hw + i];
             g->mu[ch + i] = m;
             g->ls[ch + i] = p->out[(g->ms + c) * hw + i];
-            if (!lt) g->yh[ch + i] = rnd(g->y[ch + i] - m) + m;
+            if (!lt) g->yh[ch + i] = g->exact ? g->y[ch + i] : rnd(g->y[ch + i] - m) + m;
             else if (lt->free[i])
                 g->yh[ch + i] = sga_round(g->y[ch + i] - m, lt->tau, lt->tau > 0 ? logistic_noise(lt->seed, ch + i) : 0,
                                           &g->y0[ch + i]) + m;

@@ -22,6 +22,9 @@ int lwc_graph_create(LwcGraph **g, const LwcNet *n, int size);
 /* A graph for width x height pixels (multiples of 32). */
 int lwc_graph_create_rect(LwcGraph **g, const LwcNet *n, int width, int height);
 void lwc_graph_free(LwcGraph **g);
+/* on = 1: y_hat = y, unquantised (the rates are then meaningless): the
+ * autoencoder's own distortion, the ceiling quantisation works under. */
+void lwc_graph_set_exact(LwcGraph *g, int on);
 
 /* One crop x ([3][size][size], values in [-0.5, 0.5]) at rate level `level`.
  * train = 1: uniform noise in the rate terms, then backward, adding

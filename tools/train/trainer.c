@@ -13,6 +13,7 @@
 #include "learn/adam.h"
 #include "tools/train/data.h"
 #include "learn/graph.h"
+#include "codec/ystripes.h"
 #include "tools/train/pca.h"
 #include "tools/train/trainer.h"
 #include "transforms/gemm.h"
@@ -200,9 +201,21 @@ static int write_file(const char *path, const uint8_t *buf, size_t len)
     return LWC_OK;
 }
 
+/* Bytes of a crop's payloads that the float estimate does not model: the
+ * YLAT stripe table (8 + 4 per stripe) and, per rANS stream (z, and each
+ * stripe of y), the final state's share of its 8 bytes that carries no
+ * information, about 6 bytes on average (a state in [2^31, 2^63) holds
+ * log2(x) - 31 bits). An estimate: it sets the export loss apart from
+ * framing, which is the same per stream at any size. */
+static double framing_bytes(const LwcModel *m, int size)
+{
+    int hy = size / 8, k = lwc_ystripes_count(hy, lwc_ystripe_rows(m, hy, hy));
+    return 8.0 + 4.0 * k + 6.0 * (k + 1);
+}
+
 /* Encode the validation crops with the exported (integer) model and compare
  * the real coded size with the float model's estimate at the same levels,
- * for z and y apart. */
+ * for z and y apart, and without the framing. */
 static void measure_export(Trainer *t, const uint8_t *model, size_t len, const ValResult *est)
 {
     LwcModel *m = NULL;
@@ -239,10 +252,11 @@ static void measure_export(Trainer *t, const uint8_t *model, size_t len, const V
             }
         }
         double px = (double)nv * size * size, real = 8.0 * bytes / px, real_z = 8.0 * zbytes / px;
-        double ez = est->bpp_z[k], ey = est->bpp[k] - ez;
+        double ez = est->bpp_z[k], ey = est->bpp[k] - ez, fr = 8.0 * framing_bytes(m, size) / ((double)size * size);
         printf("export check, level %d: float model estimate %.4f bpp, integer model coded %.4f bpp (%+.2f%%; "
-               "z %.4f -> %.4f, y %.4f -> %.4f)\n", levels[k], est->bpp[k], real, 100.0 * (real / est->bpp[k] - 1),
-               ez, real_z, ey, real - real_z);
+               "z %.4f -> %.4f, y %.4f -> %.4f; framing ~%.4f bpp, the rest %+.2f%%)\n", levels[k], est->bpp[k], real,
+               100.0 * (real / est->bpp[k] - 1), ez, real_z, ey, real - real_z, fr,
+               100.0 * ((real - fr) / est->bpp[k] - 1));
     }
     lwc_image_free(&img);
     lwc_free(crop);
@@ -275,6 +289,19 @@ static int export_model(Trainer *t)
         measure_export(t, buf, len, &v);
     }
     lwc_free(buf);
+    return r;
+}
+
+/* The validation PSNR with y_hat = y (no quantisation) at the three levels. */
+static int print_ceiling(Trainer *t)
+{
+    ValResult v;
+    for (int i = 0; i < t->nw; i++) lwc_graph_set_exact(t->w[i].g, 1);
+    int r = validate(t, &v, NULL);
+    for (int i = 0; i < t->nw; i++) lwc_graph_set_exact(t->w[i].g, 0);
+    if (r == LWC_OK)
+        printf("autoencoder ceiling @%ld (no quantisation): PSNR %.2f  %.2f  %.2f dB\n", t->st.step, v.psnr[0],
+               v.psnr[1], v.psnr[2]);
     return r;
 }
 
@@ -473,6 +500,7 @@ int lwc_train_run(const LwcTrainOpts *o)
         if (t.log && fresh) fprintf(t.log, "kind,step,seconds,level,lambda,loss,bpp,psnr,bpp_mid,psnr_mid,bpp_hi,psnr_hi,lr\n");
     }
     if (r == LWC_OK && !o->export_only) r = loop(&t);
+    if (r == LWC_OK && o->ceiling) r = print_ceiling(&t);
     if (r == LWC_OK && o->out) r = export_model(&t);
     if (r < 0 && !reported) fprintf(stderr, "lwc train: %s\n", lwc_strerror(r));
     free_trainer(&t);
