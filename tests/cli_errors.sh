@@ -94,5 +94,10 @@ expect 1 "bad model file" -- "$LWC" decode "$tmp/rgb.lwc" -o "$tmp/y.png" --mode
 [[ -e $tmp/y.png ]] && fail "a failed decode left an output file"
 ls "$tmp" | grep -q tmp && fail "temporary files left behind: $(ls "$tmp")"
 
+# The CLI's threads default to the CPU cores online (the library's stay 1).
+cores=$(getconf _NPROCESSORS_ONLN); ((cores > 64)) && cores=64
+for cmd in encode decode; do
+  "$LWC" $cmd --help | grep -q "default: the CPU cores ($cores here)" || fail "$cmd --help: threads default is not $cores"
+done
 if [[ $fails = 0 ]]; then echo "1 passed, 0 failed"; exit 0; fi
 echo "0 passed, 1 failed ($fails checks)"; exit 1

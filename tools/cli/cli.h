@@ -31,5 +31,8 @@ LwcModel *lwc_cli_load_model(const char *cmd, const char *path);
 /* Parse a number with range check; returns 0 on success. */
 int lwc_cli_parse_double(const char *s, double lo, double hi, double *out);
 int lwc_cli_parse_int(const char *s, int lo, int hi, int *out);
+/* The CLI's default worker threads: the CPU cores online, 1..64 (the
+ * library's own default stays 1: LwcSettings). */
+int lwc_cli_default_threads(void);
 
 #endif

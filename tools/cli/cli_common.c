@@ -138,3 +138,9 @@ int lwc_cli_parse_int(const char *s, int lo, int hi, int *out)
     *out = (int)v;
     return 0;
 }
+
+int lwc_cli_default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}

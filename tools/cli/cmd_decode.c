@@ -28,11 +28,11 @@ static void usage(FILE *f)
                "                     '-' writes Y4M to stdout\n"
                "  --format F         png | ppm (images), y4m | rgb (video), overriding the extension\n"
                "  --model FILE       model (default: the shipped models/lwc-default.lwcm)\n"
-               "  --threads N        worker threads, 1..64; default 1\n"
+               "  --threads N        worker threads, 1..64; default: the CPU cores (%d here)\n"
                "  --reference        plain C float kernels instead of OpenBLAS\n"
                "  -f, --force        allow OUTPUT to be the same file as INPUT\n"
                "  -v, --verbose      per-stage times\n"
-               "  --quiet            print nothing on success\n");
+               "  --quiet            print nothing on success\n", lwc_cli_default_threads());
 }
 
 static int parse(int argc, char **argv, DecOpts *o)
@@ -42,7 +42,7 @@ static int parse(int argc, char **argv, DecOpts *o)
         { "reference", 0, 0, 'r' }, { "force", 0, 0, 'f' }, { "verbose", 0, 0, 'v' }, { "quiet", 0, 0, 'Q' },
         { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
     memset(o, 0, sizeof(*o));
-    o->threads = 1;
+    o->threads = lwc_cli_default_threads();
     optind = 1;
     opterr = 0;
     int c;

@@ -28,7 +28,7 @@ static void usage(FILE *f)
                "  -q, --quality Q    0 (smallest) .. 100 (best), fractional allowed; default 50\n"
                "  --bpp X            search the quality that lands closest to X bits per pixel\n"
                "  --model FILE       model (default: the shipped models/lwc-default.lwcm)\n"
-               "  --threads N        worker threads, 1..64; default 1\n"
+               "  --threads N        worker threads, 1..64; default: the CPU cores (%d here)\n"
                "  --reference        plain C float kernels instead of OpenBLAS\n"
                "  -e, --effort N     1 (fastest) .. 9 (smallest); default 2. 1: plain rounding;\n"
                "                     2: rate-distortion choice of each latent; 3..9: the latents\n"
@@ -41,7 +41,7 @@ static void usage(FILE *f)
                "                     (default: chosen from the image size; see docs/bitstream.md)\n"
                "  -f, --force        allow OUTPUT to be the same file as INPUT\n"
                "  -v, --verbose      per-stage times and section sizes\n"
-               "  --quiet            print nothing on success\n");
+               "  --quiet            print nothing on success\n", lwc_cli_default_threads());
 }
 
 static int parse(int argc, char **argv, EncOpts *o)
@@ -52,7 +52,7 @@ static int parse(int argc, char **argv, EncOpts *o)
         { "stripe-rows", 1, 0, 's' }, { "plain-rounding", 0, 0, 'P' }, { "effort", 1, 0, 'e' },
         { "verbose", 0, 0, 'v' }, { "quiet", 0, 0, 'Q' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
     memset(o, 0, sizeof(*o));
-    o->quality = 50; o->bpp = -1; o->threads = 1; o->effort = LWC_EFFORT_DEFAULT;
+    o->quality = 50; o->bpp = -1; o->threads = lwc_cli_default_threads(); o->effort = LWC_EFFORT_DEFAULT;
     optind = 1;
     opterr = 0;
     int c;
