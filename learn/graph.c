@@ -6,6 +6,7 @@
 
 #include "common.h"
 #include "learn/rng.h"
+#include "entropy/cdf.h"
 #include "learn/graph.h"
 #include "transforms/layers.h"
 #include "transforms/wpt.h"
@@ -17,6 +18,8 @@ struct LwcGraph {
     int ph, pw, h, w, ms; /* pixels, latents, channels per slice */
     int level;            /* rate level of the run in progress */
     int exact;            /* y_hat = y: no quantisation (lwc_graph_set_exact) */
+    int coder_like;       /* LWC_GRAPH_* flags (lwc_graph_set_coder_like) */
+    float scale_lv[LWC_SCALE_LEVELS], scale_bd[LWC_SCALE_LEVELS]; /* the coder's scale levels and their bounds */
     size_t hw;
     const LwcLatentTask *lt; /* latent search in progress (lwc_graph_latent_*), else NULL */
     float *x, *X, *y0, *y, *a1, *z, *zt, *zh, *zd, *u0, *h0, *u1, *hy;
@@ -116,6 +119,27 @@ int lwc_graph_create_rect(LwcGraph **out, const LwcNet *n, int width, int height
 }
 
 void lwc_graph_set_exact(LwcGraph *g, int on) { g->exact = on; }
+
+void lwc_graph_set_coder_like(LwcGraph *g, int flags)
+{
+    double lv[LWC_SCALE_LEVELS], b[LWC_SCALE_LEVELS];
+    lwc_scale_levels(lv);
+    if (lwc_gauss_table_bounds(lv, LWC_SCALE_LEVELS, b) < 0) memcpy(b, lv, sizeof(b));
+    for (int i = 0; i < LWC_SCALE_LEVELS; i++) g->scale_lv[i] = (float)lv[i], g->scale_bd[i] = (float)b[i];
+    g->coder_like = flags;
+}
+
+/* The coder's view of a mean and log-scale (lwc_graph_set_coder_like). */
+static void coder_view(const LwcGraph *g, float *m, float *ls)
+{
+    if (g->coder_like & LWC_GRAPH_MEAN_Q4) *m = rnd(*m * 16) / 16;
+    if (g->coder_like & LWC_GRAPH_SCALE_TABLE) {
+        float s = expf(*ls);
+        int i = 0;
+        while (i < LWC_SCALE_LEVELS - 1 && g->scale_bd[i] < s) i++;
+        *ls = logf(g->scale_lv[i]);
+    }
+}
 
 void lwc_graph_free(LwcGraph **g)
 {
@@ -243,9 +267,10 @@ static void quantise_pass(LwcGraph *g, int s, const PNet *p, int parity)
         size_t ch = (size_t)(s * g->ms + c) * hw;
         for (size_t i = 0; i < hw; i++) {
             if (is_anchor(g, i) != !parity) continue;
-            float m = p->out[c * hw + i];
+            float m = p->out[c * hw + i], ls = p->out[(g->ms + c) * hw + i];
+            if (g->coder_like) coder_view(g, &m, &ls);
             g->mu[ch + i] = m;
-            g->ls[ch + i] = p->out[(g->ms + c) * hw + i];
+            g->ls[ch + i] = ls;
             if (!lt) g->yh[ch + i] = g->exact ? g->y[ch + i] : rnd(g->y[ch + i] - m) + m;
             else if (lt->free[i])
                 g->yh[ch + i] = sga_round(g->y[ch + i] - m, lt->tau, lt->tau > 0 ? logistic_noise(lt->seed, ch + i) : 0,

@@ -25,6 +25,13 @@ void lwc_graph_free(LwcGraph **g);
 /* on = 1: y_hat = y, unquantised (the rates are then meaningless): the
  * autoencoder's own distortion, the ceiling quantisation works under. */
 void lwc_graph_set_exact(LwcGraph *g, int on);
+/* Diagnostics of the integer coder's approximations, in rounding runs
+ * (train = 0): means rounded to 1/16 as the coder's Q4 means, and scales
+ * replaced by the coder's table scale (lwc_gauss_table_bounds). 0: the
+ * float model. */
+#define LWC_GRAPH_MEAN_Q4 1
+#define LWC_GRAPH_SCALE_TABLE 2
+void lwc_graph_set_coder_like(LwcGraph *g, int flags);
 
 /* One crop x ([3][size][size], values in [-0.5, 0.5]) at rate level `level`.
  * train = 1: uniform noise in the rate terms, then backward, adding

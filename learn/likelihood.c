@@ -1,9 +1,11 @@
 /* Rate terms for training (see likelihood.h). */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
+#include "entropy/cdf.h"
 #include "learn/likelihood.h"
 
 #define LN2 0.69314718055994530942
@@ -58,6 +60,43 @@ double lwc_gauss_rate_fwd_bwd(const float *v, const float *mu, const float *log_
         if (dlog_sigma) dlog_sigma[i] = (float)gls;
     }
     return total;
+}
+
+/* Expected bits of a discretised N(0, s^2) value coded with the discretised
+ * N(0, t^2) of half width rt (pt, escape last): the mass beyond rt costs
+ * the escape. */
+static double cross_bits(double s, const double *pt, int rt)
+{
+    double sq = s * sqrt(2.0), bits = 0, mass = 0;
+    for (int v = -rt; v <= rt; v++) {
+        double p = v == 0 ? erf(0.5 / sq) : 0.5 * (erfc((abs(v) - 0.5) / sq) - erfc((abs(v) + 0.5) / sq));
+        bits -= p * log2(fmax(pt[v + rt], 1e-300));
+        mass += p;
+    }
+    return bits - fmax(1 - mass, 0) * log2(fmax(pt[2 * rt + 1], 1e-300));
+}
+
+int lwc_gauss_table_bounds(const double *levels, int n, double *bounds)
+{
+    int cap = 2 * (int)ceil(levels[n - 1] * LWC_GAUSS_Z) + 4;
+    double *pa = lwc_malloc_array((size_t)cap, sizeof(double)), *pb = lwc_malloc_array((size_t)cap, sizeof(double));
+    int r = pa && pb ? LWC_OK : LWC_ERR_NOMEM;
+    for (int i = 0; i + 1 < n && r == LWC_OK; i++) {
+        int ra, rb;
+        lwc_gaussian_pmf(levels[i], &ra, pa, cap);
+        lwc_gaussian_pmf(levels[i + 1], &rb, pb, cap);
+        double lo = levels[i], hi = levels[i + 1];
+        for (int it = 0; it < 50; it++) {
+            double mid = sqrt(lo * hi);
+            if (cross_bits(mid, pa, ra) <= cross_bits(mid, pb, rb)) lo = mid;
+            else hi = mid;
+        }
+        bounds[i] = sqrt(lo * hi);
+    }
+    if (r == LWC_OK) bounds[n - 1] = levels[n - 1];
+    lwc_free(pa);
+    lwc_free(pb);
+    return r;
 }
 
 /* ---- Factorized density --------------------------------------------------- */

@@ -38,6 +38,14 @@ double lwc_gauss_likelihood(double v, double mu, double sigma);
 double lwc_gauss_rate_fwd_bwd(const float *v, const float *mu, const float *log_sigma,
                               size_t n, float *dv, float *dmu, float *dlog_sigma);
 
+/* The coder's choice among its scale levels (entropy/cdf.h): bounds[i] is
+ * the scale at which coding a zero-mean discretised Gaussian with the
+ * table of level i and with that of level i + 1 cost the same expected
+ * bits (bisection on the two cross-entropies), so scales in
+ * (bounds[i-1], bounds[i]] take level i; bounds[n-1] = the last level.
+ * n <= LWC_SCALE_LEVELS. LWC_ERR_NOMEM, else 0. */
+int lwc_gauss_table_bounds(const double *levels, int n, double *bounds);
+
 /* ---- Factorized density --------------------------------------------------- */
 
 /* One univariate density per channel, c(x) = sigmoid(f(x)) with f a tiny

@@ -282,14 +282,16 @@ static int put_tables(LwcModelWriter *w, const LwcNet *n)
     double *pmf = lwc_malloc_array(MAX_TAB, sizeof(double));
     LWC_RET_IF(!pmf, LWC_ERR_NOMEM);
     CdfBuild g = { .count = 0 }, f = { .count = 0 };
-    double levels[LWC_NUM_SCALES];
+    double levels[LWC_NUM_SCALES], bounds[LWC_NUM_SCALES];
     int32_t thr[LWC_NUM_SCALES];
     lwc_scale_levels(levels);
-    int r = LWC_OK;
+    /* a scale takes the level whose table codes it in the fewest expected
+     * bits (not the next level up, which cost 1 % at the lowest rate) */
+    int r = lwc_gauss_table_bounds(levels, LWC_NUM_SCALES, bounds);
     for (int i = 0; i < LWC_NUM_SCALES && r == LWC_OK; i++) {
         int R, cnt = lwc_gaussian_pmf(levels[i], &R, pmf, MAX_TAB);
         r = cnt < 0 ? cnt : cdf_add(&g, pmf, cnt, R);
-        thr[i] = (int32_t)floor(log(levels[i]) * 256.0 + 0.5);
+        thr[i] = (int32_t)floor(log(bounds[i]) * 256.0 + 0.5);
     }
     for (int c = 0; c < n->a.Nz && r == LWC_OK; c++) {
         int off, cnt;

@@ -75,7 +75,7 @@ expect 2 "train: cosine without budget" -- "$LWC" train --data "$tmp" --schedule
 expect 2 "train: budget without schedule" -- "$LWC" train --data "$tmp" --budget 100
 expect 2 "train: floor above peak" -- "$LWC" train --data "$tmp" --schedule cosine --budget 10 --lr 1e-4 --lr-min 1e-3
 expect 2 "train: bad val-crops" -- "$LWC" train --data "$tmp" --val-crops 0
-expect 2 "train: ceiling without export-only" -- "$LWC" train --data "$tmp" --ceiling
+expect 2 "train: diagnose without export-only" -- "$LWC" train --data "$tmp" --diagnose
 expect 1 "output dir missing" -- "$LWC" encode "$tmp/rgb.ppm" -o "$tmp/no/such/dir/x.lwc"
 cp "$tmp/rgb.ppm" "$tmp/keep.ppm"
 expect 2 "output is input" -- "$LWC" encode "$tmp/keep.ppm" -o "$tmp/keep.ppm"

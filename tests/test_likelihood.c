@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "testutil.h"
+#include "entropy/cdf.h"
 #include "learn/adam.h"
 #include "learn/likelihood.h"
 
@@ -136,6 +137,45 @@ START_TEST(gauss_likelihood_bound)
 END_TEST
 
 /* Large sigma: against erf in long double, and against density x bin width. */
+/* Expected bits of a discretised N(0, s^2) source coded with the
+ * discretised N(0, t^2) of lwc_gaussian_pmf (escape mass at escape cost). */
+static double ce_bits(double s, double t)
+{
+    static double p[4096];
+    int r;
+    ck_assert_int_gt(lwc_gaussian_pmf(t, &r, p, 4096), 0);
+    double bits = 0, mass = 0;
+    for (int v = -r; v <= r; v++) {
+        double q = lwc_gauss_likelihood(v, 0, s);
+        bits -= q * log2(p[v + r]);
+        mass += q;
+    }
+    return bits - (1 - mass) * log2(p[2 * r + 1]);
+}
+
+/* The coder's scale bounds: each lies between its two levels, and on
+ * either side of it the nearer level's table is the cheaper one; for wide
+ * scales the bound approaches the continuous crossover,
+ * s^2 = 2 ln(r) / (1/L_i^2 - 1/L_{i+1}^2). */
+START_TEST(gauss_table_bounds)
+{
+    double lv[LWC_SCALE_LEVELS], b[LWC_SCALE_LEVELS];
+    lwc_scale_levels(lv);
+    ck_assert_int_eq(lwc_gauss_table_bounds(lv, LWC_SCALE_LEVELS, b), 0);
+    ck_assert(b[LWC_SCALE_LEVELS - 1] == lv[LWC_SCALE_LEVELS - 1]);
+    for (int i = 0; i + 1 < LWC_SCALE_LEVELS; i++) {
+        ck_assert_msg(b[i] > lv[i] && b[i] < lv[i + 1], "bound %d: %g not in (%g, %g)", i, b[i], lv[i], lv[i + 1]);
+        if (i % 7 == 0 && lv[i + 1] < 20) {
+            ck_assert(ce_bits(b[i] * 0.995, lv[i]) < ce_bits(b[i] * 0.995, lv[i + 1]));
+            ck_assert(ce_bits(b[i] * 1.005, lv[i]) > ce_bits(b[i] * 1.005, lv[i + 1]));
+        }
+    }
+    int i = 40; /* sigma ~ 13: the continuous formula holds */
+    double cont = sqrt(2 * log(lv[i + 1] / lv[i]) / (1 / (lv[i] * lv[i]) - 1 / (lv[i + 1] * lv[i + 1])));
+    ck_assert_double_eq_tol(b[i], cont, 2e-3 * cont);
+}
+END_TEST
+
 START_TEST(gauss_large_sigma)
 {
     const double s = 200.0;
@@ -469,6 +509,7 @@ static Suite *likelihood_suite(void)
     tcase_add_test(g, gauss_scale_clamp);
     tcase_add_test(g, gauss_likelihood_bound);
     tcase_add_test(g, gauss_large_sigma);
+    tcase_add_test(g, gauss_table_bounds);
     suite_add_tcase(s, g);
     TCase *f = tcase_create("factorized");
     tcase_add_test(f, fact_grad_z);

@@ -15,7 +15,8 @@ static void usage(FILE *f, const LwcTrainOpts *d)
                "  --checkpoint FILE checkpoint path (default OUT.ckpt); written every --ckpt-every s and on SIGINT/SIGTERM\n"
                "  --resume          continue from the checkpoint (same data and options)\n"
                "  --export-only     load the checkpoint and export it (calibrates on validation crops)\n"
-               "  --ceiling         with --export-only: also print the validation PSNR without quantisation\n"
+               "  --diagnose        with --export-only: also print the validation PSNR without quantisation\n"
+               "                    and the rate with the coder's Q4 means and table scales\n"
                "  --steps N         total optimiser steps to reach (default %ld)\n"
                "  --time-limit S    stop (checkpoint + export) after S seconds of training\n"
                "  --crop N          crop size, multiple of 32 (default %d)\n"
@@ -99,7 +100,7 @@ static int parse_opt(int c, const char *arg, LwcTrainOpts *o)
     case 'W': if (lwc_cli_parse_double(arg, 0, 1e12, &d)) return bad("--warmup", arg); o->warmup = (long)d; break;
     case 'B': if (lwc_cli_parse_double(arg, 1, 1e12, &d)) return bad("--budget", arg); o->budget = (long)d; break;
     case 'm': if (lwc_cli_parse_double(arg, 0, 1, &o->lr_min)) return bad("--lr-min", arg); break;
-    case 'Z': o->ceiling = 1; break;
+    case 'Z': o->diagnose = 1; break;
     case 'X': if (lwc_cli_parse_int(arg, 1, 512, &o->val_crops)) return bad("--val-crops", arg); break;
     default: return lwc_cli_error("train", "unknown option (try --help)") + 1;
     }
@@ -116,7 +117,7 @@ int lwc_cmd_train(int argc, char **argv)
         { "ckpt-every", 1, 0, 'C' }, { "arch", 1, 0, 'A' }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
         { "no-pca-init", 0, 0, 'P' }, { "log-every", 1, 0, 'G' }, { "add-levels", 1, 0, 'K' },
         { "schedule", 1, 0, 'Y' }, { "warmup", 1, 0, 'W' }, { "budget", 1, 0, 'B' }, { "lr-min", 1, 0, 'm' },
-        { "val-crops", 1, 0, 'X' }, { "ceiling", 0, 0, 'Z' }, { 0, 0, 0, 0 } };
+        { "val-crops", 1, 0, 'X' }, { "diagnose", 0, 0, 'Z' }, { 0, 0, 0, 0 } };
     LwcTrainOpts o;
     lwc_train_default_opts(&o);
     optind = 1;
@@ -132,7 +133,7 @@ int lwc_cmd_train(int argc, char **argv)
     if (optind != argc) return lwc_cli_error("train", "unexpected argument '%s'", argv[optind]) + 1;
     if (!o.data) return lwc_cli_error("train", "missing --data DIR") + 1;
     if (o.add_levels && !o.resume) return lwc_cli_error("train", "--add-levels needs --resume") + 1;
-    if (o.ceiling && !o.export_only) return lwc_cli_error("train", "--ceiling needs --export-only") + 1;
+    if (o.diagnose && !o.export_only) return lwc_cli_error("train", "--diagnose needs --export-only") + 1;
     if (o.sched_given && o.sched_kind == LWC_SCHED_COSINE) {
         if (o.budget <= o.warmup) return lwc_cli_error("train", "--schedule cosine needs --budget N above --warmup") + 1;
         if (o.lr_min >= o.lr) return lwc_cli_error("train", "--lr-min must be below --lr") + 1;

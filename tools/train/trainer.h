@@ -23,7 +23,7 @@ typedef struct LwcTrainOpts {
     long warmup, budget;
     double lr_min;
     int val_crops; /* at least this many fixed validation crops (whole images' worth) */
-    int ceiling;   /* with export_only: also the validation PSNR without quantisation */
+    int diagnose;  /* with export_only: the autoencoder's ceiling and the coder's approximations */
     uint64_t seed;
     LwcArch arch;
     int quiet;
