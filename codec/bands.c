@@ -88,7 +88,7 @@ int lwc_parallel(int threads, int ntasks, LwcTaskFn fn, void *arg)
 size_t lwc_conv_work_floats(const LwcModel *m, int w)
 {
     const LwcArch *a = &m->a;
-    size_t taps = (size_t)9 * LWC_MAX(LWC_MAX(a->M, a->D), a->N);
+    size_t taps = LWC_MAX((size_t)9 * LWC_MAX(LWC_MAX(a->M, a->D), a->N), (size_t)m->ab); /* ab: 1x1 branch */
     size_t wino = lwc_wino_work_floats(LWC_MAX(a->M, a->D), a->D, w, lwc_wino_group_rows(w));
     return LWC_MAX(LWC_MAX(LWC_CONV_WORK, wino), taps * (size_t)w); /* at least one output row */
 }

@@ -45,6 +45,7 @@ typedef struct Ana {
     const float *gain;
     int threads, a0, b0, e0, n; /* band [a0, b0), region [e0, e0 + n) */
     float *planes, *wp, *work;  /* [3][8n][wpad], [192][n][wy], threads * work_n */
+    float *hb, *tb;             /* analysis branch: [ab][rows][wy], [M][rows][wy] (or NULL) */
     size_t work_n;
 } Ana;
 
@@ -78,6 +79,25 @@ static int gain_task(void *arg, int task, int worker)
     return LWC_OK;
 }
 
+/* y rows [a, b) += ga_b2(relu(ga_b1(X))): the model's analysis branch. */
+static int analysis_branch(Ana *an, int a, int b)
+{
+    const LwcGeom *g = &an->e->g;
+    const LwcModel *m = an->e->m;
+    size_t n = (size_t)(b - a) * g->wy, ld = (size_t)g->hy * g->wy;
+    LwcConvJob j1 = { &m->gab1, an->wp, an->n, g->wy, a - an->e0, b - an->e0, a - an->e0, 1,
+                      an->hb, NULL, n, an->work, an->work_n };
+    LWC_FWD(lwc_conv_run(&j1, an->threads));
+    LwcConvJob j2 = { &m->gab2, an->hb, b - a, g->wy, 0, b - a, 0, 0, an->tb, NULL, n, an->work, an->work_n };
+    LWC_FWD(lwc_conv_run(&j2, an->threads));
+    for (int c = 0; c < m->a.M; c++) {
+        float *y = an->e->y + (size_t)c * ld + (size_t)a * g->wy;
+        const float *t = an->tb + (size_t)c * n;
+        for (size_t i = 0; i < n; i++) y[i] += t[i];
+    }
+    return LWC_OK;
+}
+
 /* y rows [a, b) = gain * g_a(forward WPT of the band's region). */
 static int analyse_band(Ana *an, int a, int b, LwcStats *st)
 {
@@ -93,6 +113,7 @@ static int analyse_band(Ana *an, int a, int b, LwcStats *st)
     LwcConvJob j = { &m->ga, an->wp, an->n, g->wy, a - an->e0, b - an->e0, a - an->e0, 0,
                      an->e->y + (size_t)a * g->wy, NULL, (size_t)g->hy * g->wy, an->work, an->work_n };
     LWC_FWD(lwc_conv_run(&j, an->threads));
+    if (m->ab > 0) LWC_FWD(analysis_branch(an, a, b));
     LWC_FWD(lwc_parallel(an->threads, m->a.M, gain_task, an));
     if (st) { st->t_wavelet += t1 - t0; st->t_analysis += lwc_now() - t1; }
     return LWC_OK;
@@ -120,7 +141,7 @@ static int analyse(Enc *e, const LwcImage *img, const float *gain, int threads, 
     const LwcModel *m = e->m;
     const LwcGeom *g = &e->g;
     size_t hw = (size_t)g->hy * g->wy;
-    Ana an = { e, img, gain, LWC_MAX(1, threads), 0, 0, 0, 0, NULL, NULL, NULL, 0 };
+    Ana an = { e, img, gain, LWC_MAX(1, threads), 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, 0 };
     int rows = lwc_band_rows(g->hy, (size_t)2 * 3 * 64 * g->wy, LWC_WPT_HALO);
     size_t n = (size_t)LWC_MIN(rows + 2 * LWC_WPT_HALO, g->hy) * 3 * 64 * g->wy;
     an.work_n = LWC_MAX(lwc_conv_work_floats(m, g->wy), lwc_wpt_work_size(8 * (int)(n / (3 * 64 * g->wy)), g->wp));
@@ -129,12 +150,16 @@ static int analyse(Enc *e, const LwcImage *img, const float *gain, int threads, 
     an.work = lwc_malloc_array((size_t)an.threads * an.work_n, sizeof(float));
     float *t = lwc_malloc_array((size_t)m->a.N * hw / 4, sizeof(float));
     float *z = lwc_malloc_array((size_t)m->a.Nz * hw / 16, sizeof(float));
-    int r = an.planes && an.wp && an.work && t && z ? LWC_OK : LWC_ERR_NOMEM;
+    if (m->ab > 0) {
+        an.hb = lwc_malloc_array((size_t)m->ab * rows * g->wy, sizeof(float));
+        an.tb = lwc_malloc_array((size_t)m->a.M * rows * g->wy, sizeof(float));
+    }
+    int r = an.planes && an.wp && an.work && t && z && (!m->ab || (an.hb && an.tb)) ? LWC_OK : LWC_ERR_NOMEM;
     for (int a = 0; a < g->hy && r == LWC_OK; a += rows) r = analyse_band(&an, a, LWC_MIN(g->hy, a + rows), st);
     double t0 = lwc_now();
     if (r == LWC_OK) r = hyper_analysis(&an, t, z);
     if (st) st->t_hyper = lwc_now() - t0;
-    lwc_free(an.planes); lwc_free(an.wp); lwc_free(an.work); lwc_free(t); lwc_free(z);
+    lwc_free(an.planes); lwc_free(an.wp); lwc_free(an.work); lwc_free(an.hb); lwc_free(an.tb); lwc_free(t); lwc_free(z);
     return r;
 }
 

@@ -188,6 +188,26 @@ static int check_arch(const LwcArch *a)
     return LWC_OK;
 }
 
+static const Entry *find_entry(const Parser *ps, const char *name)
+{
+    size_t nl = strlen(name);
+    for (int i = 0; i < ps->n; i++)
+        if ((size_t)ps->e[i].name_len == nl && !memcmp(ps->e[i].name, name, nl)) return &ps->e[i];
+    return NULL;
+}
+
+/* Version 2, optional: the analysis branch, its width from ga_b1.w. */
+static int load_branch(Parser *ps)
+{
+    LwcModel *m = ps->m;
+    const Entry *e = find_entry(ps, "ga_b1.w");
+    if (!e) return LWC_OK;
+    LWC_RET_IF(e->ndim != 4 || e->dims[0] < 1 || e->dims[0] > 4096, LWC_ERR_CORRUPT);
+    m->ab = (int)e->dims[0];
+    LWC_FWD(get_fconv(ps, "ga_b1", &m->gab1, LWC_WPT_CHANNELS, m->ab, 1, 1, 1));
+    return get_fconv(ps, "ga_b2", &m->gab2, m->ab, m->a.M, 1, 1, 0);
+}
+
 /* Version 2: z's gains, positive and finite; inverse gains 1/4096 .. 4096. */
 static int load_zgains(Parser *ps)
 {
@@ -241,6 +261,7 @@ static int load_all(Parser *ps)
         LWC_FWD(get_iconv(ps, nm, &m->p2[s], a->P, 2 * ms, 1));
     }
     if (m->version >= 2) LWC_FWD(load_zgains(ps));
+    if (m->version >= 2) LWC_FWD(load_branch(ps));
     int32_t *thr;
     LWC_FWD(get(ps, "scale_thr", LWC_DT_I32, LWC_NUM_SCALES, (void **)&thr));
     memcpy(m->scale_thr, thr, sizeof(m->scale_thr));
@@ -435,7 +456,7 @@ void lwc_mw_free(LwcModelWriter *w)
     w->buf = NULL;
 }
 
-LwcMacs lwc_model_macs(const LwcArch *a)
+LwcMacs lwc_model_macs(const LwcArch *a, int ab)
 {
     LwcMacs k;
     int ms = a->M / a->S;
@@ -445,6 +466,6 @@ LwcMacs lwc_model_macs(const LwcArch *a)
         k.ent += (double)(a->Ch + s * ms + a->Cc) * a->P + (double)a->P * a->P + 2.0 * a->P * ms + 9.0 * ms * a->Cc / 2;
     k.ent /= 64;
     k.hyp = (9.0 * a->Nz * a->N) / 256 + (9.0 * a->N * a->Ch) / 64;
-    k.enc = 192.0 * a->M / 64 + 9.0 * a->M * a->N / 256 + 9.0 * a->N * a->Nz / 1024;
+    k.enc = 192.0 * a->M / 64 + 9.0 * a->M * a->N / 256 + 9.0 * a->N * a->Nz / 1024 + (192.0 + a->M) * ab / 64;
     return k;
 }

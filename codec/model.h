@@ -9,7 +9,10 @@
  * The architecture is the i32 tensor "arch" (see LwcArch, in field order).
  * Version 2 adds the hyper-latent gains "zgain" (f32 [L][Nz], encoder) and
  * "zigain" (i32 [L][Nz], Q16, decoder): see lwc_model_hyper_input. A
- * version-1 model has neither and feeds z_hat to h_s unscaled.
+ * version-1 model has neither and feeds z_hat to h_s unscaled. Version 2
+ * may also hold a non-linear branch of the analysis, "ga_b1" (w [ab][192],
+ * b) and "ga_b2" (w [M][ab]): y = g_a(X) + ga_b2(relu(ga_b1(X))) before
+ * the gains (encoder only).
  * The model id is a 64-bit FNV-1a hash of the whole file. */
 #ifndef LWC_MODEL_H
 #define LWC_MODEL_H
@@ -67,6 +70,8 @@ struct LwcModel {
     /* encoder (float) */
     LwcFloatConv ga;                 /* 1x1, 192 -> M */
     LwcFloatConv ha0, ha1;           /* 3x3 s2: M -> N, N -> Nz */
+    int ab;                          /* width of the analysis branch (0: none; version 2) */
+    LwcFloatConv gab1, gab2;         /* 1x1 192 -> ab (+ReLU), ab -> M (no bias), added to g_a */
     float *gain, *igain, *lambda;    /* [L][M], [L][M], [L] */
     uint32_t version;                /* of the file (1 or 2) */
     float *zgain;                    /* [L][Nz] z's gains (version 2, else NULL) */
@@ -111,7 +116,7 @@ uint64_t lwc_fnv1a64(const uint8_t *p, size_t n);
  * nets (each position computed once), integer hyper synthesis, and the
  * encoder's own analysis (g_a + h_a; the encoder also runs ent and hyp). */
 typedef struct LwcMacs { double syn, ent, hyp, enc; } LwcMacs;
-LwcMacs lwc_model_macs(const LwcArch *a);
+LwcMacs lwc_model_macs(const LwcArch *a, int ab);
 
 /* Gains for a quality in [0,100]: interpolated geometrically between the
  * two nearest rate levels. Only the encoder and synthesis use them (float). */

@@ -30,6 +30,7 @@ struct LwcGraph {
     /* gradients */
     float *dxr, *dO, *dt, *dt2, *dr, *dyf, *dyh, *dy, *dhy, *dz, *da1, *du1, *dh0, *du0, *din, *da, *db, *dc, *danc;
     float *ftmp, *work;
+    float *hb, *dhb; /* the analysis branch's hidden features and their gradient */
     void *allocs[256];
     int nalloc;
 };
@@ -72,7 +73,7 @@ static size_t max_work(const LwcNet *n, int h, int w)
     int cmax = LWC_MAX(LWC_MAX(a->M, a->D), LWC_MAX(a->N, a->Ch + a->M + a->Cc));
     m = LWC_MAX(m, lwc_conv2d_work_size(cmax, h, w, 3, 1));
     m = LWC_MAX(m, lwc_conv2d_work_size(cmax, h, w, 3, 2));
-    m = LWC_MAX(m, lwc_conv2d_work_size(LWC_WPT_CHANNELS, h, w, 1, 1));
+    m = LWC_MAX(m, lwc_conv2d_work_size(LWC_MAX(LWC_WPT_CHANNELS, n->ab), h, w, 1, 1));
     return m;
 }
 
@@ -112,6 +113,7 @@ int lwc_graph_create_rect(LwcGraph **out, const LwcNet *n, int width, int height
     B(da1, a->N * hw2); B(du1, a->N * hw); B(dh0, a->N * hw2); B(du0, a->Nz * hw2);
     B(din, cin_max * hw); B(da, a->P * hw); B(db, LWC_MAX(a->P, 2 * g->ms) * hw); B(dc, a->Cc * hw);
     B(danc, g->ms * hw); B(ftmp, n->fact.nparams); B(work, max_work(n, g->h, g->w));
+    B(hb, (size_t)n->ab * hw); B(dhb, (size_t)n->ab * hw);
 #undef B
     if (!ok) { lwc_graph_free(&g); return LWC_ERR_NOMEM; }
     *out = g;
@@ -158,6 +160,12 @@ static void analysis(LwcGraph *g, int level, int train, uint64_t *rng)
     size_t hw = g->hw, hw4 = hw / 16;
     lwc_wpt_forward(g->x, 3, g->ph, g->pw, LWC_WPT_LEVELS, g->X, g->work);
     fwd(g, &n->ga, g->X, g->h, g->w, g->y0);
+    if (n->ab > 0) { /* y0 += gab2(relu(gab1(X))); g->y is free until the gains */
+        fwd(g, &n->gab1, g->X, g->h, g->w, g->hb);
+        lwc_relu_forward(g->hb, (size_t)n->ab * hw);
+        fwd(g, &n->gab2, g->hb, g->h, g->w, g->y);
+        for (size_t i = 0; i < (size_t)a->M * hw; i++) g->y0[i] += g->y[i];
+    }
     const float *lg = n->params + n->gain_off + (size_t)level * a->M;
     for (int c = 0; c < a->M; c++) {
         float gn = expf(lg[c]);
@@ -487,6 +495,11 @@ static void analysis_bwd(LwcGraph *g, int level, float *grad)
         grad[n->gain_off + (size_t)level * a->M + c] += (float)dl;
     }
     bwd(g, &n->ga, g->X, g->dy, g->h, g->w, NULL, grad);
+    if (n->ab > 0) {
+        bwd(g, &n->gab2, g->hb, g->dy, g->h, g->w, g->dhb, grad);
+        lwc_relu_backward(g->hb, g->dhb, g->dhb, (size_t)n->ab * hw);
+        bwd(g, &n->gab1, g->X, g->dhb, g->h, g->w, NULL, grad);
+    }
 }
 
 /* ---------------- driver ---------------- */

@@ -46,6 +46,10 @@ static void layout(LwcNet *n)
     off += (size_t)a->L * a->Nz;
     n->zigain_off = off;
     off += (size_t)a->L * a->Nz;
+    if (n->ab > 0) {
+        add_conv(&n->gab1, &off, LWC_WPT_CHANNELS, n->ab, 1, 1, 1);
+        add_conv(&n->gab2, &off, n->ab, a->M, 1, 1, 0);
+    }
     n->nparams = off;
 }
 
@@ -61,10 +65,14 @@ static void init_conv(LwcNet *n, const LwcNetConv *c, uint64_t *rs, double gain)
     if (c->b_off != (size_t)-1) memset(n->params + c->b_off, 0, (size_t)c->cout * sizeof(float));
 }
 
-int lwc_net_init(LwcNet *n, const LwcArch *a, uint64_t seed)
+int lwc_net_init(LwcNet *n, const LwcArch *a, uint64_t seed) { return lwc_net_init_ab(n, a, 0, seed); }
+
+int lwc_net_init_ab(LwcNet *n, const LwcArch *a, int ab, uint64_t seed)
 {
     memset(n, 0, sizeof(*n));
+    LWC_RET_IF(ab < 0 || ab > 4096, LWC_ERR_INVAL);
     n->a = *a;
+    n->ab = ab;
     layout(n);
     n->params = lwc_calloc(n->nparams, sizeof(float));
     LWC_RET_IF(!n->params, LWC_ERR_NOMEM);
@@ -89,6 +97,7 @@ int lwc_net_init(LwcNet *n, const LwcArch *a, uint64_t seed)
             n->params[n->igain_off + (size_t)l * a->M + c] = (float)-lg;
         }
     }
+    if (ab > 0) init_conv(n, &n->gab1, &rs, 1.0); /* gab2 stays zero: the branch adds nothing yet */
     int r = lwc_factorized_init(&n->fact, a->Nz, 10.0);
     if (r < 0) lwc_net_free(n);
     return r;
@@ -374,6 +383,10 @@ int lwc_net_export(const LwcNet *n, const float *act_max, uint8_t **out, size_t 
     put_fconv(&w, n, "ga", &n->ga);
     put_fconv(&w, n, "ha0", &n->ha0);
     put_fconv(&w, n, "ha1", &n->ha1);
+    if (n->ab > 0) {
+        put_fconv(&w, n, "ga_b1", &n->gab1);
+        put_fconv(&w, n, "ga_b2", &n->gab2);
+    }
     size_t lmn = (size_t)a->L * a->M;
     float *g = lwc_malloc_array(2 * lmn, sizeof(float));
     if (!g) { lwc_mw_free(&w); return LWC_ERR_NOMEM; }

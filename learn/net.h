@@ -33,12 +33,21 @@ typedef struct LwcNet {
      * precision of the side information can follow the rate level. Zero
      * (gain 1) in a model grown from one without them. */
     size_t zgain_off, zigain_off;
+    /* Optional non-linear branch of the analysis (width ab, 0: none), after
+     * everything else in params: y0 = g_a(X) + gab2(relu(gab1(X))), both
+     * 1x1 over the wavelet packet channels; gab2 starts at zero, so a model
+     * grown with it codes as before (lwc_train_grow_analysis). */
+    int ab;
+    LwcNetConv gab1, gab2;
     float lambda[LWC_MAX_LEVELS];
     LwcFactorized fact;         /* hyper-latent density (own parameter array) */
 } LwcNet;
 
 /* Allocate and initialise (He-style, deterministic from seed). */
 int lwc_net_init(LwcNet *n, const LwcArch *a, uint64_t seed);
+/* The same with an analysis branch of width ab (0: lwc_net_init); the
+ * other parameters start as lwc_net_init's, gab1 He-style, gab2 at zero. */
+int lwc_net_init_ab(LwcNet *n, const LwcArch *a, int ab, uint64_t seed);
 void lwc_net_free(LwcNet *n);
 /* The i-th integer layer's float view (0 .. LWC_IL_COUNT-1). */
 const LwcNetConv *lwc_net_int_layer(const LwcNet *n, int i);

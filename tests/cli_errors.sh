@@ -76,6 +76,8 @@ expect 2 "train: budget without schedule" -- "$LWC" train --data "$tmp" --budget
 expect 2 "train: floor above peak" -- "$LWC" train --data "$tmp" --schedule cosine --budget 10 --lr 1e-4 --lr-min 1e-3
 expect 2 "train: bad val-crops" -- "$LWC" train --data "$tmp" --val-crops 0
 expect 2 "train: diagnose without export-only" -- "$LWC" train --data "$tmp" --diagnose
+expect 2 "train: grow without resume" -- "$LWC" train --data "$tmp" --grow-analysis 48
+expect 2 "train: bad grow width" -- "$LWC" train --data "$tmp" --resume --grow-analysis 0
 expect 1 "output dir missing" -- "$LWC" encode "$tmp/rgb.ppm" -o "$tmp/no/such/dir/x.lwc"
 cp "$tmp/rgb.ppm" "$tmp/keep.ppm"
 expect 2 "output is input" -- "$LWC" encode "$tmp/keep.ppm" -o "$tmp/keep.ppm"

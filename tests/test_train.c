@@ -401,19 +401,21 @@ START_TEST(cosine_run_ends_at_budget_and_resumes_exactly)
 }
 END_TEST
 
-/* Writes the current checkpoint b (len bytes) as an older version: 2 drops
- * the hyper-latent gains (the tail of params, m and v), 1 also the schedule. */
+/* Writes the current checkpoint b (len bytes, no analysis branch) as an
+ * older version: 3 drops the branch width, 2 also the hyper-latent gains
+ * (the tail of params, m and v), 1 also the schedule. */
 static void write_old_ckpt(const char *path, const uint8_t *b, size_t len, const LwcNet *n, uint32_t ver)
 {
-    size_t head = 8 + sizeof(LwcArch) + 8 + 8 + 8 + 4 + 8 + 4, sched = 4 + 24 + 4 + 4;
-    size_t lam = 4 * LWC_MAX_LEVELS, np = n->nparams, keep = n->zgain_off;
+    size_t arch = 8 + sizeof(LwcArch), head = arch + 4 + 8 + 8 + 8 + 4 + 8 + 4, sched = 4 + 24 + 4 + 4;
+    size_t lam = 4 * LWC_MAX_LEVELS, np = n->nparams, keep = ver >= 3 ? np : n->zgain_off;
     size_t body = head + sched + lam + 8, tail = body + 3 * np * 4;
     FILE *f = fopen(path, "wb");
     ck_assert_ptr_nonnull(f);
     uint64_t np_old = keep;
     ck_assert_uint_eq(fwrite(b, 1, 4, f), 4);
     ck_assert_uint_eq(fwrite(&ver, 1, 4, f), 4);
-    ck_assert_uint_eq(fwrite(b + 8, 1, head - 8, f), head - 8);
+    ck_assert_uint_eq(fwrite(b + 8, 1, arch - 8, f), arch - 8);
+    ck_assert_uint_eq(fwrite(b + arch + 4, 1, head - arch - 4, f), head - arch - 4);
     if (ver >= 2) ck_assert_uint_eq(fwrite(b + head, 1, sched, f), sched);
     ck_assert_uint_eq(fwrite(b + head + sched, 1, lam, f), lam);
     ck_assert_uint_eq(fwrite(&np_old, 1, 8, f), 8);
@@ -422,9 +424,10 @@ static void write_old_ckpt(const char *path, const uint8_t *b, size_t len, const
     fclose(f);
 }
 
-/* Older checkpoints still load: version 2 (no hyper-latent gains: they load
- * as zero, gain 1) and version 1 (also no schedule: plateau). Built from a
- * current file by dropping those parts. A newer version is refused. */
+/* Older checkpoints still load: version 3 (no analysis branch), 2 (also
+ * no hyper-latent gains: they load as zero, gain 1) and 1 (also no
+ * schedule: plateau). Built from a current file by dropping those parts.
+ * A newer version is refused. */
 START_TEST(old_checkpoints_load)
 {
     char dir[64], ck[128], old[160];
@@ -438,12 +441,13 @@ START_TEST(old_checkpoints_load)
     uint8_t *b = test_slurp(ck, &len);
     LwcTrainState a, c;
     ck_assert_int_eq(lwc_ckpt_load(ck, &a), 0);
-    for (uint32_t ver = 1; ver <= 2; ver++) {
+    for (uint32_t ver = 1; ver <= 3; ver++) {
         write_old_ckpt(old, b, len, &a.net, ver);
         ck_assert_int_eq(lwc_ckpt_load(old, &c), 0);
         ck_assert_int_eq(c.sched.kind, ver == 1 ? LWC_SCHED_PLATEAU : LWC_SCHED_COSINE);
         ck_assert_int_eq(c.step, a.step);
-        size_t keep = a.net.zgain_off;
+        size_t keep = ver >= 3 ? a.net.nparams : a.net.zgain_off;
+        ck_assert_int_eq(c.net.ab, 0);
         ck_assert(!memcmp(a.net.params, c.net.params, keep * 4));
         ck_assert(!memcmp(a.v, c.v, keep * 4));
         for (size_t i = keep; i < c.net.nparams; i++)
@@ -452,8 +456,8 @@ START_TEST(old_checkpoints_load)
         lwc_train_state_free(&c);
     }
     lwc_train_state_free(&a);
-    uint32_t v4 = 4; /* a newer file is refused */
-    memcpy(b + 4, &v4, 4);
+    uint32_t v5 = 5; /* a newer file is refused */
+    memcpy(b + 4, &v5, 4);
     FILE *f = fopen(old, "wb");
     ck_assert_uint_eq(fwrite(b, 1, len, f), len);
     fclose(f);
@@ -495,6 +499,216 @@ START_TEST(validation_crops_cover_whole_rounds)
 }
 END_TEST
 
+/* Codes a smooth 64x48 image with a model image (plain rounding, q 40):
+ * bytes of y and z, and the reconstruction. */
+static void code_with(const uint8_t *mb, size_t ml, size_t *by, size_t *bz, LwcImage *rec)
+{
+    LwcModel *m;
+    ck_assert_int_eq(lwc_model_load(&m, mb, ml), 0);
+    LwcSettings s;
+    lwc_default_settings(&s);
+    LwcContext *c;
+    ck_assert_int_eq(lwc_open(&c, m, &s), 0);
+    LwcImage img;
+    ck_assert_int_eq(lwc_image_alloc(&img, 64, 48, 3, 8), 0);
+    for (int y = 0; y < 48; y++)
+        for (int x = 0; x < 64; x++)
+            for (int ch = 0; ch < 3; ch++)
+                img.data[((size_t)y * 64 + x) * 3 + ch] = (uint8_t)(128 + 90 * sin(0.13 * x * (ch + 1) + 0.07 * y));
+    LwcEncodeParams ep;
+    lwc_default_encode_params(&ep);
+    ep.quality = 40;
+    ep.plain_rounding = 1;
+    uint8_t *buf;
+    size_t bl;
+    LwcStats st;
+    ck_assert_int_eq(lwc_encode(c, &img, &ep, &buf, &bl, rec, &st), 0);
+    *by = st.bytes_y;
+    *bz = st.bytes_z;
+    lwc_free_buffer(buf);
+    lwc_image_free(&img);
+    lwc_close(&c);
+    lwc_model_free(&m);
+}
+
+/* --grow-analysis: the grown model computes exactly what the old one did
+ * (same loss, same exported integer layers, same coded bytes and pixels),
+ * and then trains. */
+START_TEST(grow_analysis_keeps_the_function)
+{
+    char dir[64], ck[128], out1[128], out2[128];
+    make_dataset(dir);
+    snprintf(ck, sizeof(ck), "%s/g.ckpt", dir);
+    snprintf(out1, sizeof(out1), "%s/a.lwcm", dir);
+    snprintf(out2, sizeof(out2), "%s/b.lwcm", dir);
+    lwc_gemm_force_reference(1);
+    LwcTrainOpts o = small_opts(dir, out1, ck, 6);
+    o.arch.L = 3;
+    ck_assert_int_eq(lwc_train_run(&o), 0);
+    LwcTrainState a, b;
+    ck_assert_int_eq(lwc_ckpt_load(ck, &a), 0);
+    ck_assert_int_eq(lwc_ckpt_load(ck, &b), 0);
+    ck_assert_int_eq(lwc_train_grow_analysis(&b, 8, 3), 0);
+    ck_assert_int_eq(lwc_train_grow_analysis(&b, 8, 3), LWC_ERR_INVAL); /* one branch */
+    ck_assert_int_eq(b.net.ab, 8);
+    ck_assert(!memcmp(a.net.params, b.net.params, a.net.nparams * 4));
+    int size = 64;
+    float *x = malloc(sizeof(float) * 3 * size * size);
+    smooth_image(x, size, 4);
+    for (int level = 0; level < 3; level++) {
+        LwcGraph *ga, *gb;
+        ck_assert_int_eq(lwc_graph_create(&ga, &a.net, size), 0);
+        ck_assert_int_eq(lwc_graph_create(&gb, &b.net, size), 0);
+        uint64_t r1 = 5, r2 = 5;
+        LwcStepStats sa, sb;
+        ck_assert_int_eq(lwc_graph_run(ga, x, level, 0, &r1, 0, NULL, NULL, NULL, &sa), 0);
+        ck_assert_int_eq(lwc_graph_run(gb, x, level, 0, &r2, 0, NULL, NULL, NULL, &sb), 0);
+        ck_assert(sa.loss == sb.loss && sa.bits_y == sb.bits_y && sa.mse == sb.mse);
+        lwc_graph_free(&ga);
+        lwc_graph_free(&gb);
+    }
+    free(x);
+    lwc_train_state_free(&a);
+    lwc_train_state_free(&b);
+    /* through the trainer: export without and with the branch (no steps) */
+    o.resume = 1; o.export_only = 1;
+    ck_assert_int_eq(lwc_train_run(&o), 0);
+    o.export_only = 0; o.grow_analysis = 8; o.out = out2;
+    ck_assert_int_eq(lwc_train_run(&o), 0);
+    size_t l1, l2, y1, z1, y2, z2;
+    uint8_t *m1 = test_slurp(out1, &l1), *m2 = test_slurp(out2, &l2);
+    ck_assert_uint_gt(l2, l1); /* the branch's tensors */
+    LwcImage r1, r2;
+    code_with(m1, l1, &y1, &z1, &r1);
+    code_with(m2, l2, &y2, &z2, &r2);
+    ck_assert_uint_eq(y1, y2);
+    ck_assert_uint_eq(z1, z2);
+    ck_assert(!memcmp(r1.data, r2.data, (size_t)64 * 48 * 3));
+    lwc_image_free(&r1); lwc_image_free(&r2);
+    free(m1); free(m2);
+    /* and it trains from there */
+    o.grow_analysis = 0; o.steps = 9;
+    ck_assert_int_eq(lwc_train_run(&o), 0);
+    ck_assert_int_eq(lwc_ckpt_load(ck, &a), 0);
+    ck_assert_int_eq(a.net.ab, 8);
+    ck_assert_int_eq(a.step, 9);
+    double w2 = 0;
+    for (size_t i = 0; i < (size_t)8 * a.net.a.M; i++) w2 += fabs(a.net.params[a.net.gab2.w_off + i]);
+    ck_assert(w2 > 0); /* the branch has started to learn */
+    lwc_train_state_free(&a);
+    lwc_gemm_force_reference(0);
+    remove_dir(dir);
+}
+END_TEST
+
+/* The analysis branch's gradients, by identities that hold while every
+ * hidden unit is active (a large gab1 bias): the branch is then the linear
+ * map W2 (W1 X + b1), so with G = dL/dW_ga (= sum dL/dy0 X^T) and
+ * gb = dL/db_ga:  dL/dW2 = G W1^T + gb b1^T,  dL/dW1 = W2^T G,  dL/db1 = W2^T gb. */
+START_TEST(analysis_branch_gradients)
+{
+    lwc_gemm_force_reference(1);
+    LwcNet n;
+    int K = 4, M = k_arch.M, C = 192;
+    ck_assert_int_eq(lwc_net_init_ab(&n, &k_arch, K, 3), 0);
+    for (int k = 0; k < K; k++) n.params[n.gab1.b_off + k] = 40.0f;
+    for (int i = 0; i < M * K; i++) n.params[n.gab2.w_off + i] = 0.01f * (float)((i * 7) % 5 - 2);
+    LwcGraph *g;
+    int size = 64;
+    ck_assert_int_eq(lwc_graph_create(&g, &n, size), 0);
+    float *x = malloc(sizeof(float) * 3 * size * size);
+    smooth_image(x, size, 2);
+    float *an = calloc(n.nparams, 4), *fan = calloc(n.fact.nparams, 4);
+    loss_at(g, x, an, fan, 1);
+    const float *W1 = n.params + n.gab1.w_off, *b1 = n.params + n.gab1.b_off, *W2 = n.params + n.gab2.w_off;
+    const float *G = an + n.ga.w_off, *gb = an + n.ga.b_off;
+    double worst = 0, scale = 0;
+    for (int m = 0; m < M; m++)
+        for (int k = 0; k < K; k++) {
+            double want = (double)gb[m] * b1[k];
+            for (int c = 0; c < C; c++) want += (double)G[m * C + c] * W1[k * C + c];
+            double got = an[n.gab2.w_off + m * K + k];
+            worst = fmax(worst, fabs(got - want));
+            scale = fmax(scale, fabs(want));
+        }
+    ck_assert_msg(scale > 0 && worst <= 1e-3 * scale, "dL/dW2: off by %g of %g", worst, scale);
+    worst = scale = 0;
+    for (int k = 0; k < K; k++) {
+        double wb = 0;
+        for (int m = 0; m < M; m++) wb += (double)W2[m * K + k] * gb[m];
+        worst = fmax(worst, fabs(an[n.gab1.b_off + k] - wb));
+        scale = fmax(scale, fabs(wb));
+        for (int c = 0; c < C; c += 17) {
+            double want = 0;
+            for (int m = 0; m < M; m++) want += (double)W2[m * K + k] * G[m * C + c];
+            worst = fmax(worst, fabs(an[n.gab1.w_off + k * C + c] - want));
+            scale = fmax(scale, fabs(want));
+        }
+    }
+    ck_assert_msg(scale > 0 && worst <= 1e-3 * scale, "dL/dW1, dL/db1: off by %g of %g", worst, scale);
+    lwc_graph_free(&g);
+    lwc_net_free(&n);
+    free(x); free(an); free(fan);
+    lwc_gemm_force_reference(0);
+}
+END_TEST
+
+static double psnr8(const LwcImage *a, const LwcImage *b)
+{
+    double se = 0;
+    size_t n = (size_t)a->width * a->height * 3;
+    for (size_t i = 0; i < n; i++) se += (double)(a->data[i] - b->data[i]) * (a->data[i] - b->data[i]);
+    return 10 * log10(255.0 * 255.0 * n / fmax(se, 1e-9));
+}
+
+/* The encoder runs the analysis branch as the graph does: with every hidden
+ * unit active the branch is linear, so a model without it whose g_a is
+ * folded (W + W2 W1, b + W2 b1) codes the same image to the same result,
+ * up to float rounding; without the branch the result differs. */
+START_TEST(encoder_runs_the_analysis_branch)
+{
+    const LwcArch arch = { .M = 16, .Nz = 8, .N = 16, .Ch = 16, .S = 2, .Cc = 8, .P = 16, .D = 16, .B = 1, .L = 3 };
+    int K = 6, M = arch.M, C = 192;
+    LwcNet a, f;
+    ck_assert_int_eq(lwc_net_init_ab(&a, &arch, K, 11), 0);
+    ck_assert_int_eq(lwc_net_init(&f, &arch, 11), 0);
+    for (int k = 0; k < K; k++) a.params[a.gab1.b_off + k] = 40.0f;
+    for (int i = 0; i < M * K; i++) a.params[a.gab2.w_off + i] = 0.02f * (float)((i * 7) % 5 - 2);
+    memcpy(f.params, a.params, f.nparams * 4);
+    const float *W1 = a.params + a.gab1.w_off, *b1 = a.params + a.gab1.b_off, *W2 = a.params + a.gab2.w_off;
+    for (int m = 0; m < M; m++) {
+        for (int c = 0; c < C; c++) {
+            double v = 0;
+            for (int k = 0; k < K; k++) v += (double)W2[m * K + k] * W1[k * C + c];
+            f.params[f.ga.w_off + m * C + c] += (float)v;
+        }
+        double v = 0;
+        for (int k = 0; k < K; k++) v += (double)W2[m * K + k] * b1[k];
+        f.params[f.ga.b_off + m] += (float)v;
+    }
+    float am[LWC_IL_COUNT(LWC_MAX_SLICES)];
+    for (int i = 0; i < LWC_IL_COUNT(arch.S); i++) am[i] = 8.0f;
+    uint8_t *ma, *mf, *m0;
+    size_t la, lf, l0;
+    ck_assert_int_eq(lwc_net_export(&a, am, &ma, &la), 0);
+    ck_assert_int_eq(lwc_net_export(&f, am, &mf, &lf), 0);
+    memset(a.params + a.gab2.w_off, 0, (size_t)M * K * 4); /* the branch silenced */
+    ck_assert_int_eq(lwc_net_export(&a, am, &m0, &l0), 0);
+    size_t ya, za, yf, zf, y0, z0;
+    LwcImage ra, rf, r0;
+    code_with(ma, la, &ya, &za, &ra);
+    code_with(mf, lf, &yf, &zf, &rf);
+    code_with(m0, l0, &y0, &z0, &r0);
+    double pa = psnr8(&ra, &r0), pf = psnr8(&rf, &r0), paf = psnr8(&ra, &rf);
+    ck_assert_msg(labs((long)ya - (long)yf) <= (long)(ya / 50 + 2), "y bytes %zu vs folded %zu", ya, yf);
+    ck_assert_msg(paf > pa + 10 && paf > pf + 10, "branch vs folded %.1f dB apart; vs silenced %.1f, %.1f", paf, pa, pf);
+    lwc_image_free(&ra); lwc_image_free(&rf); lwc_image_free(&r0);
+    lwc_free(ma); lwc_free(mf); lwc_free(m0);
+    lwc_net_free(&a);
+    lwc_net_free(&f);
+}
+END_TEST
+
 static Suite *train_suite(void)
 {
     Suite *s = suite_create("train");
@@ -508,6 +722,9 @@ static Suite *train_suite(void)
     tcase_add_test(t, cosine_run_ends_at_budget_and_resumes_exactly);
     tcase_add_test(t, old_checkpoints_load);
     tcase_add_test(t, validation_crops_cover_whole_rounds);
+    tcase_add_test(t, grow_analysis_keeps_the_function);
+    tcase_add_test(t, analysis_branch_gradients);
+    tcase_add_test(t, encoder_runs_the_analysis_branch);
     suite_add_tcase(s, t);
     return s;
 }

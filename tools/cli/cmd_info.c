@@ -54,7 +54,7 @@ static void model_info(const char *path, const LwcModel *m)
 {
     const LwcArch *a = &m->a;
     int ms = a->M / a->S;
-    LwcMacs k = lwc_model_macs(a);
+    LwcMacs k = lwc_model_macs(a, m->ab);
     double syn = k.syn, ent = k.ent, hyp = k.hyp, enc = k.enc;
     double conv = 0; /* weights + biases of every layer, plus the gain vectors */
     conv += 192.0 * a->M + a->M + 9.0 * a->M * a->N + a->N + 9.0 * a->N * a->Nz + a->Nz;
@@ -64,9 +64,12 @@ static void model_info(const char *path, const LwcModel *m)
         conv += 9.0 * ms * a->Cc + a->Cc + (double)(a->Ch + s * ms + a->Cc) * a->P + a->P + (double)a->P * a->P + a->P +
                 2.0 * a->P * ms + 2.0 * ms;
     conv += 2.0 * a->L * a->M;
-    printf("%s: lwc model v%d, id %016" PRIx64 ", %.0f parameters\n", path, LWC_MODEL_VERSION, m->id, conv);
+    if (m->zigain) conv += 2.0 * a->L * a->Nz;
+    conv += (192.0 + 1 + a->M) * m->ab;
+    printf("%s: lwc model v%u, id %016" PRIx64 ", %.0f parameters\n", path, m->version, m->id, conv);
     printf("  arch: M=%d Nz=%d N=%d Ch=%d slices=%d Cc=%d P=%d D=%d blocks=%d levels=%d\n", a->M, a->Nz,
            a->N, a->Ch, a->S, a->Cc, a->P, a->D, a->B, a->L);
+    if (m->zigain || m->ab) printf("  hyper-latent gains: %s; analysis branch: %d channels\n", m->zigain ? "yes" : "no", m->ab);
     printf("  multiply-adds per pixel: decoder %.0f (synthesis %.0f, entropy %.0f, hyper %.0f), "
            "encoder %.0f + entropy %.0f + hyper %.0f\n", syn + ent + hyp, syn, ent, hyp, enc, ent, hyp);
 }

@@ -43,6 +43,9 @@ static void usage(FILE *f, const LwcTrainOpts *d)
                "  --arch a,b,...    M,Nz,N,Ch,S,Cc,P,D,B,L (default %d,%d,%d,%d,%d,%d,%d,%d,%d,%d)\n"
                "  --add-levels K    with --resume: K more rate levels below the lowest (lambda and\n"
                "                    gains continued geometrically; quality 0 then codes smaller)\n"
+               "  --grow-analysis K with --resume: add a non-linear branch of K channels to the analysis\n"
+               "                    (1x1 192 -> K, ReLU, 1x1 K -> M, added to g_a; its last layer starts\n"
+               "                    at zero, so the model codes as before until it learns)\n"
                "  --no-pca-init     random g_a instead of the principal directions of the data\n"
                "  --quiet           no progress output\n",
             d->out, d->steps, d->crop, d->batch, d->lr, d->lr_min, (unsigned long long)d->seed, d->threads,
@@ -101,6 +104,7 @@ static int parse_opt(int c, const char *arg, LwcTrainOpts *o)
     case 'B': if (lwc_cli_parse_double(arg, 1, 1e12, &d)) return bad("--budget", arg); o->budget = (long)d; break;
     case 'm': if (lwc_cli_parse_double(arg, 0, 1, &o->lr_min)) return bad("--lr-min", arg); break;
     case 'Z': o->diagnose = 1; break;
+    case 'g': if (lwc_cli_parse_int(arg, 1, 4096, &o->grow_analysis)) return bad("--grow-analysis", arg); break;
     case 'X': if (lwc_cli_parse_int(arg, 1, 512, &o->val_crops)) return bad("--val-crops", arg); break;
     default: return lwc_cli_error("train", "unknown option (try --help)") + 1;
     }
@@ -117,7 +121,8 @@ int lwc_cmd_train(int argc, char **argv)
         { "ckpt-every", 1, 0, 'C' }, { "arch", 1, 0, 'A' }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
         { "no-pca-init", 0, 0, 'P' }, { "log-every", 1, 0, 'G' }, { "add-levels", 1, 0, 'K' },
         { "schedule", 1, 0, 'Y' }, { "warmup", 1, 0, 'W' }, { "budget", 1, 0, 'B' }, { "lr-min", 1, 0, 'm' },
-        { "val-crops", 1, 0, 'X' }, { "diagnose", 0, 0, 'Z' }, { 0, 0, 0, 0 } };
+        { "val-crops", 1, 0, 'X' }, { "diagnose", 0, 0, 'Z' }, { "grow-analysis", 1, 0, 'g' },
+        { 0, 0, 0, 0 } };
     LwcTrainOpts o;
     lwc_train_default_opts(&o);
     optind = 1;
@@ -133,6 +138,7 @@ int lwc_cmd_train(int argc, char **argv)
     if (optind != argc) return lwc_cli_error("train", "unexpected argument '%s'", argv[optind]) + 1;
     if (!o.data) return lwc_cli_error("train", "missing --data DIR") + 1;
     if (o.add_levels && !o.resume) return lwc_cli_error("train", "--add-levels needs --resume") + 1;
+    if (o.grow_analysis && !o.resume) return lwc_cli_error("train", "--grow-analysis needs --resume") + 1;
     if (o.diagnose && !o.export_only) return lwc_cli_error("train", "--diagnose needs --export-only") + 1;
     if (o.sched_given && o.sched_kind == LWC_SCHED_COSINE) {
         if (o.budget <= o.warmup) return lwc_cli_error("train", "--schedule cosine needs --budget N above --warmup") + 1;

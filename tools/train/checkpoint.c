@@ -1,10 +1,12 @@
-/* Checkpoint file: "LWCK" u32 version, arch (i32 x 10), i64 step, i64
+/* Checkpoint file: "LWCK" u32 version, arch (i32 x 10), [version 4: i32
+ * analysis branch width], i64 step, i64
  * adam_step, u64 rng, f32 lr, f64 best_val, i32 bad_evals, [version 2:
  * schedule: i32 kind, i64 start, i64 warmup, i64 budget, f32 peak, f32
  * floor], f32 lambda[16], u64 nparams, params, m, v, u64 fact nparams, fact
  * params, fm, fv. Version 1 files load with the plateau schedule; files
  * before version 3 lack the hyper-latent gains at the end of params (and
- * of m, v), which load as zero: gain 1, the function of the old model.
+ * of m, v), which load as zero: gain 1, the function of the old model;
+ * files before version 4 have no analysis branch.
  * Written to a temporary file and renamed. Native endianness (a checkpoint
  * is a working file, not an interchange format). */
 #include <math.h>
@@ -14,7 +16,7 @@
 #include "common.h"
 #include "tools/train/trainer.h"
 
-#define CKPT_VERSION 3
+#define CKPT_VERSION 4
 
 static int wr(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n ? 0 : -1; }
 static int rd(FILE *f, void *p, size_t n) { return fread(p, 1, n, f) == n ? 0 : -1; }
@@ -45,7 +47,8 @@ int lwc_ckpt_save(const char *path, const LwcTrainState *s)
     LWC_RET_IF(!f, LWC_ERR_IO);
     uint32_t ver = CKPT_VERSION;
     uint64_t np = s->net.nparams, fp = s->net.fact.nparams;
-    int e = wr(f, "LWCK", 4) | wr(f, &ver, 4) | wr(f, &s->net.a, sizeof(LwcArch)) | wr(f, &s->step, 8) |
+    int32_t ab = s->net.ab;
+    int e = wr(f, "LWCK", 4) | wr(f, &ver, 4) | wr(f, &s->net.a, sizeof(LwcArch)) | wr(f, &ab, 4) | wr(f, &s->step, 8) |
             wr(f, &s->adam_step, 8) | wr(f, &s->rng, 8) | wr(f, &s->lr, 4) | wr(f, &s->best_val, 8) |
             wr(f, &s->bad_evals, 4) | wr_sched(f, &s->sched) | wr(f, s->net.lambda, sizeof(s->net.lambda)) | wr(f, &np, 8) |
             wr(f, s->net.params, np * 4) | wr(f, s->m, np * 4) | wr(f, s->v, np * 4) | wr(f, &fp, 8) |
@@ -97,7 +100,10 @@ int lwc_ckpt_load(const char *path, LwcTrainState *s)
     int r = (rd(f, magic, 4) || rd(f, &ver, 4) || rd(f, &a, sizeof(a))) ? LWC_ERR_TRUNCATED : LWC_OK;
     if (r == LWC_OK && memcmp(magic, "LWCK", 4)) r = LWC_ERR_MAGIC;
     if (r == LWC_OK && (ver < 1 || ver > CKPT_VERSION)) r = LWC_ERR_VERSION;
-    if (r == LWC_OK) r = lwc_net_init(&s->net, &a, 0);
+    int32_t ab = 0;
+    if (r == LWC_OK && ver >= 4 && rd(f, &ab, 4)) r = LWC_ERR_TRUNCATED;
+    if (r == LWC_OK && (ab < 0 || ab > 4096)) r = LWC_ERR_CORRUPT;
+    if (r == LWC_OK) r = lwc_net_init_ab(&s->net, &a, ab, 0);
     if (r == LWC_OK) r = read_body(f, ver, s);
     fclose(f);
     if (r < 0) lwc_train_state_free(s);
@@ -133,6 +139,31 @@ static void move_gains(const LwcNet *o, LwcNet *n, const float *src, float *dst,
     }
 }
 
+/* Zeroed Adam moments for a new net n; on failure n is freed. */
+static int new_moments(LwcNet *n, float **m, float **v)
+{
+    *m = lwc_calloc(n->nparams, 4);
+    *v = lwc_calloc(n->nparams, 4);
+    if (*m && *v) return LWC_OK;
+    lwc_free(*m); lwc_free(*v);
+    lwc_net_free(n);
+    return LWC_ERR_NOMEM;
+}
+
+/* s takes the grown net n and its moments; the factorized density, which
+ * no growth changes, stays s's own. */
+static void adopt(LwcTrainState *s, LwcNet *n, float *m, float *v)
+{
+    LwcFactorized keep = s->net.fact;
+    s->net.fact = n->fact;
+    n->fact = keep;
+    lwc_net_free(&s->net);
+    lwc_free(s->m); lwc_free(s->v);
+    s->net = *n;
+    s->m = m;
+    s->v = v;
+}
+
 int lwc_train_add_levels(LwcTrainState *s, int k)
 {
     const LwcArch *a = &s->net.a;
@@ -140,12 +171,9 @@ int lwc_train_add_levels(LwcTrainState *s, int k)
     LwcArch na = *a;
     na.L += k;
     LwcNet n;
-    LWC_FWD(lwc_net_init(&n, &na, 0));
-    float *m = lwc_calloc(n.nparams, 4), *v = lwc_calloc(n.nparams, 4);
-    if (!m || !v) {
-        lwc_free(m); lwc_free(v); lwc_net_free(&n);
-        return LWC_ERR_NOMEM;
-    }
+    LWC_FWD(lwc_net_init_ab(&n, &na, s->net.ab, 0));
+    float *m, *v;
+    LWC_FWD(new_moments(&n, &m, &v));
     size_t head = s->net.gain_off; /* every layer: the same offsets at any L */
     memcpy(n.params, s->net.params, head * 4);
     memcpy(m, s->m, head * 4);
@@ -153,17 +181,31 @@ int lwc_train_add_levels(LwcTrainState *s, int k)
     move_gains(&s->net, &n, s->net.params, n.params, k, 1);
     move_gains(&s->net, &n, s->m, m, k, 0);
     move_gains(&s->net, &n, s->v, v, k, 0);
+    if (s->net.ab > 0) { /* the analysis branch: after the gains, so it moves with them */
+        size_t so = s->net.gab1.w_off, dn = n.gab1.w_off, cnt = s->net.nparams - so;
+        memcpy(n.params + dn, s->net.params + so, cnt * 4);
+        memcpy(m + dn, s->m + so, cnt * 4);
+        memcpy(v + dn, s->v + so, cnt * 4);
+    }
     const float *ol = s->net.lambda;
     for (int l = 0; l < na.L; l++)
         n.lambda[l] = l >= k ? ol[l - k] : ol[0] * powf(ol[0] / ol[1], (float)(k - l));
-    /* the factorized density does not depend on the level: keep it */
-    LwcFactorized keep = s->net.fact;
-    s->net.fact = n.fact;
-    n.fact = keep;
-    lwc_net_free(&s->net);
-    lwc_free(s->m); lwc_free(s->v);
-    s->net = n;
-    s->m = m;
-    s->v = v;
+    adopt(s, &n, m, v); /* the factorized density does not depend on the level */
+    return LWC_OK;
+}
+
+int lwc_train_grow_analysis(LwcTrainState *s, int width, uint64_t seed)
+{
+    LWC_RET_IF(width < 1 || width > 4096 || s->net.ab, LWC_ERR_INVAL);
+    LwcNet n;
+    LWC_FWD(lwc_net_init_ab(&n, &s->net.a, width, seed));
+    float *m, *v;
+    LWC_FWD(new_moments(&n, &m, &v));
+    size_t keep = s->net.nparams; /* the branch comes after every old parameter */
+    memcpy(n.params, s->net.params, keep * 4);
+    memcpy(m, s->m, keep * 4);
+    memcpy(v, s->v, keep * 4);
+    memcpy(n.lambda, s->net.lambda, sizeof(n.lambda));
+    adopt(s, &n, m, v);
     return LWC_OK;
 }

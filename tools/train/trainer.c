@@ -408,6 +408,12 @@ static int resume_state(Trainer *t)
         t->st.bad_evals = 0; /* the validation levels changed: a new score */
         t->st.best_val = INFINITY;
     }
+    if (r >= 0 && o->grow_analysis) {
+        r = lwc_train_grow_analysis(&t->st, o->grow_analysis, o->seed);
+        if (r < 0) fprintf(stderr, "lwc train: cannot grow the analysis by %d channels: %s\n", o->grow_analysis,
+                           lwc_strerror(r));
+        else if (!o->quiet) printf("analysis: non-linear branch of %d channels (starts at zero)\n", o->grow_analysis);
+    }
     return r;
 }
 

@@ -16,6 +16,7 @@ typedef struct LwcTrainOpts {
     double lr, time_limit, ckpt_every, clip;
     int lr_given; /* --lr was passed: on --resume it replaces the checkpoint's rate */
     int add_levels; /* on --resume: rate levels to add below the lowest (lwc_train_add_levels) */
+    int grow_analysis; /* on --resume: width of an analysis branch to add (lwc_train_grow_analysis) */
     /* --schedule: sched_given starts a new schedule (kind, warm-up, budget;
      * peak = lr, floor = lr_min) at the current step; without it a resumed
      * run follows the checkpoint's schedule */
@@ -54,5 +55,10 @@ void lwc_train_state_free(LwcTrainState *s);
  * every other parameter and moment is kept. LWC_ERR_INVAL if L + k would
  * pass LWC_MAX_LEVELS or L < 2. */
 int lwc_train_add_levels(LwcTrainState *s, int k);
+/* Grow the analysis by a non-linear branch of `width` hidden channels
+ * (LwcNet.ab): every parameter and moment is kept, gab1 starts He-style
+ * from `seed`, gab2 at zero, so the model computes exactly what it did.
+ * LWC_ERR_INVAL if width is out of 1..4096 or the net has a branch. */
+int lwc_train_grow_analysis(LwcTrainState *s, int width, uint64_t seed);
 
 #endif
