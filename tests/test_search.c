@@ -219,10 +219,13 @@ START_TEST(twin_predicts_the_coder)
     memset(all, 1, hw);
     lwc_image_to_planes_rows(&img, &g, 0, g.hp, x, px);
     for (size_t i = 0; i < (size_t)m->a.Nz * hw / 16; i++) zh[i] = (float)lat.zhat[i];
-    float gain[1024], igain[1024];
+    float gain[1024], igain[1024], zig[1024];
     lwc_model_gains(m, 50, gain, igain);
+    int32_t ziq[1024];
+    lwc_model_zigains_q(m, q100, ziq); /* 1 for a version-1 model */
+    for (int c2 = 0; c2 < m->a.Nz; c2++) zig[c2] = (float)ziq[c2] / LWC_ZIGAIN_ONE;
     LwcLatentTask t = { x, zh, lat.y, all, all, 0, img.height, 0, img.width, igain, lwc_model_lambda(m, 50), 0, 1,
-                        NULL, NULL, NULL, 0, NULL };
+                        NULL, NULL, NULL, 0, zig };
     ck_assert_int_eq(lwc_graph_latent_begin(gr, &t), 0);
     LwcLatentStats ls;
     ck_assert_int_eq(lwc_graph_latent_step(gr, lat.y, NULL, NULL, NULL, &ls), 0);
