@@ -211,7 +211,7 @@ static int code_y(Enc *e, LwcCtx *ctx, const float *wd)
     lwc_model_hyper_input(e->m, e->q100, e->zhat, nz, zin);
     lwc_ctx_hyper_mt(ctx, zin);
     lwc_free(zin);
-    return lwc_yencode(e->m, ctx, e->y, wd, &e->ybuf, &e->ylen, &e->ovf, &e->novf);
+    return lwc_yencode(e->m, ctx, e->q100, e->y, wd, &e->ybuf, &e->ylen, &e->ovf, &e->novf);
 }
 
 /* y_hat as int32 for the reconstruction: the context's int16 copy plus the

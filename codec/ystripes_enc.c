@@ -17,11 +17,16 @@ static int g_stripe_rows; /* 0: automatic */
 
 void lwc_set_ystripe_rows(int rows) { g_stripe_rows = rows; }
 
-int lwc_ystripe_rows(const LwcModel *m, int hy, int wy)
+uint64_t lwc_ystripe_symbols(int q100)
+{
+    return (uint64_t)LWC_YSTRIPE_SYMBOLS << (q100 < 2000 ? 2 : q100 < 4000 ? 1 : 0);
+}
+
+int lwc_ystripe_rows(const LwcModel *m, int hy, int wy, int q100)
 {
     int least = lwc_ystripes_count(hy, LWC_YSTRIPES_MAX); /* rows that keep count <= MAX */
     if (g_stripe_rows > 0) return LWC_MIN(LWC_MAX(g_stripe_rows, least), hy);
-    uint64_t k = (uint64_t)m->a.M * hy * wy / LWC_YSTRIPE_SYMBOLS;
+    uint64_t k = (uint64_t)m->a.M * hy * wy / lwc_ystripe_symbols(q100);
     k = LWC_CLAMP(k, 1, (uint64_t)LWC_MIN(hy, LWC_YSTRIPES_MAX));
     return LWC_MAX(lwc_ystripes_count(hy, (int)k), least);
 }
@@ -224,7 +229,7 @@ static int code_all(YEnc *e)
     return first_error(e);
 }
 
-int lwc_yencode(const LwcModel *m, LwcCtx *ctx, const float *y, const float *wd, uint8_t **out, size_t *size,
+int lwc_yencode(const LwcModel *m, LwcCtx *ctx, int q100, const float *y, const float *wd, uint8_t **out, size_t *size,
                 int64_t **ovf, size_t *novf)
 {
     if (wd) pthread_once(&g_lg_once, lg_init);
@@ -237,7 +242,7 @@ int lwc_yencode(const LwcModel *m, LwcCtx *ctx, const float *y, const float *wd,
     e->m = m;
     e->y = y;
     e->wd = wd;
-    int r = lwc_ypass_open(&e->pass, ctx, lwc_ystripe_rows(m, ctx->hy, ctx->wy));
+    int r = lwc_ypass_open(&e->pass, ctx, lwc_ystripe_rows(m, ctx->hy, ctx->wy, q100));
     if (r == LWC_OK) r = code_all(e);
     if (r == LWC_OK) r = write_payload(e, out, size);
     if (r == LWC_OK) r = merge_overflow(e, ovf, novf);

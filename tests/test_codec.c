@@ -469,28 +469,35 @@ START_TEST(stripes_auto)
 }
 END_TEST
 
-/* The rule itself: a function of M, hy, wy; about LWC_YSTRIPE_SYMBOLS
- * symbols or more per stripe, at most LWC_YSTRIPES_MAX stripes. */
+/* The rule itself: a function of M, hy, wy and the quality; about
+ * lwc_ystripe_symbols(q) symbols or more per stripe (longer stripes at low
+ * quality), at most LWC_YSTRIPES_MAX stripes. */
 START_TEST(stripe_rule)
 {
     LwcModel m;
     memset(&m, 0, sizeof(m));
     m.a.M = 128;
-    ck_assert_int_eq(lwc_ystripe_rows(&m, 64, 96), 11);   /* 768x512: 6 stripes */
-    ck_assert_int_eq(lwc_ystripe_rows(&m, 376, 500), 6);  /* 4000x3000: 63 stripes */
+    ck_assert_int_eq(lwc_ystripe_rows(&m, 64, 96, 5000), 11);   /* 768x512: 6 stripes */
+    ck_assert_int_eq(lwc_ystripe_rows(&m, 64, 96, 3000), 22);   /* 3 at q 30 */
+    ck_assert_int_eq(lwc_ystripe_rows(&m, 64, 96, 0), 64);      /* 1 at q 0 */
+    ck_assert_int_eq(lwc_ystripe_rows(&m, 376, 500, 5000), 6);  /* 4000x3000: 63 stripes */
+    ck_assert_int_eq(lwc_ystripe_rows(&m, 376, 500, 1999), 9);  /* 42 below q 20 */
     m.a.M = 16;
-    ck_assert_int_eq(lwc_ystripe_rows(&m, 8, 8), 8);      /* small: one stripe */
+    ck_assert_int_eq(lwc_ystripe_rows(&m, 8, 8, 5000), 8);      /* small: one stripe */
     static const int k_m[] = { 16, 128, 320 };
+    static const int k_q[] = { 0, 2500, 10000 };
     for (int im = 0; im < 3; im++)
         for (int hy = 1; hy <= 131072; hy += hy / 3 + 1)
-            for (int wy = 4; wy <= 131072; wy += wy / 2 + 3) {
-                m.a.M = k_m[im];
-                int rows = lwc_ystripe_rows(&m, hy, wy), k = lwc_ystripes_count(hy, rows);
-                uint64_t n = (uint64_t)m.a.M * hy * wy;
-                ck_assert(rows >= 1 && rows <= hy && k >= 1 && k <= LWC_YSTRIPES_MAX);
-                ck_assert(k == 1 || n / k >= LWC_YSTRIPE_SYMBOLS / 2); /* stripes stay big */
-                if (n >= 2 * (uint64_t)LWC_YSTRIPE_SYMBOLS && hy >= 2) ck_assert_int_ge(k, 2); /* big: parallel */
-            }
+            for (int wy = 4; wy <= 131072; wy += wy / 2 + 3)
+                for (int iq = 0; iq < 3; iq++) {
+                    m.a.M = k_m[im];
+                    uint64_t sym = lwc_ystripe_symbols(k_q[iq]);
+                    int rows = lwc_ystripe_rows(&m, hy, wy, k_q[iq]), k = lwc_ystripes_count(hy, rows);
+                    uint64_t n = (uint64_t)m.a.M * hy * wy;
+                    ck_assert(rows >= 1 && rows <= hy && k >= 1 && k <= LWC_YSTRIPES_MAX);
+                    ck_assert(k == 1 || n / k >= sym / 2); /* stripes stay big */
+                    if (n >= 2 * sym && hy >= 2) ck_assert_int_ge(k, 2); /* big: parallel */
+                }
 }
 END_TEST
 

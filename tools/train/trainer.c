@@ -212,9 +212,9 @@ static int write_file(const char *path, const uint8_t *buf, size_t len)
  * information, about 6 bytes on average (a state in [2^31, 2^63) holds
  * log2(x) - 31 bits). An estimate: it sets the export loss apart from
  * framing, which is the same per stream at any size. */
-static double framing_bytes(const LwcModel *m, int size)
+static double framing_bytes(const LwcModel *m, int size, int q100)
 {
-    int hy = size / 8, k = lwc_ystripes_count(hy, lwc_ystripe_rows(m, hy, hy));
+    int hy = size / 8, k = lwc_ystripes_count(hy, lwc_ystripe_rows(m, hy, hy, q100));
     return 8.0 + 4.0 * k + 6.0 * (k + 1);
 }
 
@@ -257,7 +257,7 @@ static void measure_export(Trainer *t, const uint8_t *model, size_t len, const V
             }
         }
         double px = (double)nv * size * size, real = 8.0 * bytes / px, real_z = 8.0 * zbytes / px;
-        double ez = est->bpp_z[k], ey = est->bpp[k] - ez, fr = 8.0 * framing_bytes(m, size) / ((double)size * size);
+        double ez = est->bpp_z[k], ey = est->bpp[k] - ez, fr = 8.0 * framing_bytes(m, size, (int)lwc_quality_x100(p.quality)) / ((double)size * size);
         printf("export check, level %d: float model estimate %.4f bpp, integer model coded %.4f bpp (%+.2f%%; "
                "z %.4f -> %.4f, y %.4f -> %.4f; framing ~%.4f bpp, the rest %+.2f%%)\n", levels[k], est->bpp[k], real,
                100.0 * (real / est->bpp[k] - 1), ez, real_z, ey, real - real_z, fr,
