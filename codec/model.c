@@ -87,21 +87,24 @@ static int track(LwcModel *m, void *p)
 }
 
 /* Copy tensor `name` of the given type and element count into *out. */
-static int get(Parser *ps, const char *name, int dtype, size_t count, void **out)
+static const Entry *find_entry(const Parser *ps, const char *name)
 {
     size_t nl = strlen(name);
-    for (int i = 0; i < ps->n; i++) {
-        const Entry *e = &ps->e[i];
-        if ((size_t)e->name_len != nl || memcmp(e->name, name, nl)) continue;
-        LWC_RET_IF(e->dtype != dtype || e->count != count, LWC_ERR_CORRUPT);
-        void *p = lwc_malloc_array(count, dt_size[dtype]);
-        LWC_RET_IF(!p, LWC_ERR_NOMEM);
-        if (track(ps->m, p)) { lwc_free(p); return LWC_ERR_NOMEM; }
-        memcpy(p, e->data, count * dt_size[dtype]); /* file is little-endian, as is every target */
-        *out = p;
-        return LWC_OK;
-    }
-    return LWC_ERR_CORRUPT;
+    for (int i = 0; i < ps->n; i++)
+        if ((size_t)ps->e[i].name_len == nl && !memcmp(ps->e[i].name, name, nl)) return &ps->e[i];
+    return NULL;
+}
+
+static int get(Parser *ps, const char *name, int dtype, size_t count, void **out)
+{
+    const Entry *e = find_entry(ps, name);
+    LWC_RET_IF(!e || e->dtype != dtype || e->count != count, LWC_ERR_CORRUPT);
+    void *p = lwc_malloc_array(count, dt_size[dtype]);
+    LWC_RET_IF(!p, LWC_ERR_NOMEM);
+    if (track(ps->m, p)) { lwc_free(p); return LWC_ERR_NOMEM; }
+    memcpy(p, e->data, count * dt_size[dtype]); /* file is little-endian, as is every target */
+    *out = p;
+    return LWC_OK;
 }
 
 static int get_fconv(Parser *ps, const char *name, LwcFloatConv *c, int cin, int cout, int k,
@@ -186,14 +189,6 @@ static int check_arch(const LwcArch *a)
     LWC_RET_IF(a->S > LWC_MAX_SLICES || a->M % a->S, LWC_ERR_CORRUPT);
     LWC_RET_IF(a->B > LWC_MAX_RB || a->L > LWC_MAX_LEVELS || a->D > LWC_WPT_CHANNELS, LWC_ERR_CORRUPT);
     return LWC_OK;
-}
-
-static const Entry *find_entry(const Parser *ps, const char *name)
-{
-    size_t nl = strlen(name);
-    for (int i = 0; i < ps->n; i++)
-        if ((size_t)ps->e[i].name_len == nl && !memcmp(ps->e[i].name, name, nl)) return &ps->e[i];
-    return NULL;
 }
 
 /* Version 2, optional: the analysis branch, its width from ga_b1.w. */
