@@ -7,7 +7,7 @@
  * only) and the low byte. */
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "entropy/cdf.h"
 #include "entropy/rans.h"
 #include "internal.h"

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "bitstream.h"
-#include "common.h"
+#include "common/common.h"
 #include "internal.h"
 #include "transforms/gemm.h"
 

@@ -12,8 +12,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "common.h"
-#include "entropy/ctxmodel.h"
+#include "common/common.h"
+#include "ctxmodel.h"
 #include "internal.h"
 #include "transforms/gemm.h"
 #include "transforms/layers.h"

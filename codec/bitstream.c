@@ -1,7 +1,8 @@
 #include <string.h>
 
 #include "bitstream.h"
-#include "common.h"
+#include "common/common.h"
+#include "common/mem.h"
 
 static const uint8_t k_magic[4] = { 0x89, 'L', 'W', 'C' };
 
@@ -59,11 +60,6 @@ uint32_t lwc_crc32c(uint32_t crc, const uint8_t *p, size_t n)
     return ~crc;
 }
 
-static void wr16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void wr32(uint8_t *p, uint32_t v) { wr16(p, v); wr16(p + 2, v >> 16); }
-static uint32_t rd16(const uint8_t *p) { return p[0] | (uint32_t)p[1] << 8; }
-static uint32_t rd32(const uint8_t *p) { return rd16(p) | rd16(p + 2) << 16; }
-
 int lwc_stream_write(const LwcHeader *h, const LwcSection *secs, int nsec, uint8_t **out,
                      size_t *size)
 {
@@ -76,19 +72,19 @@ int lwc_stream_write(const LwcHeader *h, const LwcSection *secs, int nsec, uint8
     b[4] = LWC_STREAM_VERSION;
     b[5] = (uint8_t)h->channels;
     b[6] = (uint8_t)h->bit_depth;
-    wr32(b + 8, (uint32_t)h->width);
-    wr32(b + 12, (uint32_t)h->height);
-    wr32(b + 16, (uint32_t)h->model_id);
-    wr32(b + 20, (uint32_t)(h->model_id >> 32));
-    wr16(b + 24, h->quality_x100);
+    lwc_wr32(b + 8, (uint32_t)h->width);
+    lwc_wr32(b + 12, (uint32_t)h->height);
+    lwc_wr32(b + 16, (uint32_t)h->model_id);
+    lwc_wr32(b + 20, (uint32_t)(h->model_id >> 32));
+    lwc_wr16(b + 24, h->quality_x100);
     b[26] = (uint8_t)nsec;
-    wr32(b + 28, lwc_crc32c(0, b, 28));
+    lwc_wr32(b + 28, lwc_crc32c(0, b, 28));
     size_t pos = LWC_HEADER_SIZE + 12 * (size_t)nsec;
     for (int i = 0; i < nsec; i++) {
         uint8_t *e = b + LWC_HEADER_SIZE + 12 * i;
-        wr32(e, secs[i].tag);
-        wr32(e + 4, secs[i].size);
-        wr32(e + 8, lwc_crc32c(0, secs[i].data, secs[i].size));
+        lwc_wr32(e, secs[i].tag);
+        lwc_wr32(e + 4, secs[i].size);
+        lwc_wr32(e + 8, lwc_crc32c(0, secs[i].data, secs[i].size));
         if (secs[i].size) memcpy(b + pos, secs[i].data, secs[i].size);
         pos += secs[i].size;
     }
@@ -103,14 +99,14 @@ static int parse_header(const uint8_t *b, size_t size, uint64_t max_pixels, LwcH
     LWC_RET_IF(memcmp(b, k_magic, 4), LWC_ERR_MAGIC);
     LWC_RET_IF(size < LWC_HEADER_SIZE, LWC_ERR_TRUNCATED);
     LWC_RET_IF(b[4] < LWC_STREAM_VERSION_MIN || b[4] > LWC_STREAM_VERSION, LWC_ERR_VERSION);
-    LWC_RET_IF(rd32(b + 28) != lwc_crc32c(0, b, 28), LWC_ERR_CRC);
+    LWC_RET_IF(lwc_rd32(b + 28) != lwc_crc32c(0, b, 28), LWC_ERR_CRC);
     h->version = b[4];
     h->channels = b[5];
     h->bit_depth = b[6];
-    h->width = (int)LWC_MIN(rd32(b + 8), 0x7fffffffu);
-    h->height = (int)LWC_MIN(rd32(b + 12), 0x7fffffffu);
-    h->model_id = rd32(b + 16) | (uint64_t)rd32(b + 20) << 32;
-    h->quality_x100 = (uint16_t)rd16(b + 24);
+    h->width = (int)LWC_MIN(lwc_rd32(b + 8), 0x7fffffffu);
+    h->height = (int)LWC_MIN(lwc_rd32(b + 12), 0x7fffffffu);
+    h->model_id = lwc_rd32(b + 16) | (uint64_t)lwc_rd32(b + 20) << 32;
+    h->quality_x100 = (uint16_t)lwc_rd16(b + 24);
     LWC_RET_IF(h->channels < 1 || h->channels > 4, LWC_ERR_CORRUPT);
     LWC_RET_IF(h->bit_depth != 8 && h->bit_depth != 16, LWC_ERR_CORRUPT);
     LWC_RET_IF(b[7] || b[27] || h->quality_x100 > 10000, LWC_ERR_CORRUPT);
@@ -130,11 +126,11 @@ int lwc_stream_parse(const uint8_t *b, size_t size, uint64_t max_pixels, LwcHead
     LWC_RET_IF(size < pos, LWC_ERR_TRUNCATED);
     for (int i = 0; i < n; i++) {
         const uint8_t *e = b + LWC_HEADER_SIZE + 12 * i;
-        secs[i].tag = rd32(e);
-        secs[i].size = rd32(e + 4);
+        secs[i].tag = lwc_rd32(e);
+        secs[i].size = lwc_rd32(e + 4);
         LWC_RET_IF(size - pos < secs[i].size, LWC_ERR_TRUNCATED);
         secs[i].data = b + pos;
-        LWC_RET_IF(rd32(e + 8) != lwc_crc32c(0, secs[i].data, secs[i].size), LWC_ERR_CRC);
+        LWC_RET_IF(lwc_rd32(e + 8) != lwc_crc32c(0, secs[i].data, secs[i].size), LWC_ERR_CRC);
         pos += secs[i].size;
     }
     LWC_RET_IF(pos != size, LWC_ERR_CORRUPT);

@@ -4,19 +4,12 @@
 #include <string.h>
 
 #include "bitstream.h"
-#include "common.h"
+#include "common/common.h"
 #include "entropy/cdf.h"
-#include "entropy/ctxmodel.h"
+#include "ctxmodel.h"
 #include "entropy/rans.h"
 #include "internal.h"
 #include "ystripes.h"
-
-const uint32_t *lwc_cdf_table(const LwcCdfSet *s, int t, int *n, int *offset)
-{
-    *n = (int)s->sizes[t];
-    *offset = s->offsets[t];
-    return s->data + s->starts[t];
-}
 
 static int decode_z(const LwcModel *m, const LwcGeom *g, const LwcSection *sec, int32_t *zhat)
 {

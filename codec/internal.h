@@ -99,9 +99,6 @@ int lwc_synthesize(const LwcModel *m, const LwcGeom *g, const int32_t *yq, const
 int lwc_alpha_encode(const LwcImage *img, uint8_t **out, size_t *size);
 int lwc_alpha_decode(const uint8_t *buf, size_t size, LwcImage *img);
 
-/* Latent coding helpers used by both sides. */
-const uint32_t *lwc_cdf_table(const LwcCdfSet *s, int t, int *n, int *offset);
-
 /* y_hat -> image of the given shape; shared by the decoder and the encoder's
  * reconstruction so both give the same pixels. Alpha is not filled. */
 int lwc_reconstruct(const LwcModel *m, const LwcGeom *g, const int32_t *yq, double quality,

@@ -3,7 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
+#include "common/mem.h"
 #include "model.h"
 #include "transforms/winograd.h"
 
@@ -32,14 +33,12 @@ uint64_t lwc_fnv1a64(const uint8_t *p, size_t n)
     return h;
 }
 
-static uint32_t rd32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
-
 static int parse_entries(const uint8_t *buf, size_t size, Entry *e, int *count)
 {
     LWC_RET_IF(size < 12, LWC_ERR_TRUNCATED);
     LWC_RET_IF(memcmp(buf, "LWCM", 4), LWC_ERR_MAGIC);
-    LWC_RET_IF(rd32(buf + 4) < 1 || rd32(buf + 4) > LWC_MODEL_VERSION, LWC_ERR_VERSION);
-    uint32_t n = rd32(buf + 8);
+    LWC_RET_IF(lwc_rd32(buf + 4) < 1 || lwc_rd32(buf + 4) > LWC_MODEL_VERSION, LWC_ERR_VERSION);
+    uint32_t n = lwc_rd32(buf + 8);
     LWC_RET_IF(n > MAX_TENSORS, LWC_ERR_CORRUPT);
     size_t pos = 12;
     for (uint32_t t = 0; t < n; t++) {
@@ -56,7 +55,7 @@ static int parse_entries(const uint8_t *buf, size_t size, Entry *e, int *count)
         LWC_RET_IF(size - pos < (size_t)4 * e[t].ndim, LWC_ERR_TRUNCATED);
         size_t cnt = 1;
         for (int d = 0; d < e[t].ndim; d++, pos += 4) {
-            e[t].dims[d] = rd32(buf + pos);
+            e[t].dims[d] = lwc_rd32(buf + pos);
             LWC_RET_IF(lwc_mul_size(cnt, e[t].dims[d], &cnt), LWC_ERR_CORRUPT);
         }
         size_t bytes;
@@ -273,7 +272,7 @@ int lwc_model_load(LwcModel **out, const uint8_t *buf, size_t size)
     int r = (!e || !m) ? LWC_ERR_NOMEM : LWC_OK;
     Parser ps = { e, 0, m };
     if (r == LWC_OK) r = parse_entries(buf, size, e, &ps.n);
-    if (r == LWC_OK) m->version = rd32(buf + 4);
+    if (r == LWC_OK) m->version = lwc_rd32(buf + 4);
     if (r == LWC_OK) r = load_all(&ps);
     lwc_free(e);
     if (r < 0) {

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "entropy/cdf.h"
 #include "entropy/intconv.h"
 #include "lwc.h"
 
@@ -46,17 +47,6 @@ typedef struct LwcArch {
     int32_t L;   /* rate levels (gain vectors) */
 } LwcArch;
 #define LWC_ARCH_FIELDS 10
-
-/* Coding tables: table t covers sizes[t] symbols (the last one is the escape)
- * for values [-offsets[t], sizes[t]-2-offsets[t]]; its cdf starts at
- * data + starts[t] and has sizes[t]+1 entries. */
-typedef struct LwcCdfSet {
-    int count;
-    uint32_t *starts, *sizes;
-    int32_t *offsets;
-    uint32_t *data;
-    uint32_t data_len;
-} LwcCdfSet;
 
 typedef struct LwcFloatConv {
     int cin, cout, k, stride;

@@ -2,7 +2,7 @@
 #include <math.h>
 #include <time.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "internal.h"
 
 void lwc_geom_init(LwcGeom *g, int w, int h)

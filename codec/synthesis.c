@@ -15,7 +15,7 @@
  * halo rows instead of L, and the kept values still equal the whole frame's. */
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "internal.h"
 #include "transforms/layers.h"
 #include "transforms/winograd.h"

@@ -4,7 +4,8 @@
 #include <string.h>
 
 #include "bitstream.h"
-#include "common.h"
+#include "common/common.h"
+#include "common/mem.h"
 
 #define VIDEO_VERSION 1
 #define MAX_SIDE (1 << 20)
@@ -12,16 +13,6 @@
 #define MIN_PACKET LWC_HEADER_SIZE
 
 static const uint8_t video_magic[4] = { 0x89, 'L', 'W', 'V' };
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 static int header_fields_ok(const LwcVideoHeader *h)
 {
@@ -37,14 +28,14 @@ int lwc_video_header_write(const LwcVideoHeader *h, uint8_t out[LWC_VIDEO_HEADER
     memcpy(out, video_magic, 4);
     out[4] = VIDEO_VERSION;
     out[5] = (uint8_t)h->source_format;
-    put32(out + 8, (uint32_t)h->width);
-    put32(out + 12, (uint32_t)h->height);
-    put32(out + 16, h->fps_num);
-    put32(out + 20, h->fps_den);
-    put32(out + 24, (uint32_t)h->model_id);
-    put32(out + 28, (uint32_t)(h->model_id >> 32));
-    put32(out + 32, h->frame_count);
-    put32(out + 44, lwc_crc32c(0, out, 44));
+    lwc_wr32(out + 8, (uint32_t)h->width);
+    lwc_wr32(out + 12, (uint32_t)h->height);
+    lwc_wr32(out + 16, h->fps_num);
+    lwc_wr32(out + 20, h->fps_den);
+    lwc_wr32(out + 24, (uint32_t)h->model_id);
+    lwc_wr32(out + 28, (uint32_t)(h->model_id >> 32));
+    lwc_wr32(out + 32, h->frame_count);
+    lwc_wr32(out + 44, lwc_crc32c(0, out, 44));
     return LWC_OK;
 }
 
@@ -68,9 +59,9 @@ int lwc_video_header_parse(const uint8_t *b, size_t size, uint64_t max_pixels, L
     LWC_RET_IF(!lwc_video_probe(b, size), LWC_ERR_MAGIC);
     LWC_RET_IF(size < LWC_VIDEO_HEADER_SIZE, LWC_ERR_TRUNCATED);
     LWC_RET_IF(b[4] != VIDEO_VERSION, LWC_ERR_VERSION);
-    LWC_RET_IF(get32(b + 44) != lwc_crc32c(0, b, 44), LWC_ERR_CRC);
+    LWC_RET_IF(lwc_rd32(b + 44) != lwc_crc32c(0, b, 44), LWC_ERR_CRC);
     LWC_RET_IF(!all_zero(b + 6, 2) || !all_zero(b + 36, 8), LWC_ERR_CORRUPT);
-    uint32_t w = get32(b + 8), hh = get32(b + 12);
+    uint32_t w = lwc_rd32(b + 8), hh = lwc_rd32(b + 12);
     LWC_RET_IF(w == 0 || hh == 0, LWC_ERR_CORRUPT);
     LWC_RET_IF(w > MAX_SIDE || hh > MAX_SIDE, LWC_ERR_TOO_BIG);
     LWC_RET_IF((uint64_t)w * hh > (max_pixels ? max_pixels : (uint64_t)1 << 28), LWC_ERR_TOO_BIG);
@@ -78,10 +69,10 @@ int lwc_video_header_parse(const uint8_t *b, size_t size, uint64_t max_pixels, L
     h->source_format = b[5];
     h->width = (int)w;
     h->height = (int)hh;
-    h->fps_num = get32(b + 16);
-    h->fps_den = get32(b + 20);
-    h->model_id = (uint64_t)get32(b + 24) | (uint64_t)get32(b + 28) << 32;
-    h->frame_count = get32(b + 32);
+    h->fps_num = lwc_rd32(b + 16);
+    h->fps_den = lwc_rd32(b + 20);
+    h->model_id = (uint64_t)lwc_rd32(b + 24) | (uint64_t)lwc_rd32(b + 28) << 32;
+    h->frame_count = lwc_rd32(b + 32);
     if (!header_fields_ok(h)) {
         memset(h, 0, sizeof(*h));
         return LWC_ERR_CORRUPT;
@@ -102,14 +93,14 @@ int lwc_video_prefix_write(const LwcVideoHeader *h, size_t size, uint8_t out[LWC
     LWC_RET_IF(!h || !out || !header_fields_ok(h), LWC_ERR_INVAL);
     LWC_RET_IF(size < MIN_PACKET, LWC_ERR_INVAL);
     LWC_RET_IF(size > lwc_video_max_packet(h), LWC_ERR_TOO_BIG);
-    put32(out, (uint32_t)size);
+    lwc_wr32(out, (uint32_t)size);
     return LWC_OK;
 }
 
 int lwc_video_prefix_parse(const LwcVideoHeader *h, const uint8_t in[LWC_VIDEO_PREFIX_SIZE], size_t *size)
 {
     LWC_RET_IF(!h || !in || !size, LWC_ERR_INVAL);
-    size_t n = get32(in);
+    size_t n = lwc_rd32(in);
     LWC_RET_IF(n < MIN_PACKET || n > lwc_video_max_packet(h), LWC_ERR_CORRUPT);
     *size = n;
     return LWC_OK;

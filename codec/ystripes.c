@@ -3,16 +3,12 @@
  * in ystripes_enc.c. */
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
+#include "common/mem.h"
 #include "entropy/cdf.h"
 #include "entropy/rans.h"
 #include "internal.h"
 #include "ystripes.h"
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 /* Rows and count first (both against hy), then every size against what is
  * left of the payload: no field is used before it is checked. */
@@ -24,7 +20,7 @@ int lwc_ystripes_parse(const uint8_t *buf, uint32_t size, int version, int hy, L
         return LWC_OK;
     }
     LWC_RET_IF(size < LWC_YSTRIPES_HEAD, LWC_ERR_TRUNCATED);
-    uint32_t rows = rd32(buf), count = rd32(buf + 4);
+    uint32_t rows = lwc_rd32(buf), count = lwc_rd32(buf + 4);
     LWC_RET_IF(rows < 1 || rows > (uint32_t)hy, LWC_ERR_CORRUPT);
     LWC_RET_IF(count != (uint32_t)lwc_ystripes_count(hy, (int)rows) || count > LWC_YSTRIPES_MAX, LWC_ERR_CORRUPT);
     size_t left = size - LWC_YSTRIPES_HEAD;
@@ -32,7 +28,7 @@ int lwc_ystripes_parse(const uint8_t *buf, uint32_t size, int version, int hy, L
     left -= 4 * (size_t)count;
     const uint8_t *p = buf + LWC_YSTRIPES_HEAD + 4 * (size_t)count;
     for (uint32_t k = 0; k < count; k++) {
-        uint32_t n = rd32(buf + LWC_YSTRIPES_HEAD + 4 * (size_t)k);
+        uint32_t n = lwc_rd32(buf + LWC_YSTRIPES_HEAD + 4 * (size_t)k);
         LWC_RET_IF(n > left, LWC_ERR_TRUNCATED);
         LWC_RET_IF(n < 8 || n % 4, LWC_ERR_CORRUPT); /* a rANS stream is 8 + 4n bytes */
         t->data[k] = p;

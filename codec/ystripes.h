@@ -19,7 +19,7 @@
 
 #include <stdint.h>
 
-#include "entropy/ctxmodel.h"
+#include "ctxmodel.h"
 
 #define LWC_YSTRIPES_MAX 64   /* most stripes a stream may have */
 #define LWC_YSTRIPES_HEAD 8   /* u32 rows per stripe, u32 stripe count; then the sizes */

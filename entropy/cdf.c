@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cdf.h"
-#include "common.h"
+#include "common/common.h"
 
 #define ESC_CHUNK_BITS 4
 #define ESC_MAX_CHUNKS 8
@@ -247,4 +247,11 @@ int lwc_gaussian_pmf(double sigma, int *half_width, double *pmf, int max_n)
     pmf[2 * r + 1] = erfc((r + 0.5) / s);
     *half_width = r;
     return 2 * r + 2;
+}
+
+const uint32_t *lwc_cdf_table(const LwcCdfSet *s, int t, int *n, int *offset)
+{
+    *n = (int)s->sizes[t];
+    *offset = s->offsets[t];
+    return s->data + s->starts[t];
 }

@@ -27,6 +27,20 @@
 
 #include "rans.h"
 
+/* Coding tables: table t covers sizes[t] symbols (the last one is the escape)
+ * for values [-offsets[t], sizes[t]-2-offsets[t]]; its cdf starts at
+ * data + starts[t] and has sizes[t]+1 entries. */
+typedef struct LwcCdfSet {
+    int count;
+    uint32_t *starts, *sizes;
+    int32_t *offsets;
+    uint32_t *data;
+    uint32_t data_len;
+} LwcCdfSet;
+
+/* Table t of a set: its cdf, with *n symbols and values offset by *offset. */
+const uint32_t *lwc_cdf_table(const LwcCdfSet *s, int t, int *n, int *offset);
+
 #define LWC_CDF_MAX_SYMBOLS 65535
 #define LWC_SCALE_LEVELS 64
 /* Two-sided tail mass of the Gaussian tables is about 1e-9: half width

@@ -30,7 +30,7 @@
  * 4*(cin*k*k+1)*h*w bytes (14 MiB for hs1 on a Kodak image). */
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "entropy/intconv.h"
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))

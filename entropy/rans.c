@@ -4,7 +4,8 @@
 #include <assert.h>
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
+#include "common/mem.h"
 #include "rans.h"
 
 #define MASK (LWC_RANS_TOTAL - 1)
@@ -104,14 +105,6 @@ static uint64_t encode_queue(uint32_t *q, size_t count, size_t *nwords)
     return x;
 }
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 int lwc_rans_enc_finish(LwcRansEnc *e, uint8_t **out, size_t *size)
 {
     *out = NULL;
@@ -124,22 +117,16 @@ int lwc_rans_enc_finish(LwcRansEnc *e, uint8_t **out, size_t *size)
     LWC_FWD(err);
     uint8_t *buf = lwc_malloc_array(nw + 2, 4);
     LWC_RET_IF(!buf, LWC_ERR_NOMEM);
-    put_le32(buf, (uint32_t)x);
-    put_le32(buf + 4, (uint32_t)(x >> 32));
+    lwc_wr32(buf, (uint32_t)x);
+    lwc_wr32(buf + 4, (uint32_t)(x >> 32));
     for (size_t i = 0; i < nw; i++)
-        put_le32(buf + 8 + 4 * i, words[i]);
+        lwc_wr32(buf + 8 + 4 * i, words[i]);
     *out = buf;
     *size = 8 + 4 * nw;
     return LWC_OK;
 }
 
 /* ---- decoder ---- */
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
 
 /* Next renormalisation word, or 0 (and a sticky TRUNCATED) past the end. */
 static uint32_t dec_word(LwcRansDec *d)
@@ -149,7 +136,7 @@ static uint32_t dec_word(LwcRansDec *d)
         d->p = d->end;
         return 0;
     }
-    uint32_t w = get_le32(d->p);
+    uint32_t w = lwc_rd32(d->p);
     d->p += 4;
     return w;
 }
@@ -160,7 +147,7 @@ int lwc_rans_dec_init(LwcRansDec *d, const uint8_t *buf, size_t size)
     d->state = LWC_RANS_L;
     d->err = LWC_OK;
     if (size < 8) return d->err = LWC_ERR_TRUNCATED;
-    uint64_t x = get_le32(buf) | (uint64_t)get_le32(buf + 4) << 32;
+    uint64_t x = lwc_rd32(buf) | (uint64_t)lwc_rd32(buf + 4) << 32;
     d->p = buf + 8;
     d->end = buf + size;
     if (x < LWC_RANS_L || x >> 63) return d->err = LWC_ERR_CORRUPT;

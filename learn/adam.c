@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "learn/adam.h"
-#include "common.h"
+#include "common/common.h"
 
 int lwc_adam_init(LwcAdam *a, size_t n, float lr)
 {

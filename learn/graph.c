@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "learn/rng.h"
 #include "entropy/cdf.h"
 #include "learn/graph.h"

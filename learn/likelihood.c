@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "entropy/cdf.h"
 #include "learn/likelihood.h"
 

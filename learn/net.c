@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "entropy/cdf.h"
 #include "learn/rng.h"
 #include "learn/net.h"

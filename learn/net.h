@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model.h"
+#include "codec/model.h"
 #include "learn/likelihood.h"
 
 typedef struct LwcNetConv {

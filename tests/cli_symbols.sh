@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# liblwc.so exports exactly the functions codec/lwc.h declares with LWC_API
+# liblwc.so exports exactly the functions include/lwc.h declares with LWC_API
 # (the library is built with -fvisibility=hidden), all with the lwc_ prefix;
 # every global definition in liblwc.a carries the project prefix (lwc_, or
 # Lwc for data), as dav1d checks in CI. Run by ctest:
@@ -38,10 +38,10 @@ nm -g --defined-only "$ar" 2> /dev/null | awk 'NF == 3 && $2 ~ /[A-Z]/ { print $
 
 # The LWC_API declarations of lwc.h: one function name per line (the
 # identifier just before the first '(').
-public=$(grep -E '^LWC_API ' "$SRC/codec/lwc.h" | sed -E 's/^[^(]*[^A-Za-z0-9_(]([A-Za-z_][A-Za-z0-9_]*)\s*\(.*/\1/' | sort -u)
+public=$(grep -E '^LWC_API ' "$SRC/include/lwc.h" | sed -E 's/^[^(]*[^A-Za-z0-9_(]([A-Za-z_][A-Za-z0-9_]*)\s*\(.*/\1/' | sort -u)
 n_api=$(echo "$public" | grep -c .)
 if (( n_api < 10 )); then
-  echo "FAIL: found only $n_api LWC_API declarations in codec/lwc.h"; fails=$((fails + 1))
+  echo "FAIL: found only $n_api LWC_API declarations in include/lwc.h"; fails=$((fails + 1))
 fi
 bad=$(echo "$public" | grep -v '^lwc_')
 [[ -z $bad ]] || { echo "FAIL: LWC_API functions without the lwc_ prefix: $bad"; fails=$((fails + 1)); }

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "learn/net.h"
 
 int main(int argc, char **argv)

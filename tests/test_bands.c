@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
-#include "internal.h"
+#include "common/common.h"
+#include "codec/internal.h"
 #include "testutil.h"
 #include "learn/net.h"
 #include "transforms/gemm.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "testutil.h"
 #include "tools/lib/bdrate.h"
 

@@ -3,14 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bitstream.h"
-#include "codec/io/imageio.h"
-#include "common.h"
-#include "internal.h"
+#include "codec/bitstream.h"
+#include "imageio/imageio.h"
+#include "common/common.h"
+#include "codec/internal.h"
 #include "testutil.h"
 #include "learn/net.h"
 #include "transforms/gemm.h"
-#include "ystripes.h"
+#include "codec/ystripes.h"
 
 static LwcModel *g_model;
 static uint8_t *g_model_buf;

@@ -8,8 +8,8 @@
  * state the earlier ones left. */
 #include <string.h>
 
-#include "common.h"
-#include "entropy/ctxmodel.h"
+#include "common/common.h"
+#include "codec/ctxmodel.h"
 #include "entropy/intconv.h"
 #include "testutil.h"
 #include "learn/net.h"

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
-#include "model.h"
+#include "common/common.h"
+#include "codec/model.h"
 #include "testutil.h"
 #include "transforms/gemm.h"
 

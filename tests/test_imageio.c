@@ -12,8 +12,8 @@
 
 #include <jpeglib.h>
 
-#include "common.h"
-#include "io/imageio.h"
+#include "common/common.h"
+#include "imageio/imageio.h"
 #include "testutil.h"
 
 /* ---- helpers */

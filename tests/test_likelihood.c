@@ -2,7 +2,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "testutil.h"
 #include "entropy/cdf.h"
 #include "learn/adam.h"

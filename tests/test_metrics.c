@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "testutil.h"
 #include "tools/lib/metrics.h"
 

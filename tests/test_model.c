@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
-#include "model.h"
+#include "common/common.h"
+#include "codec/model.h"
 #include "testutil.h"
 
 static LwcModel *load(const char *path, uint8_t **buf, size_t *len)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "entropy/cdf.h"
 #include "entropy/rans.h"
 #include "testutil.h"

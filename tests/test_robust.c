@@ -24,11 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bitstream.h"
-#include "common.h"
-#include "io/imageio.h"
+#include "codec/bitstream.h"
+#include "common/common.h"
+#include "common/mem.h"
+#include "imageio/imageio.h"
 #include "testutil.h"
-#include "ystripes.h"
+#include "codec/ystripes.h"
 
 #define ALLOC_CAP ((size_t)32 << 20) /* no broken stream may need more per allocation */
 #define ERRDIR "tests/golden-errors"
@@ -235,16 +236,9 @@ END_TEST
 /* ------------------------------------------------------------------------ */
 /* Broken streams */
 
-static uint32_t rd32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static void fix_header_crc(uint8_t *b, size_t n)
 {
-    if (n >= 32) wr32(b + 28, lwc_crc32c(0, b, 28));
+    if (n >= 32) lwc_wr32(b + 28, lwc_crc32c(0, b, 28));
 }
 
 /* Recompute each section CRC that lies inside the buffer, as the (possibly
@@ -254,9 +248,9 @@ static void fix_section_crcs(uint8_t *b, size_t n)
     if (n < 32) return;
     size_t ns = b[26], pos = 32 + 12 * ns;
     for (size_t i = 0; i < ns && 32 + 12 * (i + 1) <= n; i++) {
-        uint32_t len = rd32(b + 32 + 12 * i + 4);
+        uint32_t len = lwc_rd32(b + 32 + 12 * i + 4);
         if (pos > n || n - pos < len) return;
-        wr32(b + 32 + 12 * i + 8, lwc_crc32c(0, b + pos, len));
+        lwc_wr32(b + 32 + 12 * i + 8, lwc_crc32c(0, b + pos, len));
         pos += len;
     }
 }
@@ -277,11 +271,11 @@ static int container_verdict(const uint8_t *b, size_t n, uint64_t max_pixels, ui
     if (memcmp(b, "\x89LWC", 4)) return LWC_ERR_MAGIC;
     if (n < 32) return LWC_ERR_TRUNCATED;
     if (b[4] != 1 && b[4] != 2) return LWC_ERR_VERSION;
-    if (rd32(b + 28) != lwc_crc32c(0, b, 28)) return LWC_ERR_CRC;
+    if (lwc_rd32(b + 28) != lwc_crc32c(0, b, 28)) return LWC_ERR_CRC;
     int ch = b[5];
     if (ch < 1 || ch > 4 || (b[6] != 8 && b[6] != 16) || b[7] || b[27] || (b[24] | b[25] << 8) > 10000)
         return LWC_ERR_CORRUPT;
-    uint64_t w = rd32(b + 8), h = rd32(b + 12);
+    uint64_t w = lwc_rd32(b + 8), h = lwc_rd32(b + 12);
     if (!w || !h) return LWC_ERR_CORRUPT;
     if (w > (1 << 20) || h > (1 << 20) || w * h > max_pixels) return LWC_ERR_TOO_BIG;
     size_t ns = b[26], pos = 32 + 12 * ns;
@@ -290,16 +284,16 @@ static int container_verdict(const uint8_t *b, size_t n, uint64_t max_pixels, ui
     int have_z = 0, have_y = 0, have_a = 0;
     for (size_t i = 0; i < ns; i++) {
         const uint8_t *e = b + 32 + 12 * i;
-        uint32_t len = rd32(e + 4);
+        uint32_t len = lwc_rd32(e + 4);
         if (n - pos < len) return LWC_ERR_TRUNCATED;
-        if (rd32(e + 8) != lwc_crc32c(0, b + pos, len)) return LWC_ERR_CRC;
-        have_z |= rd32(e) == LWC_SEC_Z;
-        have_y |= rd32(e) == LWC_SEC_Y;
-        have_a |= rd32(e) == LWC_SEC_ALPHA;
+        if (lwc_rd32(e + 8) != lwc_crc32c(0, b + pos, len)) return LWC_ERR_CRC;
+        have_z |= lwc_rd32(e) == LWC_SEC_Z;
+        have_y |= lwc_rd32(e) == LWC_SEC_Y;
+        have_a |= lwc_rd32(e) == LWC_SEC_ALPHA;
         pos += len;
     }
     if (pos != n) return LWC_ERR_CORRUPT;
-    if ((rd32(b + 16) | (uint64_t)rd32(b + 20) << 32) != model_id) return LWC_ERR_MODEL;
+    if ((lwc_rd32(b + 16) | (uint64_t)lwc_rd32(b + 20) << 32) != model_id) return LWC_ERR_MODEL;
     if (!have_z || !have_y || ((ch == 2 || ch == 4) && !have_a)) return LWC_ERR_CORRUPT;
     return 0;
 }
@@ -402,8 +396,8 @@ static size_t section_pos(const uint8_t *b, uint32_t tag, size_t *len)
 {
     size_t ns = b[26], pos = 32 + 12 * ns;
     for (size_t i = 0; i < ns; i++) {
-        uint32_t l = rd32(b + 32 + 12 * i + 4);
-        if (rd32(b + 32 + 12 * i) == tag) {
+        uint32_t l = lwc_rd32(b + 32 + 12 * i + 4);
+        if (lwc_rd32(b + 32 + 12 * i) == tag) {
             *len = l;
             return pos;
         }
@@ -420,10 +414,10 @@ static int make_cases(Broken *L, const uint8_t *rgb, size_t nr, const uint8_t *r
     int k = 0;
     Broken *c;
     size_t alen, apos = section_pos(rgba, LWC_SEC_ALPHA, &alen), ylen, ypos = section_pos(rgb, LWC_SEC_Y, &ylen);
-    c = add_case(L, &k, "err-width-2p31.lwc", LWC_ERR_TOO_BIG, rgb, nr); wr32(c->b + 8, 1u << 31); fix_all(c->b, c->n);
-    c = add_case(L, &k, "err-height-ffffffff.lwc", LWC_ERR_TOO_BIG, rgb, nr); wr32(c->b + 12, 0xffffffffu); fix_all(c->b, c->n);
-    c = add_case(L, &k, "err-height-zero.lwc", LWC_ERR_CORRUPT, rgb, nr); wr32(c->b + 12, 0); fix_all(c->b, c->n);
-    c = add_case(L, &k, "err-side-2p20-plus-1.lwc", LWC_ERR_TOO_BIG, rgb, nr); wr32(c->b + 8, (1u << 20) + 1); fix_all(c->b, c->n);
+    c = add_case(L, &k, "err-width-2p31.lwc", LWC_ERR_TOO_BIG, rgb, nr); lwc_wr32(c->b + 8, 1u << 31); fix_all(c->b, c->n);
+    c = add_case(L, &k, "err-height-ffffffff.lwc", LWC_ERR_TOO_BIG, rgb, nr); lwc_wr32(c->b + 12, 0xffffffffu); fix_all(c->b, c->n);
+    c = add_case(L, &k, "err-height-zero.lwc", LWC_ERR_CORRUPT, rgb, nr); lwc_wr32(c->b + 12, 0); fix_all(c->b, c->n);
+    c = add_case(L, &k, "err-side-2p20-plus-1.lwc", LWC_ERR_TOO_BIG, rgb, nr); lwc_wr32(c->b + 8, (1u << 20) + 1); fix_all(c->b, c->n);
     c = add_case(L, &k, "err-channels-5.lwc", LWC_ERR_CORRUPT, rgb, nr); c->b[5] = 5; fix_all(c->b, c->n);
     c = add_case(L, &k, "err-depth-12.lwc", LWC_ERR_CORRUPT, rgb, nr); c->b[6] = 12; fix_all(c->b, c->n);
     c = add_case(L, &k, "err-reserved-7.lwc", LWC_ERR_CORRUPT, rgb, nr); c->b[7] = 1; fix_all(c->b, c->n);
@@ -434,24 +428,24 @@ static int make_cases(Broken *L, const uint8_t *rgb, size_t nr, const uint8_t *r
     c = add_case(L, &k, "err-model-id-zero.lwc", LWC_ERR_MODEL, rgb, nr); memset(c->b + 16, 0, 8); fix_all(c->b, c->n);
     c = add_case(L, &k, "err-sections-zero.lwc", LWC_ERR_CORRUPT, rgb, nr); c->b[26] = 0; fix_all(c->b, c->n);
     c = add_case(L, &k, "err-sections-255.lwc", LWC_ERR_CORRUPT, rgb, nr); c->b[26] = 255; fix_all(c->b, c->n);
-    c = add_case(L, &k, "err-size-ffffffff.lwc", LWC_ERR_TRUNCATED, rgb, nr); wr32(c->b + 36, 0xffffffffu); fix_all(c->b, c->n);
-    c = add_case(L, &k, "err-size-one-past-end.lwc", LWC_ERR_TRUNCATED, rgb, nr); wr32(c->b + 48, ylen + 1); fix_all(c->b, c->n);
+    c = add_case(L, &k, "err-size-ffffffff.lwc", LWC_ERR_TRUNCATED, rgb, nr); lwc_wr32(c->b + 36, 0xffffffffu); fix_all(c->b, c->n);
+    c = add_case(L, &k, "err-size-one-past-end.lwc", LWC_ERR_TRUNCATED, rgb, nr); lwc_wr32(c->b + 48, ylen + 1); fix_all(c->b, c->n);
     c = add_case(L, &k, "err-trailing-byte.lwc", LWC_ERR_CORRUPT, rgb, nr); c->b[c->n++] = 0;
     c = add_case(L, &k, "err-missing-ylat.lwc", LWC_ERR_CORRUPT, rgb, nr); c->b[44] = 'X';
     c = add_case(L, &k, "err-duplicate-zlat.lwc", LWC_ERR_CORRUPT, rgb, nr); c->b[44] = 'Z';
-    c = add_case(L, &k, "err-ylat-short-rans.lwc", LWC_ERR_TRUNCATED, rgb, 32 + 24 + rd32(rgb + 36) + 4);
-    wr32(c->b + 48, 4); fix_all(c->b, c->n);
-    c = add_case(L, &k, "err-ylat-rans-state.lwc", LWC_ERR_CORRUPT, rgb, nr); wr32(c->b + ypos, 0); wr32(c->b + ypos + 4, 0); fix_all(c->b, c->n);
+    c = add_case(L, &k, "err-ylat-short-rans.lwc", LWC_ERR_TRUNCATED, rgb, 32 + 24 + lwc_rd32(rgb + 36) + 4);
+    lwc_wr32(c->b + 48, 4); fix_all(c->b, c->n);
+    c = add_case(L, &k, "err-ylat-rans-state.lwc", LWC_ERR_CORRUPT, rgb, nr); lwc_wr32(c->b + ypos, 0); lwc_wr32(c->b + ypos + 4, 0); fix_all(c->b, c->n);
     c = add_case(L, &k, "err-ylat-extra-word.lwc", LWC_ERR_CORRUPT, rgb, nr); memcpy(c->b + nr, "\0\0\0\0", 4); c->n += 4;
-    wr32(c->b + 48, ylen + 4); fix_all(c->b, c->n);
+    lwc_wr32(c->b + 48, ylen + 4); fix_all(c->b, c->n);
     c = add_case(L, &k, "err-missing-alfa.lwc", LWC_ERR_CORRUPT, rgba, na); c->b[32 + 24] = 'X';
     c = add_case(L, &k, "err-alfa-mode-2.lwc", LWC_ERR_CORRUPT, rgba, na); c->b[apos] = 2; fix_all(c->b, c->n);
     c = add_case(L, &k, "err-alfa-freq-zero.lwc", LWC_ERR_CORRUPT, rgba, na); c->b[apos + 1] = c->b[apos + 2] = 0; fix_all(c->b, c->n);
-    c = add_case(L, &k, "err-alfa-short-table.lwc", LWC_ERR_TRUNCATED, rgba, apos + 100); wr32(c->b + 32 + 24 + 4, 100); fix_all(c->b, c->n);
+    c = add_case(L, &k, "err-alfa-short-table.lwc", LWC_ERR_TRUNCATED, rgba, apos + 100); lwc_wr32(c->b + 32 + 24 + 4, 100); fix_all(c->b, c->n);
     c = add_case(L, &k, "err-alfa-const-9-bit.lwc", LWC_ERR_CORRUPT, rgba, apos + 3);
-    c->b[apos] = 0; c->b[apos + 1] = 0; c->b[apos + 2] = 1; wr32(c->b + 32 + 24 + 4, 3); fix_all(c->b, c->n);
+    c->b[apos] = 0; c->b[apos + 1] = 0; c->b[apos + 2] = 1; lwc_wr32(c->b + 32 + 24 + 4, 3); fix_all(c->b, c->n);
     c = add_case(L, &k, "err-alfa-const-size-4.lwc", LWC_ERR_CORRUPT, rgba, apos + 4);
-    c->b[apos] = 0; c->b[apos + 1] = 7; c->b[apos + 2] = 0; wr32(c->b + 32 + 24 + 4, 4); fix_all(c->b, c->n);
+    c->b[apos] = 0; c->b[apos + 1] = 7; c->b[apos + 2] = 0; lwc_wr32(c->b + 32 + 24 + 4, 4); fix_all(c->b, c->n);
     (void)alen;
     return k;
 }
@@ -459,7 +453,7 @@ static int make_cases(Broken *L, const uint8_t *rgb, size_t nr, const uint8_t *r
 static void set_section_size(uint8_t *b, uint32_t tag, uint32_t size)
 {
     for (size_t i = 0; i < b[26]; i++)
-        if (rd32(b + 32 + 12 * i) == tag) wr32(b + 32 + 12 * i + 4, size);
+        if (lwc_rd32(b + 32 + 12 * i) == tag) lwc_wr32(b + 32 + 12 * i + 4, size);
 }
 
 /* Version 2: damage to the stripe table (u32 rows, u32 count, count u32
@@ -469,10 +463,10 @@ static int make_v2_cases(Broken *L, int k, const uint8_t *v2, size_t n)
 {
     Broken *c;
     size_t ylen, y = section_pos(v2, LWC_SEC_Y, &ylen);
-    ck_assert(y + ylen == n && rd32(v2 + y) == 3 && rd32(v2 + y + 4) == 3);
-    uint32_t s0 = rd32(v2 + y + 8), s1 = rd32(v2 + y + 12), s2 = rd32(v2 + y + 16);
+    ck_assert(y + ylen == n && lwc_rd32(v2 + y) == 3 && lwc_rd32(v2 + y + 4) == 3);
+    uint32_t s0 = lwc_rd32(v2 + y + 8), s1 = lwc_rd32(v2 + y + 12), s2 = lwc_rd32(v2 + y + 16);
 #define V2(name, err) c = add_case(L, &k, name, err, v2, n)
-#define W(off, v) wr32(c->b + y + (off), (v))
+#define W(off, v) lwc_wr32(c->b + y + (off), (v))
     V2("err-v2-count-4.lwc", LWC_ERR_CORRUPT); W(4, 4); fix_all(c->b, c->n);
     V2("err-v2-count-0.lwc", LWC_ERR_CORRUPT); W(4, 0); fix_all(c->b, c->n);
     V2("err-v2-count-2p32-1.lwc", LWC_ERR_CORRUPT); W(4, 0xffffffffu); fix_all(c->b, c->n);
@@ -587,8 +581,8 @@ START_TEST(golden_errors)
     LwcContext *big = open_ctx(0);
     uint8_t *b = malloc(nr);
     memcpy(b, rgb, nr);
-    wr32(b + 8, 1 << 14);
-    wr32(b + 12, 1 << 14);
+    lwc_wr32(b + 8, 1 << 14);
+    lwc_wr32(b + 12, 1 << 14);
     fix_all(b, nr);
     LwcImage img;
     int r = lwc_decode(big, b, nr, &img, NULL);
@@ -657,14 +651,14 @@ static void poison_tensor(uint8_t *b, size_t n, const char *name, float v)
 {
     size_t pos = 12, nl = strlen(name);
     static const int dsz[] = { 4, 2, 4, 4, 1 };
-    for (uint32_t t = 0, cnt = rd32(b + 8); t < cnt; t++) {
+    for (uint32_t t = 0, cnt = lwc_rd32(b + 8); t < cnt; t++) {
         int l = b[pos] | b[pos + 1] << 8;
         const uint8_t *nm = b + pos + 2;
         pos += 2 + l;
         int dtype = b[pos], ndim = b[pos + 1];
         pos += 2;
         size_t count = 1;
-        for (int d = 0; d < ndim; d++, pos += 4) count *= rd32(b + pos);
+        for (int d = 0; d < ndim; d++, pos += 4) count *= lwc_rd32(b + pos);
         if ((size_t)l == nl && !memcmp(nm, name, nl)) {
             ck_assert_int_eq(dtype, 0);
             for (size_t i = 0; i < count; i++) memcpy(b + pos + 4 * i, &v, 4);

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/io/imageio.h"
-#include "common.h"
-#include "internal.h"
+#include "imageio/imageio.h"
+#include "common/common.h"
+#include "codec/internal.h"
 #include "learn/graph.h"
 #include "learn/net.h"
 #include "testutil.h"

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "testutil.h"
 #include "tools/train/data.h"
 #include "learn/graph.h"

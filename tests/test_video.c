@@ -6,9 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bitstream.h"
-#include "common.h"
-#include "io/imageio.h"
+#include "codec/bitstream.h"
+#include "common/common.h"
+#include "common/mem.h"
+#include "imageio/imageio.h"
 #include "testutil.h"
 #include "learn/net.h"
 
@@ -46,11 +47,6 @@ static void reseal(uint8_t *b)
 {
     uint32_t c = lwc_crc32c(0, b, 44);
     for (int i = 0; i < 4; i++) b[44 + i] = (uint8_t)(c >> (8 * i));
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* ---- .lwcv header */
@@ -120,7 +116,7 @@ START_TEST(lwcv_header_errors)
     if (k_bad_headers[_i].off == 4) {
         b[4] = 2;
     } else {
-        put32(b + k_bad_headers[_i].off, k_bad_headers[_i].v);
+        lwc_wr32(b + k_bad_headers[_i].off, k_bad_headers[_i].v);
     }
     if (k_bad_headers[_i].reseal) reseal(b);
     ck_assert_int_eq(lwc_video_header_parse(b, sizeof(b), 0, &g), k_bad_headers[_i].err);
@@ -165,13 +161,13 @@ START_TEST(lwcv_prefix_caps)
     ck_assert_uint_eq(n, 100);
     ck_assert_int_eq(lwc_video_prefix_write(&h, cap + 1, p), LWC_ERR_TOO_BIG);
     ck_assert_int_eq(lwc_video_prefix_write(&h, 31, p), LWC_ERR_INVAL);
-    put32(p, (uint32_t)cap);
+    lwc_wr32(p, (uint32_t)cap);
     ck_assert_int_eq(lwc_video_prefix_parse(&h, p, &n), 0);
-    put32(p, (uint32_t)cap + 1);
+    lwc_wr32(p, (uint32_t)cap + 1);
     ck_assert_int_eq(lwc_video_prefix_parse(&h, p, &n), LWC_ERR_CORRUPT);
-    put32(p, 0xffffffffu);
+    lwc_wr32(p, 0xffffffffu);
     ck_assert_int_eq(lwc_video_prefix_parse(&h, p, &n), LWC_ERR_CORRUPT);
-    put32(p, 0);
+    lwc_wr32(p, 0);
     ck_assert_int_eq(lwc_video_prefix_parse(&h, p, &n), LWC_ERR_CORRUPT);
     /* the cap never exceeds 2^30, even for the largest frame */
     h.width = h.height = 1 << 14;
@@ -313,7 +309,7 @@ START_TEST(lwcv_corrupt)
     }
     /* a length beyond the cap is refused before reading further */
     memcpy(b, c.buf, c.size);
-    put32(b + LWC_VIDEO_HEADER_SIZE, 0x7fffffff);
+    lwc_wr32(b + LWC_VIDEO_HEADER_SIZE, 0x7fffffff);
     ck_assert_int_eq(walk(b, c.size, g_model, NULL), LWC_ERR_CORRUPT);
     /* another model */
     ck_assert_int_eq(walk(c.buf, c.size, g_other, NULL), LWC_ERR_MODEL);

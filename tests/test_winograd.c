@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "testutil.h"
 #include "transforms/gemm.h"
 #include "transforms/winograd.h"

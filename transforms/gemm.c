@@ -12,7 +12,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "transforms/gemm.h"
 
 #ifdef LWC_HAVE_BLAS

@@ -4,7 +4,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "transforms/gemm.h"
 #include "transforms/layers.h"
 

@@ -15,7 +15,7 @@
 #include <float.h>
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define LWC_WINO_X86 1

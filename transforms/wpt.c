@@ -22,7 +22,7 @@
 #include <assert.h>
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "transforms/wpt.h"
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))

@@ -6,8 +6,8 @@
  * own header limits allow 2^28 pixels); inputs above 256 KiB are ignored. */
 #include <string.h>
 
-#include "common.h"
-#include "io/imageio.h"
+#include "common/common.h"
+#include "imageio/imageio.h"
 #include "fuzz.h"
 
 #define MAX_INPUT (256 << 10)

@@ -1,6 +1,7 @@
 /* Helpers shared by the fuzz harnesses (see fuzz.h). */
 #include <string.h>
 
+#include "common/mem.h"
 #include "fuzz.h"
 
 #ifndef LWC_FUZZ_MODEL_PATH
@@ -68,25 +69,18 @@ uint32_t fuzz_crc32c(const uint8_t *p, size_t n)
     return ~c;
 }
 
-static uint32_t rd32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
 void fuzz_fix_stream(uint8_t *b, size_t size, uint64_t model_id)
 {
     if (size < 32) return;
-    wr32(b + 16, (uint32_t)model_id);
-    wr32(b + 20, (uint32_t)(model_id >> 32));
-    wr32(b + 28, fuzz_crc32c(b, 28));
+    lwc_wr32(b + 16, (uint32_t)model_id);
+    lwc_wr32(b + 20, (uint32_t)(model_id >> 32));
+    lwc_wr32(b + 28, fuzz_crc32c(b, 28));
     size_t n = b[26], pos = 32 + 12 * n;
     for (size_t i = 0; i < n && 32 + 12 * (i + 1) <= size; i++) {
         uint8_t *e = b + 32 + 12 * i;
-        uint32_t len = rd32(e + 4);
+        uint32_t len = lwc_rd32(e + 4);
         if (pos > size || size - pos < len) return;
-        wr32(e + 8, fuzz_crc32c(b + pos, len));
+        lwc_wr32(e + 8, fuzz_crc32c(b + pos, len));
         pos += len;
     }
 }

@@ -14,7 +14,8 @@
  * (8-bit, 1 channel for GRAY else 3). */
 #include <string.h>
 
-#include "io/imageio.h"
+#include "common/mem.h"
+#include "imageio/imageio.h"
 #include "fuzz.h"
 
 #define MAX_INPUT (64 << 10)
@@ -94,18 +95,13 @@ static void read_sequence(const uint8_t *b, size_t size)
     }
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* Make the header's model id and CRC and each packet's checksums right. */
 static void fix_sequence(uint8_t *b, size_t size, uint64_t model_id)
 {
     if (size < LWC_VIDEO_HEADER_SIZE) return;
-    put32(b + 24, (uint32_t)model_id);
-    put32(b + 28, (uint32_t)(model_id >> 32));
-    put32(b + 44, fuzz_crc32c(b, 44));
+    lwc_wr32(b + 24, (uint32_t)model_id);
+    lwc_wr32(b + 28, (uint32_t)(model_id >> 32));
+    lwc_wr32(b + 44, fuzz_crc32c(b, 44));
     LwcVideoHeader h;
     if (lwc_video_header_parse(b, size, MAX_PIXELS, &h) < 0) return;
     size_t pos = LWC_VIDEO_HEADER_SIZE, n;

@@ -12,7 +12,7 @@
  * are ignored. */
 #include <string.h>
 
-#include "io/imageio.h"
+#include "imageio/imageio.h"
 #include "fuzz.h"
 
 #define MAX_INPUT (64 << 10)

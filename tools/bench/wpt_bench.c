@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "transforms/wpt.h"
 
 enum { LEVELS = 3, CH = 3, MAX_ROUNDS = 101 };

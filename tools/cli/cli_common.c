@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "tools/cli/cli.h"
 
 #ifndef LWC_MODEL_DIR

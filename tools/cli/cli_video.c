@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "tools/cli/cli_video.h"
 
 int lwc_cli_input_open(const char *path, size_t peek, LwcCliInput *in)

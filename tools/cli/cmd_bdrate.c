@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "tools/cli/cli.h"
 #include "tools/lib/bdrate.h"
 

@@ -11,8 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "codec/io/imageio.h"
-#include "model.h"
+#include "imageio/imageio.h"
+#include "codec/model.h"
 #include "tools/cli/cli.h"
 #include "transforms/gemm.h"
 

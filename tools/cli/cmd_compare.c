@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "tools/cli/cli.h"
-#include "codec/io/imageio.h"
+#include "imageio/imageio.h"
 #include "tools/lib/metrics.h"
 
 enum { OUT_TEXT, OUT_CSV, OUT_JSON };

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common.h"
-#include "codec/io/imageio.h"
+#include "common/common.h"
+#include "imageio/imageio.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/cli_video.h"
 

@@ -5,9 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "codec/ystripes.h"
-#include "codec/io/imageio.h"
+#include "imageio/imageio.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/cli_video.h"
 #include "tools/lib/metrics.h"

@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common.h"
-#include "model.h"
-#include "codec/io/imageio.h"
+#include "common/common.h"
+#include "codec/model.h"
+#include "imageio/imageio.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/cli_video.h"
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "tools/lib/bdrate.h"
 
 static int bd_fail(char *err, size_t errlen, int code, const char *fmt, ...)

@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "tools/lib/metrics.h"
 
 #define WIN 11          /* Gaussian window side */

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "tools/train/trainer.h"
 
 #define CKPT_VERSION 4

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/io/imageio.h"
-#include "common.h"
+#include "imageio/imageio.h"
+#include "common/common.h"
 #include "tools/train/data.h"
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }

@@ -1,7 +1,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
 #include "tools/train/pca.h"
 #include "transforms/wpt.h"
 

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common.h"
-#include "internal.h"
+#include "common/common.h"
+#include "codec/internal.h"
 #include "learn/adam.h"
 #include "tools/train/data.h"
 #include "learn/graph.h"

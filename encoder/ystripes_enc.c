@@ -5,11 +5,12 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "common.h"
+#include "common/common.h"
+#include "common/mem.h"
 #include "entropy/cdf.h"
 #include "entropy/rans.h"
-#include "internal.h"
-#include "ystripes.h"
+#include "codec/internal.h"
+#include "codec/ystripes.h"
 
 /* --- the encoder's choice ---------------------------------------------------- */
 
@@ -164,11 +165,6 @@ static int first_error(const YEnc *e)
     return LWC_OK;
 }
 
-static void wr32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* u32 rows, u32 count, count u32 sizes, then the substreams. */
 static int write_payload(const YEnc *e, uint8_t **out, size_t *size)
 {
@@ -180,10 +176,10 @@ static int write_payload(const YEnc *e, uint8_t **out, size_t *size)
     }
     uint8_t *b = lwc_malloc(total), *p = b + LWC_YSTRIPES_HEAD + 4 * (size_t)n;
     LWC_RET_IF(!b, LWC_ERR_NOMEM);
-    wr32(b, (uint32_t)e->pass.rows);
-    wr32(b + 4, (uint32_t)n);
+    lwc_wr32(b, (uint32_t)e->pass.rows);
+    lwc_wr32(b + 4, (uint32_t)n);
     for (int k = 0; k < n; k++) {
-        wr32(b + LWC_YSTRIPES_HEAD + 4 * (size_t)k, (uint32_t)e->st[k].len);
+        lwc_wr32(b + LWC_YSTRIPES_HEAD + 4 * (size_t)k, (uint32_t)e->st[k].len);
         memcpy(p, e->st[k].buf, e->st[k].len);
         p += e->st[k].len;
     }

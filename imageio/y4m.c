@@ -2,8 +2,8 @@
  * limited-range matrices; conventions in imageio.h. */
 #include <string.h>
 
-#include "common.h"
-#include "io/imageio.h"
+#include "common/common.h"
+#include "imageio.h"
 
 #define Y4M_MAX_LINE 4096 /* stream and frame header lines, tags included */
 

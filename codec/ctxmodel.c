@@ -1,7 +1,7 @@
 #include <string.h>
 
-#include "common.h"
-#include "entropy/ctxmodel.h"
+#include "common/common.h"
+#include "ctxmodel.h"
 
 /* Rows [r0, r1) of one [h][w] map, positions of one parity, into dst. */
 static void gather_rows(const int16_t *src, int w, int parity, int r0, int r1, int16_t *dst)

@@ -8,8 +8,8 @@
 #include <zlib.h>
 #include <string.h>
 
-#include "common.h"
-#include "io/imageio.h"
+#include "common/common.h"
+#include "imageio.h"
 
 #define PNG_MAX_CHUNKS 1000              /* ancillary chunks kept per file */
 #define PNG_MAX_CHUNK_BYTES 8000000      /* bytes per (decompressed) ancillary chunk */

@@ -3,8 +3,8 @@
  * file (Netpbm) and native-endian in LwcImage. */
 #include <string.h>
 
-#include "common.h"
-#include "io/imageio.h"
+#include "common/common.h"
+#include "imageio.h"
 
 typedef struct {
     const uint8_t *buf;

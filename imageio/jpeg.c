@@ -17,8 +17,8 @@
 #include <jpeglib.h>
 #include <jerror.h>
 
-#include "common.h"
-#include "io/imageio.h"
+#include "common/common.h"
+#include "imageio.h"
 
 /* A progressive JPEG may hold a huge number of tiny scans, each costing a
  * full pass: refuse such files (libjpeg-turbo's TurboJPEG uses 500 too). */

@@ -15,8 +15,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "common.h"
-#include "internal.h"
+#include "common/common.h"
+#include "codec/internal.h"
 #include "learn/adam.h"
 #include "learn/graph.h"
 #include "learn/net.h"
