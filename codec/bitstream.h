@@ -10,6 +10,8 @@
 
 #include "lwc.h"
 
+#define LWC_STREAM_MAGIC "\x89LWC" /* the first 4 bytes of a stream */
+
 #define LWC_STREAM_VERSION 2     /* the version the encoder writes */
 #define LWC_STREAM_VERSION_MIN 1 /* the oldest one the decoder reads */
 #define LWC_HEADER_SIZE 32

@@ -22,7 +22,6 @@ typedef struct LwcGeom {
 } LwcGeom;
 
 void lwc_geom_init(LwcGeom *g, int w, int h);
-double lwc_now(void);
 
 /* Colour planes <-> images. Planes are [3][hp][wp] floats in [-0.5, 0.5].
  * Gray images are replicated to three planes; alpha is not touched. */

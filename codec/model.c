@@ -24,7 +24,7 @@ typedef struct Parser {
     LwcModel *m;
 } Parser;
 
-static const int dt_size[] = { 4, 2, 4, 4, 1 };
+const uint8_t lwc_model_dtype_size[5] = { 4, 2, 4, 4, 1 };
 
 uint64_t lwc_fnv1a64(const uint8_t *p, size_t n)
 {
@@ -59,7 +59,7 @@ static int parse_entries(const uint8_t *buf, size_t size, Entry *e, int *count)
             LWC_RET_IF(lwc_mul_size(cnt, e[t].dims[d], &cnt), LWC_ERR_CORRUPT);
         }
         size_t bytes;
-        LWC_RET_IF(lwc_mul_size(cnt, dt_size[e[t].dtype], &bytes), LWC_ERR_CORRUPT);
+        LWC_RET_IF(lwc_mul_size(cnt, lwc_model_dtype_size[e[t].dtype], &bytes), LWC_ERR_CORRUPT);
         LWC_RET_IF(size - pos < bytes, LWC_ERR_TRUNCATED);
         e[t].data = buf + pos;
         e[t].count = cnt;
@@ -98,10 +98,10 @@ static int get(Parser *ps, const char *name, int dtype, size_t count, void **out
 {
     const Entry *e = find_entry(ps, name);
     LWC_RET_IF(!e || e->dtype != dtype || e->count != count, LWC_ERR_CORRUPT);
-    void *p = lwc_malloc_array(count, dt_size[dtype]);
+    void *p = lwc_malloc_array(count, lwc_model_dtype_size[dtype]);
     LWC_RET_IF(!p, LWC_ERR_NOMEM);
     if (track(ps->m, p)) { lwc_free(p); return LWC_ERR_NOMEM; }
-    memcpy(p, e->data, count * dt_size[dtype]); /* file is little-endian, as is every target */
+    memcpy(p, e->data, count * lwc_model_dtype_size[dtype]); /* file is little-endian, as is every target */
     *out = p;
     return LWC_OK;
 }
@@ -315,8 +315,7 @@ void lwc_model_free(LwcModel **pm)
 
 uint64_t lwc_model_id(const LwcModel *m) { return m ? m->id : 0; }
 
-/* The two rate levels around a quality, and the weight f of the upper one. */
-static void level_pos(const LwcModel *m, double quality, int *l0, int *l1, double *f)
+void lwc_model_level_pos(const LwcModel *m, double quality, int *l0, int *l1, double *f)
 {
     int L = m->a.L;
     double t = LWC_CLAMP(quality, 0.0, 100.0) / 100.0 * (L - 1);
@@ -331,22 +330,13 @@ void lwc_model_gains(const LwcModel *m, double quality, float *gain, float *igai
 {
     int M = m->a.M, l, l1;
     double f;
-    level_pos(m, quality, &l, &l1, &f);
+    lwc_model_level_pos(m, quality, &l, &l1, &f);
     for (int c = 0; c < M; c++) {
         double g0 = fabs(m->gain[l * M + c]) + 1e-12, g1 = fabs(m->gain[l1 * M + c]) + 1e-12;
         double i0 = fabs(m->igain[l * M + c]) + 1e-12, i1 = fabs(m->igain[l1 * M + c]) + 1e-12;
         gain[c] = (float)(pow(g0, 1 - f) * pow(g1, f));
         igain[c] = (float)(pow(i0, 1 - f) * pow(i1, f));
     }
-}
-
-void lwc_model_zgains(const LwcModel *m, double quality, float *zgain)
-{
-    int Nz = m->a.Nz, l, l1;
-    double f;
-    level_pos(m, quality, &l, &l1, &f);
-    for (int c = 0; c < Nz; c++)
-        zgain[c] = m->zgain ? (float)(pow(m->zgain[l * Nz + c], 1 - f) * pow(m->zgain[l1 * Nz + c], f)) : 1.0f;
 }
 
 void lwc_model_zigains_q(const LwcModel *m, int quality_x100, int32_t *zi)
@@ -376,78 +366,6 @@ void lwc_model_hyper_input(const LwcModel *m, int quality_x100, const int32_t *z
             int64_t v = lwc_round_shift((int64_t)zhat[i] * zi[c], 16 - LWC_ZIN_FRAC);
             out[i] = (int32_t)LWC_CLAMP(v, INT32_MIN, INT32_MAX);
         }
-}
-
-double lwc_model_lambda(const LwcModel *m, double quality)
-{
-    int l, l1;
-    double f;
-    level_pos(m, quality, &l, &l1, &f);
-    return exp((1 - f) * log(fabs(m->lambda[l]) + 1e-12) + f * log(fabs(m->lambda[l1]) + 1e-12));
-}
-
-/* ---- writer ---- */
-
-void lwc_mw_init(LwcModelWriter *w)
-{
-    memset(w, 0, sizeof(*w));
-    w->buf = lwc_malloc(1 << 16);
-    w->cap = 1 << 16;
-    if (!w->buf) { w->err = LWC_ERR_NOMEM; return; }
-    memcpy(w->buf, "LWCM", 4);
-    w->len = 12;
-}
-
-static void put(LwcModelWriter *w, const void *p, size_t n)
-{
-    if (w->err) return;
-    if (w->cap - w->len < n) {
-        size_t nc = w->cap;
-        while (nc - w->len < n) nc *= 2;
-        uint8_t *nb = lwc_malloc(nc);
-        if (!nb) { w->err = LWC_ERR_NOMEM; return; }
-        memcpy(nb, w->buf, w->len);
-        lwc_free(w->buf);
-        w->buf = nb;
-        w->cap = nc;
-    }
-    memcpy(w->buf + w->len, p, n);
-    w->len += n;
-}
-
-void lwc_mw_tensor(LwcModelWriter *w, const char *name, int dtype, int ndim,
-                   const uint32_t *dims, const void *data)
-{
-    uint16_t nl = (uint16_t)strlen(name);
-    uint8_t hdr[2] = { (uint8_t)dtype, (uint8_t)ndim };
-    size_t cnt = 1;
-    put(w, &nl, 2);
-    put(w, name, nl);
-    put(w, hdr, 2);
-    for (int d = 0; d < ndim; d++) {
-        put(w, &dims[d], 4);
-        cnt *= dims[d];
-    }
-    put(w, data, cnt * dt_size[dtype]);
-    w->count++;
-}
-
-int lwc_mw_finish(LwcModelWriter *w, uint8_t **out, size_t *size)
-{
-    if (w->err) return w->err;
-    uint32_t ver = LWC_MODEL_VERSION;
-    memcpy(w->buf + 4, &ver, 4);
-    memcpy(w->buf + 8, &w->count, 4);
-    *out = w->buf;
-    *size = w->len;
-    w->buf = NULL;
-    return LWC_OK;
-}
-
-void lwc_mw_free(LwcModelWriter *w)
-{
-    lwc_free(w->buf);
-    w->buf = NULL;
 }
 
 LwcMacs lwc_model_macs(const LwcArch *a, int ab)

@@ -83,22 +83,8 @@ struct LwcModel {
     int nallocs, cap_allocs;
 };
 
-/* Serialised-tensor writer used by model export (tools) and tests. */
-typedef struct LwcModelWriter {
-    uint8_t *buf;
-    size_t len, cap;
-    uint32_t count;
-    int err;
-} LwcModelWriter;
-
-void lwc_mw_init(LwcModelWriter *w);
-void lwc_mw_tensor(LwcModelWriter *w, const char *name, int dtype, int ndim,
-                   const uint32_t *dims, const void *data);
-/* Finish: on success *out (lwc_malloc'd) holds the file. */
-int lwc_mw_finish(LwcModelWriter *w, uint8_t **out, size_t *size);
-void lwc_mw_free(LwcModelWriter *w);
-
 enum { LWC_DT_F32 = 0, LWC_DT_I16 = 1, LWC_DT_I32 = 2, LWC_DT_U32 = 3, LWC_DT_U8 = 4 };
+extern const uint8_t lwc_model_dtype_size[5]; /* bytes per element, by dtype */
 
 uint64_t lwc_fnv1a64(const uint8_t *p, size_t n);
 
@@ -111,6 +97,8 @@ LwcMacs lwc_model_macs(const LwcArch *a, int ab);
 /* Gains for a quality in [0,100]: interpolated geometrically between the
  * two nearest rate levels. Only the encoder and synthesis use them (float). */
 void lwc_model_gains(const LwcModel *m, double quality, float *gain, float *igain);
+/* The two rate levels around a quality, and the weight f of the upper one. */
+void lwc_model_level_pos(const LwcModel *m, double quality, int *l0, int *l1, double *f);
 /* z's gains at a quality (encoder: z = h_a(y) * zgain, then rounding),
  * interpolated like lwc_model_gains; all 1 for a version-1 model. */
 void lwc_model_zgains(const LwcModel *m, double quality, float *zgain);

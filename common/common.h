@@ -29,6 +29,9 @@ void lwc_alloc_set_cap(size_t cap);
 size_t lwc_alloc_get_cap(void);
 void lwc_alloc_fail_after(long n);
 
+/* Seconds on a monotonic clock (differences only). */
+double lwc_now(void);
+
 /* Checked size arithmetic: returns 0 and stores the product, or -1 on overflow. */
 static inline int lwc_mul_size(size_t a, size_t b, size_t *out)
 {

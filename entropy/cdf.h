@@ -25,6 +25,7 @@
 
 #include <stdint.h>
 
+#include "common/common.h"
 #include "rans.h"
 
 /* Coding tables: table t covers sizes[t] symbols (the last one is the escape)
@@ -86,5 +87,20 @@ void lwc_scale_levels(double levels[LWC_SCALE_LEVELS]);
  * LWC_ERR_INVAL (sigma not > 0 and finite, or max_n < 4).
  * Uses libm (erfc): model export only; decoders use stored integer tables. */
 int lwc_gaussian_pmf(double sigma, int *half_width, double *pmf, int max_n);
+
+/* Escapes (see the top of this file): a sign bit, 4 bits for k-1, then k
+ * chunks of 4 bits. */
+#define LWC_CDF_ESC_CHUNK_BITS 4
+#define LWC_CDF_ESC_MAX_CHUNKS 8
+
+/* The value range [lo, hi] of a table; both must fit in int32. */
+static inline int lwc_cdf_value_range(int n, int offset, int64_t *lo, int64_t *hi)
+{
+    *lo = -(int64_t)offset;
+    *hi = (int64_t)n - 2 - offset;
+    LWC_RET_IF(n < 2 || n > LWC_CDF_MAX_SYMBOLS, LWC_ERR_INVAL);
+    LWC_RET_IF(*lo > INT32_MAX || *hi > INT32_MAX, LWC_ERR_INVAL);
+    return LWC_OK;
+}
 
 #endif

@@ -6,6 +6,7 @@
 #include "common/common.h"
 #include "entropy/cdf.h"
 #include "learn/rng.h"
+#include "learn/model_write.h"
 #include "learn/net.h"
 
 static size_t add_conv(LwcNetConv *c, size_t *off, int cin, int cout, int k, int stride, int bias)

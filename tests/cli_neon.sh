@@ -37,7 +37,7 @@ fi
 CFLAGS=(-std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Wstrict-prototypes
         -Wmissing-prototypes -Wno-unused-parameter -ffp-contract=off -Werror
         -I"$SRC/include" -I"$SRC")
-SOURCES=(tests/neon/neon_kernels.c transforms/wpt.c entropy/intconv.c common/alloc.c)
+SOURCES=(tests/neon/neon_kernels.c transforms/wpt.c transforms/wpt_enc.c entropy/intconv.c common/alloc.c)
 # FMADD/FMSUB/FNMADD/FNMSUB (scalar), FMLA/FMLS (vector), by element too.
 FUSED='[[:space:]](fmla|fmls|fmadd|fmsub|fnmadd|fnmsub)[[:space:]]'
 fail=0

@@ -16,6 +16,10 @@
  * between the output and one image-sized plane of work so that the last
  * level lands in the output. No allocation.
  *
+ * Files: this one holds the engine, the kernels and the synthesis (the
+ * decoder's direction); wpt_enc.c the analysis and the adjoints, which only
+ * the encoder and the trainer run (wpt_prog.h between them).
+ *
  * Kernels: the inner loops (lifting updates, scalings, (de)interleaves) go
  * through a table of C / SSE2 / AVX2 / NEON versions chosen at run time, all
  * bit-identical (see "kernels" below). */
@@ -24,6 +28,7 @@
 
 #include "common/common.h"
 #include "transforms/wpt.h"
+#include "transforms/wpt_prog.h"
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define LWC_WPT_X86 1
@@ -40,53 +45,9 @@
 #endif
 
 /* JPEG 2000 irreversible 9/7 lifting constants. */
-#define W97_ALPHA (-1.586134342)
-#define W97_BETA (-0.05298011854)
-#define W97_GAMMA 0.8829110762
-#define W97_DELTA 0.4435068522
-#define W97_K 1.149604398
-#define W97_SQRT2 1.4142135623730951
-/* Unit-gain output scaling (see wpt.h). */
-#define W97_KS (W97_K / W97_SQRT2)
-#define W97_KD (1.0 / (W97_K * W97_SQRT2))
-
-/* One lifting step. to_d: d[i] += a (s[i] + s[i+1]), else
- * s[i] += a (d[i-1] + d[i]); an out-of-range neighbour counts as 0, then
- * e0 adds a*u[0] to target[0] and em adds a*u[m-1] to target[m-1] (u is the
- * source). Symmetric extension is em = 1 for d-steps and e0 = 1 for s-steps;
- * the transpose of a step has the other target and the same e0/em. */
-typedef struct Lift {
-    float a;
-    unsigned char to_d, e0, em;
-} Lift;
-
-/* Analysis programs: lift steps[] in order, then s *= ks, d *= kd.
- * Synthesis programs: s *= ks, d *= kd first, then steps[] in order. */
-typedef struct Prog {
-    Lift step[4];
-    float ks, kd;
-} Prog;
-
-#define DSTEP(a, e0, em) { (float)(a), 1, e0, em }
-#define SSTEP(a, e0, em) { (float)(a), 0, e0, em }
-
-static const Prog g_forward = {
-    { DSTEP(W97_ALPHA, 0, 1), SSTEP(W97_BETA, 1, 0),
-      DSTEP(W97_GAMMA, 0, 1), SSTEP(W97_DELTA, 1, 0) },
-    (float)W97_KS, (float)W97_KD };
-static const Prog g_inverse = {
+static const LwcWptProg g_inverse = {
     { SSTEP(-W97_DELTA, 1, 0), DSTEP(-W97_GAMMA, 0, 1),
       SSTEP(-W97_BETA, 1, 0), DSTEP(-W97_ALPHA, 0, 1) },
-    (float)(1.0 / W97_KS), (float)(1.0 / W97_KD) };
-/* forward^T: scale, then the transposed steps in reverse order. */
-static const Prog g_forward_adj = {
-    { DSTEP(W97_DELTA, 1, 0), SSTEP(W97_GAMMA, 0, 1),
-      DSTEP(W97_BETA, 1, 0), SSTEP(W97_ALPHA, 0, 1) },
-    (float)W97_KS, (float)W97_KD };
-/* inverse^T: transposed steps of the inverse in reverse order, then scale. */
-static const Prog g_inverse_adj = {
-    { SSTEP(-W97_ALPHA, 0, 1), DSTEP(-W97_BETA, 1, 0),
-      SSTEP(-W97_GAMMA, 0, 1), DSTEP(-W97_DELTA, 1, 0) },
     (float)(1.0 / W97_KS), (float)(1.0 / W97_KD) };
 
 /* --- kernels ------------------------------------------------------------
@@ -502,7 +463,7 @@ const char *lwc_wpt_kernel_name(void) { return select_dsp()->name; }
 /* --- rows: horizontal 1D transform, s and d halves contiguous ----------- */
 
 /* One lifting step along a row of m (s, d) pairs held in two arrays. */
-static void lift_1d(const WptDsp *dsp, float *restrict s, float *restrict d, int m, const Lift *st)
+static void lift_1d(const WptDsp *dsp, float *restrict s, float *restrict d, int m, const LwcLift *st)
 {
     const float a = st->a;
     if (st->to_d) { /* d[i] += a (s[i] + s[i+1]) */
@@ -517,7 +478,7 @@ static void lift_1d(const WptDsp *dsp, float *restrict s, float *restrict d, int
 }
 
 /* dst = [low | high] of the w samples at src (dst != src). */
-static void row_analysis(const WptDsp *dsp, const Prog *pg, const float *restrict src,
+static void row_analysis(const WptDsp *dsp, const LwcWptProg *pg, const float *restrict src,
                          float *restrict dst, int w, float *restrict tmp)
 {
     int m = w / 2;
@@ -529,7 +490,7 @@ static void row_analysis(const WptDsp *dsp, const Prog *pg, const float *restric
 }
 
 /* [low | high] at src -> w samples at dst (dst != src). */
-static void row_synthesis(const WptDsp *dsp, const Prog *pg, const float *restrict src,
+static void row_synthesis(const WptDsp *dsp, const LwcWptProg *pg, const float *restrict src,
                           float *restrict dst, int w, float *restrict tmp)
 {
     int m = w / 2;
@@ -555,7 +516,7 @@ enum { RING = 4 }; /* live (s, d) row pairs: enough for lags up to 2 */
 
 typedef struct Stream {
     const WptDsp *dsp;
-    const Prog *pg;
+    const LwcWptProg *pg;
     int m;           /* pairs in the plane (rows / 2) */
     int wl;          /* floats per row */
     float *ring;     /* RING pairs of 2 rows */
@@ -565,7 +526,7 @@ typedef struct Stream {
 static float *st_s(const Stream *v, int i) { return v->ring + (size_t)(i % RING) * 2 * v->wl; }
 static float *st_d(const Stream *v, int i) { return st_s(v, i) + v->wl; }
 
-static void stream_init(Stream *v, const WptDsp *dsp, const Prog *pg, int hl, int wl, float *ring)
+static void stream_init(Stream *v, const WptDsp *dsp, const LwcWptProg *pg, int hl, int wl, float *ring)
 {
     v->dsp = dsp;
     v->pg = pg;
@@ -584,7 +545,7 @@ static void stream_init(Stream *v, const WptDsp *dsp, const Prog *pg, int hl, in
  * boundary terms. */
 static RowOp stream_op(const Stream *v, int k, int i)
 {
-    const Lift *st = &v->pg->step[k];
+    const LwcLift *st = &v->pg->step[k];
     int last = v->m - 1;
     RowOp o;
     o.a = st->a;
@@ -680,7 +641,7 @@ static void syn_store(const Stream *v, int i, void *ctx)
 /* One level on `planes` planes of hl x wl; src and dst must not overlap.
  * Analysis turns each plane into its 4 subbands (same footprint), synthesis
  * the reverse. */
-static void run_level(const WptDsp *dsp, const Prog *pg, int analysis, const float *src, float *dst,
+static void run_level(const WptDsp *dsp, const LwcWptProg *pg, int analysis, const float *src, float *dst,
                       size_t planes, int hl, int wl, float *scratch)
 {
     size_t ps = (size_t)hl * wl;
@@ -717,8 +678,8 @@ static void check_shape(int c, int h, int w, int levels)
 /* Levels 1..J (analysis) or J..1 (synthesis). Each level reads the previous
  * level's output (the input for the first) and writes the other of {out,
  * work plane}, chosen so that the last level lands in out. */
-static void transform(const Prog *pg, int analysis, const float *in, int c, int h,
-                      int w, int levels, float *out, float *work)
+void lwc_wpt_transform(const LwcWptProg *pg, int analysis, const float *in, int c, int h,
+                       int w, int levels, float *out, float *work)
 {
     size_t hw = (size_t)h * w;
     const WptDsp *dsp = select_dsp();
@@ -739,26 +700,8 @@ static void transform(const Prog *pg, int analysis, const float *in, int c, int 
     }
 }
 
-void lwc_wpt_forward(const float *x, int c, int h, int w, int levels,
-                     float *y, float *work)
-{
-    transform(&g_forward, 1, x, c, h, w, levels, y, work);
-}
-
 void lwc_wpt_inverse(const float *y, int c, int h, int w, int levels,
                      float *x, float *work)
 {
-    transform(&g_inverse, 0, y, c, h, w, levels, x, work);
-}
-
-void lwc_wpt_forward_adjoint(const float *y, int c, int h, int w, int levels,
-                             float *x, float *work)
-{
-    transform(&g_forward_adj, 0, y, c, h, w, levels, x, work);
-}
-
-void lwc_wpt_inverse_adjoint(const float *x, int c, int h, int w, int levels,
-                             float *y, float *work)
-{
-    transform(&g_inverse_adj, 1, x, c, h, w, levels, y, work);
+    lwc_wpt_transform(&g_inverse, 0, y, c, h, w, levels, x, work);
 }
