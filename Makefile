@@ -4,7 +4,10 @@
 #               the plain pass also runs each libFuzzer harness FUZZ_SECONDS, TSan,
 #               and the NEON kernels cross-built for aarch64 under qemu-user)
 #   make fuzz   only the libFuzzer runs (tests/cli_fuzz.sh), FUZZ_SECONDS per harness
-# Other targets: build, install (PREFIX=/usr/local), clean, deps.
+#   make install PREFIX=DIR   build, then install bin/lwc, lib/liblwc.{a,so}, lib/pkgconfig/lwc.pc,
+#               include/lwc.h, share/lwc/lwc-default.lwcm under DIR (default /usr/local)
+#   make uninstall   remove exactly the files the last `make install` wrote
+# Other targets: build, clean, deps.
 
 BUILD      ?= build
 BUILD_SAN  ?= build-san
@@ -15,6 +18,9 @@ QUALITY    ?= 50
 BUILD_FUZZ ?= $(BUILD)-fuzz
 FUZZ_SECONDS ?= 60
 export FUZZ_SECONDS
+# The files the last `make install` wrote: a copy of CMake's install_manifest.txt,
+# which any later `cmake --install` of the tree (tests do one) overwrites.
+INSTALL_MANIFEST ?= $(BUILD)/make_install_manifest.txt
 
 BUILD_PKGS = cmake make gcc pkg-config libpng-dev libjpeg62-turbo-dev libopenblas-dev check
 TEST_PKGS  = libjpeg-turbo-progs webp ffmpeg $(NEON_PKGS)
@@ -22,7 +28,7 @@ TEST_PKGS  = libjpeg-turbo-progs webp ffmpeg $(NEON_PKGS)
 NEON_PKGS  = gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 FUZZ_PKGS  = clang libclang-rt-14-dev
 
-.PHONY: all run test build install clean deps deps-test deps-fuzz fuzz
+.PHONY: all run test build install uninstall clean deps deps-test deps-fuzz fuzz
 
 all: build
 
@@ -54,8 +60,20 @@ test: deps-test $(BUILD)/Makefile
 fuzz: deps-fuzz
 	FUZZ_BUILD=$(BUILD_FUZZ) bash tests/cli_fuzz.sh - $(BUILD)
 
+# --prefix: PREFIX wins over the prefix the tree was configured with. The CLI
+# finds its model next to itself (../share/lwc) and lwc.pc is relocatable, so
+# nothing needs rebuilding for a new prefix.
 install: build
-	cmake --install $(BUILD)
+	cmake --install $(BUILD) --prefix "$(PREFIX)"
+	@cp $(BUILD)/install_manifest.txt $(INSTALL_MANIFEST)
+
+# Remove each file of the manifest (folders stay); keep the manifest if one fails.
+uninstall:
+	$(if $(wildcard $(INSTALL_MANIFEST)),,$(error make uninstall: no $(INSTALL_MANIFEST), so nothing to remove (make install writes it)))
+	@while IFS= read -r f || [ -n "$$f" ]; do \
+	  if [ -e "$$f" ] || [ -L "$$f" ]; then echo "-- Removing: $$f"; rm -f -- "$$f" || exit 1; fi; \
+	done < $(INSTALL_MANIFEST)
+	@rm -f $(INSTALL_MANIFEST)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_FUZZ) $(BUILD)-tsan
