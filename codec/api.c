@@ -90,6 +90,11 @@ int lwc_open(LwcContext **out, const LwcModel *model, const LwcSettings *s)
     LWC_RET_IF(!c, LWC_ERR_NOMEM);
     c->s = *s;
     c->m = model;
+    int r = lwc_pool_create(s->threads, &c->pool);
+    if (r < 0) {
+        lwc_free(c);
+        return r;
+    }
     lwc_gemm_force_reference(s->reference_kernels);
     lwc_gemm_set_threads(1); /* our own workers split the float layers (bands.c) */
     *out = c;
@@ -99,6 +104,7 @@ int lwc_open(LwcContext **out, const LwcModel *model, const LwcSettings *s)
 void lwc_close(LwcContext **c)
 {
     if (!c || !*c) return;
+    lwc_pool_destroy(&(*c)->pool);
     lwc_free(*c);
     *c = NULL;
 }

@@ -6,12 +6,9 @@
  *
  * Threads: each conv layer of a band is split into fixed chunks of output
  * rows; a chunk is one task, and tasks are pulled from a shared counter by up
- * to `threads` pthreads. Chunk sizes depend only on the layer's shape, so the
+ * to `threads` workers of the context's pool (common/pool.h). Chunk sizes depend only on the layer's shape, so the
  * GEMM calls (and every float) are the same whatever the thread count.
  * OpenBLAS runs single-threaded inside the tasks (lwc_open sets it). */
-#include <pthread.h>
-#include <stdatomic.h>
-
 #include "common/common.h"
 #include "ctxmodel.h"
 #include "internal.h"
@@ -21,7 +18,6 @@
 
 #define LWC_BAND_BUDGET ((size_t)64 << 20) /* floats of band buffers (256 MiB) */
 #define LWC_CONV_WORK ((size_t)2 << 20)    /* im2col floats per worker (8 MiB) */
-#define LWC_MAX_WORKERS 64
 
 static int g_band_rows; /* 0: automatic */
 
@@ -34,53 +30,6 @@ int lwc_band_rows(int hy, size_t floats_per_row, int halo)
     int rows = fit > (size_t)(2 * halo + 8) ? (int)LWC_MIN(fit - 2 * halo, (size_t)hy) : 8;
     int count = (hy + rows - 1) / rows;
     return LWC_MIN((hy + count - 1) / count, hy); /* equal heights */
-}
-
-/* --- workers ---------------------------------------------------------------- */
-
-typedef struct Pool {
-    LwcTaskFn fn;
-    void *arg;
-    int ntasks;
-    atomic_int next, err;
-} Pool;
-
-typedef struct Worker {
-    Pool *p;
-    int id;
-    pthread_t th;
-} Worker;
-
-static void drain(Pool *p, int id)
-{
-    for (;;) {
-        int t = atomic_fetch_add(&p->next, 1);
-        if (t >= p->ntasks) return;
-        int r = p->fn(p->arg, t, id), none = LWC_OK;
-        if (r < 0) atomic_compare_exchange_strong(&p->err, &none, r);
-    }
-}
-
-static void *worker_main(void *v)
-{
-    Worker *w = v;
-    drain(w->p, w->id);
-    return NULL;
-}
-
-int lwc_parallel(int threads, int ntasks, LwcTaskFn fn, void *arg)
-{
-    Pool p = { fn, arg, ntasks, 0, LWC_OK };
-    Worker w[LWC_MAX_WORKERS];
-    int nw = LWC_MIN(LWC_MIN(threads, ntasks), LWC_MAX_WORKERS), started = 1;
-    /* a worker that fails to start leaves its tasks to the others */
-    for (; started < nw; started++) {
-        w[started] = (Worker){ &p, started, 0 };
-        if (pthread_create(&w[started].th, NULL, worker_main, &w[started])) break;
-    }
-    drain(&p, 0);
-    for (int i = 1; i < started; i++) pthread_join(w[i].th, NULL);
-    return atomic_load(&p.err);
 }
 
 /* --- conv layers in row chunks ----------------------------------------------- */

@@ -68,7 +68,7 @@ int lwc_reconstruct(const LwcModel *m, const LwcGeom *g, const int32_t *yq, doub
     return r;
 }
 
-int lwc_decode(LwcContext *c, const uint8_t *buf, size_t size, LwcImage *out, LwcStats *st)
+static int decode(LwcContext *c, const uint8_t *buf, size_t size, LwcImage *out, LwcStats *st)
 {
     LWC_RET_IF(!out, LWC_ERR_INVAL);
     memset(out, 0, sizeof(*out));
@@ -103,5 +103,14 @@ int lwc_decode(LwcContext *c, const uint8_t *buf, size_t size, LwcImage *out, Lw
         st->bytes_z = zs->size; st->bytes_y = ys->size; st->bytes_alpha = as ? as->size : 0;
         st->bytes_header = size - st->bytes_z - st->bytes_y - st->bytes_alpha;
     }
+    return r;
+}
+
+/* Every stage runs its tasks on the context's workers. */
+int lwc_decode(LwcContext *c, const uint8_t *buf, size_t size, LwcImage *out, LwcStats *st)
+{
+    LwcPool *prev = lwc_pool_bind(c ? c->pool : NULL);
+    int r = decode(c, buf, size, out, st);
+    lwc_pool_bind(prev);
     return r;
 }

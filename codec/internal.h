@@ -5,11 +5,13 @@
 #include <stdint.h>
 
 #include "lwc.h"
+#include "common/pool.h"
 #include "model.h"
 
 struct LwcContext {
     LwcSettings s;
     const LwcModel *m;
+    LwcPool *pool; /* s.threads workers, started in lwc_open */
 };
 
 /* Geometry: the image is padded (mirrored) to a multiple of 32 so that the
@@ -55,12 +57,6 @@ void lwc_set_band_rows(int rows);
  * rd_weights); tools and tests may change it while no encode runs. */
 void lwc_set_rdo_alpha(double alpha);
 double lwc_rdo_alpha(void);
-
-/* Runs fn(arg, task, worker) for every task in [0, ntasks) on at most
- * `threads` workers (the caller is worker 0; worker < threads). Returns the
- * first negative result, else LWC_OK. threads <= 1 runs inline. */
-typedef int (*LwcTaskFn)(void *arg, int task, int worker);
-int lwc_parallel(int threads, int ntasks, LwcTaskFn fn, void *arg);
 
 /* One float conv layer over output rows [lo, hi) of an input of `h` rows,
  * split into fixed row chunks run as parallel tasks. y holds output rows

@@ -16,8 +16,8 @@ static int check_image(const LwcContext *c, const LwcImage *img)
     return LWC_OK;
 }
 
-int lwc_encode(LwcContext *c, const LwcImage *img, const LwcEncodeParams *p, uint8_t **out,
-               size_t *out_size, LwcImage *recon, LwcStats *st)
+static int encode(LwcContext *c, const LwcImage *img, const LwcEncodeParams *p, uint8_t **out,
+                  size_t *out_size, LwcImage *recon, LwcStats *st)
 {
     LWC_RET_IF(!out || !out_size, LWC_ERR_INVAL);
     *out = NULL;
@@ -32,4 +32,14 @@ int lwc_encode(LwcContext *c, const LwcImage *img, const LwcEncodeParams *p, uin
     int plain = p->plain_rounding || effort == LWC_EFFORT_MIN;
     if (effort <= LWC_EFFORT_DEFAULT) return lwc_encode_pass(c, img, q100, plain, NULL, NULL, out, out_size, recon, st);
     return lwc_encode_search(c, img, q100, effort, p, out, out_size, recon, st);
+}
+
+/* Every stage runs its tasks on the context's workers. */
+int lwc_encode(LwcContext *c, const LwcImage *img, const LwcEncodeParams *p, uint8_t **out,
+               size_t *out_size, LwcImage *recon, LwcStats *st)
+{
+    LwcPool *prev = lwc_pool_bind(c ? c->pool : NULL);
+    int r = encode(c, img, p, out, out_size, recon, st);
+    lwc_pool_bind(prev);
+    return r;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ThreadSanitizer: the "threads" case of tests/test_robust.c (two threads,
-# each with its own context on one shared model, encoding and decoding at
-# once) built with -fsanitize=thread in its own tree. Run by ctest (label
+# each with its own context, so its own worker pool, on one shared model,
+# encoding and decoding at once) and tests/test_pool.c (the pool alone),
+# built with -fsanitize=thread in its own tree. Run by ctest (label
 # "slow", so only the plain pass of `make test` runs it; about 20 s):
 #   bash tests/cli_tsan.sh [LWC_PATH] [BUILD_DIR]
 # Only BUILD_DIR is used: the tree is TSAN_BUILD, default BUILD_DIR-tsan.
@@ -26,15 +27,19 @@ if [[ ! -f $TB/CMakeCache.txt ]]; then
         -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread -DCMAKE_SHARED_LINKER_FLAGS=-fsanitize=thread \
         > "$tmp/cmake.log" 2>&1 || { cat "$tmp/cmake.log"; exit 1; }
 fi
-cmake --build "$TB" -j"${JOBS:-2}" --target test_robust > "$tmp/build.log" 2>&1 || { tail -40 "$tmp/build.log"; exit 1; }
+cmake --build "$TB" -j"${JOBS:-2}" --target test_robust test_pool > "$tmp/build.log" 2>&1 || { tail -40 "$tmp/build.log"; exit 1; }
 cd "$SRC" || exit 1
 OPENBLAS_NUM_THREADS=1 CK_RUN_CASE=threads CK_DEFAULT_TIMEOUT=600 \
   TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 exitcode=66 second_deadlock_stack=1}" \
   "$TB/tests/test_robust" > "$tmp/run.log" 2>&1
 rc=$?
+OPENBLAS_NUM_THREADS=1 CK_DEFAULT_TIMEOUT=600 \
+  TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 exitcode=66 second_deadlock_stack=1}" \
+  "$TB/tests/test_pool" >> "$tmp/run.log" 2>&1
+rc=$(( rc ? rc : $? ))
 cat "$tmp/run.log"
 if (( rc != 0 )) || grep -q 'ThreadSanitizer' "$tmp/run.log"; then
   echo "FAIL: ThreadSanitizer run (exit $rc)"
   exit 1
 fi
-echo "ok: threads case clean under ThreadSanitizer"
+echo "ok: the threads case and the pool tests are clean under ThreadSanitizer"
