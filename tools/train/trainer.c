@@ -2,13 +2,13 @@
  * worker owns a graph and gradient buffers, and gradients are summed in a
  * fixed order, so a run is reproducible for a given thread count. */
 #include <math.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/common.h"
+#include "common/pool.h"
 #include "codec/internal.h"
 #include "learn/adam.h"
 #include "tools/train/data.h"
@@ -40,7 +40,6 @@ void lwc_train_default_opts(LwcTrainOpts *o)
 }
 
 typedef struct Worker {
-    pthread_t th;
     LwcGraph *g;
     float *grad, *fgrad, *crop;
     float *act_max;
@@ -61,15 +60,18 @@ typedef struct Trainer {
     LwcDataset ds;
     Worker w[MAX_WORKERS];
     int nw;
+    LwcPool *pool; /* nw workers, started once (common/pool.h) */
     int nval; /* validation crops */
     long end; /* the last step of this run */
     FILE *log;
     double t_start, t_last_ckpt;
 } Trainer;
 
-static void *work_fn(void *arg)
+/* Task k: worker k's crops (the pool's worker index is not needed). */
+static int work_task(void *arg, int task, int worker)
 {
-    Worker *w = arg;
+    Worker *w = &((Trainer *)arg)->w[task];
+    (void)worker;
     memset(&w->sum, 0, sizeof(w->sum));
     w->psnr_sum = 0;
     for (int i = 0; i < w->nitems && !w->err; i++) {
@@ -82,24 +84,16 @@ static void *work_fn(void *arg)
         w->sum.bits_y += s.bits_y; w->sum.bits_z += s.bits_z; w->sum.mse += s.mse; w->sum.loss += s.loss;
         w->psnr_sum += 10 * log10(1.0 / fmax(s.mse, 1e-12));
     }
-    return NULL;
+    return LWC_OK;
 }
 
-/* Run the workers' tasks (in threads when there are several). */
+/* Run the workers' tasks on the trainer's pool. */
 static int run_workers(Trainer *t)
 {
-    if (t->nw == 1) {
-        work_fn(&t->w[0]);
-        return t->w[0].err;
-    }
+    lwc_parallel(t->nw, t->nw, work_task, t);
     for (int i = 0; i < t->nw; i++)
-        if (pthread_create(&t->w[i].th, NULL, work_fn, &t->w[i])) return LWC_ERR_NOMEM;
-    int err = 0;
-    for (int i = 0; i < t->nw; i++) {
-        pthread_join(t->w[i].th, NULL);
-        if (t->w[i].err) err = t->w[i].err;
-    }
-    return err;
+        if (t->w[i].err) return t->w[i].err;
+    return LWC_OK;
 }
 
 static int train_step(Trainer *t, LwcStepStats *agg, int *level_out)
@@ -334,6 +328,8 @@ static int setup_workers(Trainer *t)
     t->nw = LWC_CLAMP(o->threads, 1, MAX_WORKERS);
     if (t->nw > o->batch) t->nw = o->batch;
     lwc_gemm_set_threads(1); /* parallelism comes from the workers */
+    LWC_FWD(lwc_pool_create(t->nw, &t->pool));
+    lwc_pool_bind(t->pool);
     size_t np = t->st.net.nparams, fp = t->st.net.fact.nparams;
     for (int i = 0; i < t->nw; i++) {
         Worker *w = &t->w[i];
@@ -353,6 +349,8 @@ static void free_trainer(Trainer *t)
         lwc_graph_free(&t->w[i].g);
         lwc_free(t->w[i].grad); lwc_free(t->w[i].fgrad); lwc_free(t->w[i].crop);
     }
+    if (t->pool) lwc_pool_bind(NULL);
+    lwc_pool_destroy(&t->pool);
     lwc_train_state_free(&t->st);
     lwc_dataset_free(&t->ds);
     if (t->log) fclose(t->log);
