@@ -20,11 +20,6 @@ static void scatter_rows(const int32_t *src, int w, int parity, int r0, int r1, 
         }
 }
 
-void lwc_gather_parity(const int16_t *src, int h, int w, int parity, int16_t *dst)
-{
-    gather_rows(src, w, parity, 0, h, dst);
-}
-
 static size_t max_work(const LwcModel *m, int hy, int wy)
 {
     const LwcArch *a = &m->a;
@@ -40,7 +35,7 @@ static size_t max_work(const LwcModel *m, int hy, int wy)
 }
 
 /* Buffers used per position of a pass hold npos (half the map, rounded up)
- * positions; those also used by lwc_ctx_hyper hold what it needs there. */
+ * positions; those also used by the hyper synthesis hold what it needs there. */
 int lwc_ctx_open(LwcCtx *c, const LwcModel *m, int hy, int wy, int workers)
 {
     const LwcArch *a = &m->a;
@@ -101,11 +96,6 @@ void lwc_ctx_hyper_range(LwcCtx *c, int k, int p0, int p1, int worker)
         lwc_intconv_forward_range(&m->hs1, c->in, c->hy, c->wy, LWC_INT_ALL, p0, p1, c->hyper, work);
 }
 
-void lwc_ctx_hyper(LwcCtx *c, const int32_t *zhat)
-{
-    for (int k = 0; k < 2; k++) lwc_ctx_hyper_range(c, k, 0, lwc_ctx_hyper_input(c, k, zhat), 0);
-}
-
 /* Scale index: the number of thresholds below the predicted log-scale, i.e.
  * the smallest level >= scale (capped at the last level). */
 static uint8_t scale_index(const int32_t *thr, int16_t v)
@@ -118,36 +108,7 @@ static uint8_t scale_index(const int32_t *thr, int16_t v)
     return (uint8_t)lo;
 }
 
-/* The serial part of a pass: hyper features, earlier slices and (for
- * non-anchors) the masked anchors, gathered for the pass's positions. */
-void lwc_ctx_prepare(LwcCtx *c, int s, int parity)
-{
-    const LwcArch *a = &c->m->a;
-    size_t hw = (size_t)c->hy * c->wy;
-    int npos = lwc_int_npos(c->hy, c->wy, parity);
-    int16_t *dst = c->in;
-    for (int ch = 0; ch < a->Ch; ch++, dst += npos)
-        lwc_gather_parity(c->hyper + ch * hw, c->hy, c->wy, parity, dst);
-    for (int ch = 0; ch < s * c->ms; ch++, dst += npos)
-        lwc_gather_parity(c->yq + ch * hw, c->hy, c->wy, parity, dst);
-    if (parity == 0) { /* anchors see no context of their own slice */
-        memset(dst, 0, (size_t)a->Cc * npos * sizeof(*dst));
-        return;
-    }
-    /* 3x3 context over the anchors of slice s (non-anchors zeroed), computed
-     * per position range in lwc_ctx_params_range. */
-    const int16_t *ys = c->yq + (size_t)s * c->ms * hw;
-    for (int ch = 0; ch < c->ms; ch++)
-        for (int i = 0; i < c->hy; i++)
-            for (int j = 0; j < c->wy; j++) {
-                size_t k = ch * hw + (size_t)i * c->wy + j;
-                c->anchors[k] = ((i + j) & 1) ? 0 : ys[k];
-            }
-}
-
-/* The parameter layers p0, p1, p2 and the scale indexes at positions
- * [p0, p1) of a pass whose inputs are in c->in. */
-static void params_tail(LwcCtx *c, int s, int npos, int p0, int p1, int32_t *mu, uint8_t *idx, int32_t *work)
+void lwc_ctx_params_tail(LwcCtx *c, int s, int npos, int p0, int p1, int32_t *mu, uint8_t *idx, int32_t *work)
 {
     const LwcModel *m = c->m;
     lwc_intconv_1x1_forward_range(&m->p0[s], c->in, npos, p0, p1, c->h1, work);
@@ -159,19 +120,6 @@ static void params_tail(LwcCtx *c, int s, int npos, int p0, int p1, int32_t *mu,
             mu[i] = c->out[i];
             idx[i] = scale_index(m->scale_thr, c->out[n + i]);
         }
-}
-
-void lwc_ctx_params_range(LwcCtx *c, int s, int parity, int p0, int p1, int32_t *mu, uint8_t *idx,
-                          int worker)
-{
-    const LwcModel *m = c->m;
-    int npos = lwc_int_npos(c->hy, c->wy, parity);
-    int32_t *work = c->work + (size_t)worker * c->work_n;
-    if (parity == 1) {
-        int16_t *ctx = c->in + (size_t)(m->a.Ch + s * c->ms) * npos;
-        lwc_intconv_forward_range(&m->ctx[s], c->anchors, c->hy, c->wy, parity, p0, p1, ctx, work);
-    }
-    params_tail(c, s, npos, p0, p1, mu, idx, work);
 }
 
 /* --- passes in row ranges ------------------------------------------------- */
@@ -197,7 +145,7 @@ void lwc_ctx_params_rows(LwcCtx *c, int s, int parity, int r0, int r1, int32_t *
         lwc_intconv_forward_range(&c->m->ctx[s], c->yq + (size_t)s * c->ms * hw, c->hy, c->wy, parity, p0, p1,
                                   dst - p0, work);
     }
-    params_tail(c, s, npos, p0, p1, mu, idx, work);
+    lwc_ctx_params_tail(c, s, npos, p0, p1, mu, idx, work);
 }
 
 void lwc_ctx_store_rows(LwcCtx *c, int s, int parity, int r0, int r1, const int32_t *yq)
@@ -206,15 +154,4 @@ void lwc_ctx_store_rows(LwcCtx *c, int s, int parity, int r0, int r1, const int3
     int npos = lwc_ctx_row_pos(c->hy, c->wy, parity), p0 = lwc_ctx_row_pos(r0, c->wy, parity);
     for (int ch = 0; ch < c->ms; ch++)
         scatter_rows(yq + (size_t)ch * npos + p0, c->wy, parity, r0, r1, c->yq + ((size_t)s * c->ms + ch) * hw);
-}
-
-void lwc_ctx_params(LwcCtx *c, int s, int parity, int32_t *mu, uint8_t *idx)
-{
-    lwc_ctx_prepare(c, s, parity);
-    lwc_ctx_params_range(c, s, parity, 0, lwc_int_npos(c->hy, c->wy, parity), mu, idx, 0);
-}
-
-void lwc_ctx_store(LwcCtx *c, int s, int parity, const int32_t *yq)
-{
-    lwc_ctx_store_rows(c, s, parity, 0, c->hy, yq);
 }

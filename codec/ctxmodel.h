@@ -26,46 +26,32 @@ typedef struct LwcCtx {
     int workers;
 } LwcCtx;
 
-/* workers: how many threads may call lwc_ctx_params_range / _rows at once. */
+/* workers: how many threads may call lwc_ctx_params_rows at once. */
 int lwc_ctx_open(LwcCtx *c, const LwcModel *m, int hy, int wy, int workers);
 void lwc_ctx_close(LwcCtx *c);
-/* Hyper features from z_hat [Nz][hy/4][wy/4]. */
-void lwc_ctx_hyper(LwcCtx *c, const int32_t *zhat);
-/* The same in parts, so callers can split each layer over workers: for k = 0,
- * 1, lwc_ctx_hyper_input returns the layer's output positions n, then
+/* Hyper features from z_hat [Nz][hy/4][wy/4], in parts so callers can split
+ * each layer over workers: for k = 0, 1, lwc_ctx_hyper_input returns the layer's output positions n, then
  * lwc_ctx_hyper_range computes positions [p0, p1) of it (any split of
  * [0, n) gives the same integers). */
 int lwc_ctx_hyper_input(LwcCtx *c, int k, const int32_t *zhat);
 void lwc_ctx_hyper_range(LwcCtx *c, int k, int p0, int p1, int worker);
-/* Means (Q4) and scale indexes of slice s, pass `parity`, laid out
- * [ms][npos] with positions in raster order. */
-void lwc_ctx_params(LwcCtx *c, int s, int parity, int32_t *mu, uint8_t *idx);
-/* The same in two steps, so that a pass can be split over threads: prepare
- * (serial), then any partition of the positions [0, npos) over calls of
- * params_range (each with its own worker < workers, concurrently). The
- * results do not depend on the partition (integer arithmetic). */
-void lwc_ctx_prepare(LwcCtx *c, int s, int parity);
-void lwc_ctx_params_range(LwcCtx *c, int s, int parity, int p0, int p1, int32_t *mu, uint8_t *idx,
-                          int worker);
-/* Record y_hat (Q4, [ms][npos]) of slice s, pass `parity`. */
-void lwc_ctx_store(LwcCtx *c, int s, int parity, const int32_t *yq);
-
 /* A pass in ranges of latent rows, with no serial step: the positions of
  * rows [r0, r1) of a pass are [row_pos(r0), row_pos(r1)) (raster order).
  * lwc_ctx_params_rows gathers the inputs of those rows and computes their
- * means and indexes (the same integers as lwc_ctx_params). It reads the
+ * means and indexes (means in Q4 and scale indexes, laid out [ms][npos] with positions in raster
+ * order). It reads the
  * masked anchors of slice s straight from yq, so passes must be stored in
  * coding order on a freshly opened context: when pass 1 of slice s runs, its
  * own positions in yq are still the zeros lwc_ctx_open put there. Calls on
  * disjoint rows with distinct workers may run concurrently, but not with a
  * store. lwc_ctx_store_rows stores rows [r0, r1) of a pass (yq laid out
- * [ms][npos] as for lwc_ctx_store); calls on disjoint rows may run
- * concurrently. */
+ * [ms][npos]); calls on disjoint rows may run concurrently. */
 int lwc_ctx_row_pos(int r, int w, int parity);
 void lwc_ctx_params_rows(LwcCtx *c, int s, int parity, int r0, int r1, int32_t *mu, uint8_t *idx, int worker);
 void lwc_ctx_store_rows(LwcCtx *c, int s, int parity, int r0, int r1, const int32_t *yq);
 
-/* Copy the positions of one parity of a [h][w] map into dst[npos] and back. */
-void lwc_gather_parity(const int16_t *src, int h, int w, int parity, int16_t *dst);
+/* The parameter layers p0, p1, p2 and the scale indexes at positions
+ * [p0, p1) of a pass of npos positions whose inputs are in c->in. */
+void lwc_ctx_params_tail(LwcCtx *c, int s, int npos, int p0, int p1, int32_t *mu, uint8_t *idx, int32_t *work);
 
 #endif

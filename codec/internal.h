@@ -25,12 +25,10 @@ typedef struct LwcGeom {
 
 void lwc_geom_init(LwcGeom *g, int w, int h);
 
-/* Colour planes <-> images. Planes are [3][hp][wp] floats in [-0.5, 0.5].
- * Gray images are replicated to three planes; alpha is not touched. */
-void lwc_planes_to_image(const float *planes, const LwcGeom *g, LwcImage *img);
-/* The same for padded rows [y0, y1) only: planes point at row y0 of plane 0,
- * `plane` floats apart; rows past the image are reflected (to planes) or
- * dropped (to the image). */
+/* Colour planes <-> images, padded rows [y0, y1). Planes are [3][hp][wp]
+ * floats in [-0.5, 0.5]; they point at row y0 of plane 0, `plane` floats
+ * apart; rows past the image are reflected (to planes) or dropped (to the
+ * image). Gray images are replicated to three planes; alpha is not touched. */
 void lwc_image_to_planes_rows(const LwcImage *img, const LwcGeom *g, int y0, int y1, float *planes,
                               size_t plane);
 void lwc_planes_to_image_rows(const float *planes, size_t plane, const LwcGeom *g, int y0, int y1,
@@ -82,7 +80,7 @@ int lwc_conv_run(const LwcConvJob *j, int threads);
  * rows 4i; lwc_conv_run is row0 = 0). */
 int lwc_conv_run_at(const LwcConvJob *j, int row0, int threads);
 struct LwcCtx;
-/* lwc_ctx_hyper on the context's workers. */
+/* The hyper features (lwc_ctx_hyper_input + _range) on the context's workers. */
 void lwc_ctx_hyper_mt(struct LwcCtx *c, const int32_t *zhat);
 
 /* Synthesis: y_hat (Q4 integers, [M][hy][wy]) -> pixels of img (allocated

@@ -38,8 +38,3 @@ void lwc_planes_to_image_rows(const float *planes, size_t plane, const LwcGeom *
             }
     }
 }
-
-void lwc_planes_to_image(const float *planes, const LwcGeom *g, LwcImage *img)
-{
-    lwc_planes_to_image_rows(planes, (size_t)g->hp * g->wp, g, 0, g->hp, img);
-}

@@ -146,7 +146,7 @@ static void synth_whole(const LwcGeom *g, const int32_t *yq, const float *igain,
     conv_whole(&m->gs_skip, yf, g->hy, g->wy, o2, work);
     for (size_t i = 0; i < no; i++) o[i] += o2[i];
     lwc_wpt_inverse(o, 3, g->hp, g->wp, LWC_WPT_LEVELS, pl, work);
-    lwc_planes_to_image(pl, g, out);
+    lwc_planes_to_image_rows(pl, (size_t)g->hp * g->wp, g, 0, g->hp, out);
     free(yf); free(t); free(r); free(o); free(o2); free(pl); free(work);
 }
 

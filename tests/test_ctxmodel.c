@@ -1,9 +1,9 @@
 /* The context model's two ways through a pass must give the same integers:
- * the whole-pass path (lwc_ctx_params: a serial gather and a masked copy of
+ * the whole-pass path (ref_ctx_params, tests/ref_ctxmodel.c: a serial gather and a masked copy of
  * the anchors) and the row-range path the stripes use (lwc_ctx_params_rows:
  * gathers per row range, anchors read from y_hat itself), for any split of
  * the rows into ranges and any worker per range; and lwc_ctx_store_rows over
- * any split must store what lwc_ctx_store stores. Checked pass after pass on
+ * any split must store what ref_ctx_store stores. Checked pass after pass on
  * random latents (values past int16 included), so that every pass sees the
  * state the earlier ones left. */
 #include <string.h>
@@ -11,6 +11,8 @@
 #include "common/common.h"
 #include "codec/ctxmodel.h"
 #include "entropy/intconv.h"
+#include "codec/internal.h"
+#include "ref_ctxmodel.h"
 #include "testutil.h"
 #include "learn/net.h"
 
@@ -47,8 +49,8 @@ START_TEST(rows_equal_whole_pass)
     int32_t *mua = lwc_malloc_array(n, sizeof(int32_t)), *mub = lwc_malloc_array(n, sizeof(int32_t));
     uint8_t *idxa = lwc_malloc(n), *idxb = lwc_malloc(n);
     for (size_t i = 0; i < nz; i++) zhat[i] = (int32_t)(trng_u64(&rng) % 9) - 4;
-    lwc_ctx_hyper(&a, zhat);
-    lwc_ctx_hyper(&b, zhat);
+    ref_ctx_hyper(&a, zhat);
+    lwc_ctx_hyper_mt(&b, zhat); /* the library's path: the layers split over workers */
     for (int s = 0; s < k_arch.S; s++)
         for (int par = 0; par < 2; par++) {
             int npos = lwc_int_npos(hy, wy, par);
@@ -56,7 +58,7 @@ START_TEST(rows_equal_whole_pass)
             int cut[64], nc = random_cuts(&rng, hy, cut);
             memset(mub, 0x55, n * sizeof(int32_t));
             memset(idxb, 0x55, n);
-            lwc_ctx_params(&a, s, par, mua, idxa);
+            ref_ctx_params(&a, s, par, mua, idxa);
             for (int k = 0; k < nc; k++) lwc_ctx_params_rows(&b, s, par, cut[k], cut[k + 1], mub, idxb, k % 3);
             for (size_t i = 0; i < (size_t)a.ms * npos; i++)
                 ck_assert_msg(mua[i] == mub[i] && idxa[i] == idxb[i], "%dx%d slice %d pass %d position %zu: %d/%d %d/%d",
@@ -65,7 +67,7 @@ START_TEST(rows_equal_whole_pass)
                 uint64_t u = trng_u64(&rng);
                 vals[i] = u % 61 ? 16 * ((int32_t)(u >> 8) % 7) + mua[i] : (u & 256 ? 40000 : -40000);
             }
-            lwc_ctx_store(&a, s, par, vals);
+            ref_ctx_store(&a, s, par, vals);
             nc = random_cuts(&rng, hy, cut);
             for (int k = nc; k-- > 0;) lwc_ctx_store_rows(&b, s, par, cut[k], cut[k + 1], vals); /* any order */
             ck_assert(!memcmp(a.yq, b.yq, (size_t)k_arch.M * hy * wy * sizeof(int16_t)));
