@@ -5,6 +5,7 @@
 
 #include "common/common.h"
 #include "common/mem.h"
+#include "layer_table.h"
 #include "model.h"
 #include "transforms/winograd.h"
 
@@ -111,11 +112,11 @@ static int get_fconv(Parser *ps, const char *name, LwcFloatConv *c, int cin, int
 {
     char nm[64];
     c->cin = cin; c->cout = cout; c->k = k; c->stride = stride;
-    snprintf(nm, sizeof(nm), "%s.w", name);
+    snprintf(nm, sizeof(nm), "%.40s.w", name);
     LWC_FWD(get(ps, nm, LWC_DT_F32, (size_t)cin * cout * k * k, (void **)&c->w));
     c->b = NULL;
     if (!has_bias) return LWC_OK;
-    snprintf(nm, sizeof(nm), "%s.b", name);
+    snprintf(nm, sizeof(nm), "%.40s.b", name);
     return get(ps, nm, LWC_DT_F32, (size_t)cout, (void **)&c->b);
 }
 
@@ -134,15 +135,15 @@ static int get_iconv(Parser *ps, const char *name, LwcIntConv *c, int cin, int c
     char nm[64];
     int32_t *clamp;
     c->cin = cin; c->cout = cout; c->k = k;
-    snprintf(nm, sizeof(nm), "%s.w", name);
+    snprintf(nm, sizeof(nm), "%.40s.w", name);
     LWC_FWD(get(ps, nm, LWC_DT_I16, (size_t)cin * cout * k * k, (void **)&c->w));
-    snprintf(nm, sizeof(nm), "%s.bias", name);
+    snprintf(nm, sizeof(nm), "%.40s.bias", name);
     LWC_FWD(get(ps, nm, LWC_DT_I32, (size_t)cout, (void **)&c->bias));
-    snprintf(nm, sizeof(nm), "%s.mult", name);
+    snprintf(nm, sizeof(nm), "%.40s.mult", name);
     LWC_FWD(get(ps, nm, LWC_DT_I32, (size_t)cout, (void **)&c->mult));
-    snprintf(nm, sizeof(nm), "%s.shift", name);
+    snprintf(nm, sizeof(nm), "%.40s.shift", name);
     LWC_FWD(get(ps, nm, LWC_DT_U8, (size_t)cout, (void **)&c->shift));
-    snprintf(nm, sizeof(nm), "%s.clamp", name);
+    snprintf(nm, sizeof(nm), "%.40s.clamp", name);
     LWC_FWD(get(ps, nm, LWC_DT_I32, 2, (void **)&clamp));
     c->lo = clamp[0]; c->hi = clamp[1];
     LWC_RET_IF(c->lo > c->hi || c->lo < -32768 || c->hi > 32767, LWC_ERR_CORRUPT);
@@ -190,16 +191,32 @@ static int check_arch(const LwcArch *a)
     return LWC_OK;
 }
 
-/* Version 2, optional: the analysis branch, its width from ga_b1.w. */
-static int load_branch(Parser *ps)
+/* Version 2, optional: the width of the analysis branch, from ga_b1.w. */
+static int branch_width(Parser *ps)
+{
+    const Entry *e = ps->m->version >= 2 ? find_entry(ps, "ga_b1.w") : NULL;
+    if (!e) return 0;
+    LWC_RET_IF(e->ndim != 4 || e->dims[0] < 1 || e->dims[0] > 4096, LWC_ERR_CORRUPT);
+    return (int)e->dims[0];
+}
+
+/* Every layer of the table, shapes checked against the file. */
+static int load_layers(Parser *ps)
 {
     LwcModel *m = ps->m;
-    const Entry *e = find_entry(ps, "ga_b1.w");
-    if (!e) return LWC_OK;
-    LWC_RET_IF(e->ndim != 4 || e->dims[0] < 1 || e->dims[0] > 4096, LWC_ERR_CORRUPT);
-    m->ab = (int)e->dims[0];
-    LWC_FWD(get_fconv(ps, "ga_b1", &m->gab1, LWC_WPT_CHANNELS, m->ab, 1, 1, 1));
-    return get_fconv(ps, "ga_b2", &m->gab2, m->ab, m->a.M, 1, 1, 0);
+    LwcLayerSpec t[LWC_MAX_LAYERS];
+    int n = lwc_layer_table(&m->a, m->ab, t);
+    for (int i = 0; i < n; i++) {
+        const LwcLayerSpec *l = &t[i];
+        if (l->integer) {
+            LWC_FWD(get_iconv(ps, l->name, lwc_model_int_layer(m, l), l->cin, l->cout, l->k));
+            continue;
+        }
+        LwcFloatConv *c = lwc_model_float_layer(m, l);
+        LWC_FWD(get_fconv(ps, l->name, c, l->cin, l->cout, l->k, l->stride, l->bias));
+        if (l->winograd) LWC_FWD(add_winograd(m, c));
+    }
+    return LWC_OK;
 }
 
 /* Version 2: z's gains, positive and finite; inverse gains 1/4096 .. 4096. */
@@ -224,38 +241,14 @@ static int load_all(Parser *ps)
     memcpy(&m->a, arch, sizeof(m->a));
     LWC_FWD(check_arch(&m->a));
     const LwcArch *a = &m->a;
-    int ms = a->M / a->S;
-    LWC_FWD(get_fconv(ps, "ga", &m->ga, LWC_WPT_CHANNELS, a->M, 1, 1, 1));
-    LWC_FWD(get_fconv(ps, "ha0", &m->ha0, a->M, a->N, 3, 2, 1));
-    LWC_FWD(get_fconv(ps, "ha1", &m->ha1, a->N, a->Nz, 3, 2, 1));
+    int ab = branch_width(ps);
+    LWC_FWD(ab);
+    m->ab = ab;
+    LWC_FWD(load_layers(ps));
     LWC_FWD(get(ps, "gain", LWC_DT_F32, (size_t)a->L * a->M, (void **)&m->gain));
     LWC_FWD(get(ps, "igain", LWC_DT_F32, (size_t)a->L * a->M, (void **)&m->igain));
     LWC_FWD(get(ps, "lambda", LWC_DT_F32, (size_t)a->L, (void **)&m->lambda));
-    LWC_FWD(get_fconv(ps, "gs_in", &m->gs_in, a->M, a->D, 3, 1, 1));
-    LWC_FWD(add_winograd(m, &m->gs_in));
-    for (int i = 0; i < 2 * a->B; i++) {
-        char nm[32];
-        snprintf(nm, sizeof(nm), "gs_rb%d", i);
-        LWC_FWD(get_fconv(ps, nm, &m->gs_rb[i], a->D, a->D, 3, 1, 1));
-        LWC_FWD(add_winograd(m, &m->gs_rb[i]));
-    }
-    LWC_FWD(get_fconv(ps, "gs_out", &m->gs_out, a->D, LWC_WPT_CHANNELS, 1, 1, 1));
-    LWC_FWD(get_fconv(ps, "gs_skip", &m->gs_skip, a->M, LWC_WPT_CHANNELS, 1, 1, 0));
-    LWC_FWD(get_iconv(ps, "hs0", &m->hs0, a->Nz, a->N, 3));
-    LWC_FWD(get_iconv(ps, "hs1", &m->hs1, a->N, a->Ch, 3));
-    for (int s = 0; s < a->S; s++) {
-        char nm[32];
-        snprintf(nm, sizeof(nm), "ctx%d", s);
-        LWC_FWD(get_iconv(ps, nm, &m->ctx[s], ms, a->Cc, 3));
-        snprintf(nm, sizeof(nm), "p0_%d", s);
-        LWC_FWD(get_iconv(ps, nm, &m->p0[s], a->Ch + s * ms + a->Cc, a->P, 1));
-        snprintf(nm, sizeof(nm), "p1_%d", s);
-        LWC_FWD(get_iconv(ps, nm, &m->p1[s], a->P, a->P, 1));
-        snprintf(nm, sizeof(nm), "p2_%d", s);
-        LWC_FWD(get_iconv(ps, nm, &m->p2[s], a->P, 2 * ms, 1));
-    }
     if (m->version >= 2) LWC_FWD(load_zgains(ps));
-    if (m->version >= 2) LWC_FWD(load_branch(ps));
     int32_t *thr;
     LWC_FWD(get(ps, "scale_thr", LWC_DT_I32, LWC_NUM_SCALES, (void **)&thr));
     memcpy(m->scale_thr, thr, sizeof(m->scale_thr));
@@ -366,18 +359,4 @@ void lwc_model_hyper_input(const LwcModel *m, int quality_x100, const int32_t *z
             int64_t v = lwc_round_shift((int64_t)zhat[i] * zi[c], 16 - LWC_ZIN_FRAC);
             out[i] = (int32_t)LWC_CLAMP(v, INT32_MIN, INT32_MAX);
         }
-}
-
-LwcMacs lwc_model_macs(const LwcArch *a, int ab)
-{
-    LwcMacs k;
-    int ms = a->M / a->S;
-    k.syn = (9.0 * a->M * a->D + 2.0 * a->B * 9 * a->D * a->D + (double)a->D * 192 + (double)a->M * 192) / 64;
-    k.ent = 0;
-    for (int s = 0; s < a->S; s++)
-        k.ent += (double)(a->Ch + s * ms + a->Cc) * a->P + (double)a->P * a->P + 2.0 * a->P * ms + 9.0 * ms * a->Cc / 2;
-    k.ent /= 64;
-    k.hyp = (9.0 * a->Nz * a->N) / 256 + (9.0 * a->N * a->Ch) / 64;
-    k.enc = 192.0 * a->M / 64 + 9.0 * a->M * a->N / 256 + 9.0 * a->N * a->Nz / 1024 + (192.0 + a->M) * ab / 64;
-    return k;
 }

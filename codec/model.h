@@ -90,7 +90,8 @@ uint64_t lwc_fnv1a64(const uint8_t *p, size_t n);
 
 /* Multiply-adds per pixel of an architecture: synthesis, entropy-parameter
  * nets (each position computed once), integer hyper synthesis, and the
- * encoder's own analysis (g_a + h_a; the encoder also runs ent and hyp). */
+ * encoder's own analysis (g_a + h_a; the encoder also runs ent and hyp);
+ * summed over the layer table (layer_table.h). */
 typedef struct LwcMacs { double syn, ent, hyp, enc; } LwcMacs;
 LwcMacs lwc_model_macs(const LwcArch *a, int ab);
 

@@ -19,26 +19,48 @@ static size_t add_conv(LwcNetConv *c, size_t *off, int cin, int cout, int k, int
     return *off;
 }
 
+LwcNetConv *lwc_net_layer(LwcNet *n, const LwcLayerSpec *l)
+{
+    switch (l->role) {
+    case LWC_ROLE_GA: return &n->ga;
+    case LWC_ROLE_HA0: return &n->ha0;
+    case LWC_ROLE_HA1: return &n->ha1;
+    case LWC_ROLE_GAB1: return &n->gab1;
+    case LWC_ROLE_GAB2: return &n->gab2;
+    case LWC_ROLE_GS_IN: return &n->gs_in;
+    case LWC_ROLE_GS_RB: return &n->gs_rb[l->index];
+    case LWC_ROLE_GS_OUT: return &n->gs_out;
+    case LWC_ROLE_GS_SKIP: return &n->gs_skip;
+    case LWC_ROLE_HS0: return &n->hs0;
+    case LWC_ROLE_HS1: return &n->hs1;
+    case LWC_ROLE_CTX: return &n->ctx[l->index];
+    case LWC_ROLE_P0: return &n->p0[l->index];
+    case LWC_ROLE_P1: return &n->p1[l->index];
+    default: return &n->p2[l->index];
+    }
+}
+
+/* The conv layers of one group of the layer table, in table order. */
+static void add_group(LwcNet *n, const LwcLayerSpec *t, int count, int group, size_t *off)
+{
+    for (int i = 0; i < count; i++)
+        if (t[i].group == group)
+            add_conv(lwc_net_layer(n, &t[i]), off, t[i].cin, t[i].cout, t[i].k, t[i].stride, t[i].bias);
+}
+
+/* The parameter vector (checkpoints store it in this order): analysis,
+ * synthesis, hyper and entropy layers, the gains, then the analysis branch
+ * (added last, so that a grown model keeps every older offset). */
 static void layout(LwcNet *n)
 {
     const LwcArch *a = &n->a;
-    int ms = a->M / a->S;
+    LwcLayerSpec t[LWC_MAX_LAYERS];
+    int count = lwc_layer_table(a, n->ab, t);
     size_t off = 0;
-    add_conv(&n->ga, &off, LWC_WPT_CHANNELS, a->M, 1, 1, 1);
-    add_conv(&n->ha0, &off, a->M, a->N, 3, 2, 1);
-    add_conv(&n->ha1, &off, a->N, a->Nz, 3, 2, 1);
-    add_conv(&n->gs_in, &off, a->M, a->D, 3, 1, 1);
-    for (int i = 0; i < 2 * a->B; i++) add_conv(&n->gs_rb[i], &off, a->D, a->D, 3, 1, 1);
-    add_conv(&n->gs_out, &off, a->D, LWC_WPT_CHANNELS, 1, 1, 1);
-    add_conv(&n->gs_skip, &off, a->M, LWC_WPT_CHANNELS, 1, 1, 0);
-    add_conv(&n->hs0, &off, a->Nz, a->N, 3, 1, 1);
-    add_conv(&n->hs1, &off, a->N, a->Ch, 3, 1, 1);
-    for (int s = 0; s < a->S; s++) {
-        add_conv(&n->ctx[s], &off, ms, a->Cc, 3, 1, 1);
-        add_conv(&n->p0[s], &off, a->Ch + s * ms + a->Cc, a->P, 1, 1, 1);
-        add_conv(&n->p1[s], &off, a->P, a->P, 1, 1, 1);
-        add_conv(&n->p2[s], &off, a->P, 2 * ms, 1, 1, 1);
-    }
+    add_group(n, t, count, LWC_GROUP_ANALYSIS, &off);
+    add_group(n, t, count, LWC_GROUP_SYNTHESIS, &off);
+    add_group(n, t, count, LWC_GROUP_HYPER, &off);
+    add_group(n, t, count, LWC_GROUP_ENTROPY, &off);
     n->gain_off = off;
     off += (size_t)a->L * a->M;
     n->igain_off = off;
@@ -47,10 +69,7 @@ static void layout(LwcNet *n)
     off += (size_t)a->L * a->Nz;
     n->zigain_off = off;
     off += (size_t)a->L * a->Nz;
-    if (n->ab > 0) {
-        add_conv(&n->gab1, &off, LWC_WPT_CHANNELS, n->ab, 1, 1, 1);
-        add_conv(&n->gab2, &off, n->ab, a->M, 1, 1, 0);
-    }
+    add_group(n, t, count, LWC_GROUP_BRANCH, &off);
     n->nparams = off;
 }
 
@@ -159,13 +178,10 @@ int lwc_net_from_model(LwcNet *n, const LwcModel *m)
     LWC_FWD(lwc_net_init(n, &m->a, 1));
     const LwcArch *a = &m->a;
     int ms = a->M / a->S;
-    copy_fconv(n, &n->ga, &m->ga);
-    copy_fconv(n, &n->ha0, &m->ha0);
-    copy_fconv(n, &n->ha1, &m->ha1);
-    copy_fconv(n, &n->gs_in, &m->gs_in);
-    for (int i = 0; i < 2 * a->B; i++) copy_fconv(n, &n->gs_rb[i], &m->gs_rb[i]);
-    copy_fconv(n, &n->gs_out, &m->gs_out);
-    copy_fconv(n, &n->gs_skip, &m->gs_skip);
+    LwcLayerSpec t[LWC_MAX_LAYERS];
+    int count = lwc_layer_table(a, 0, t); /* the twin has no analysis branch */
+    for (int i = 0; i < count; i++)
+        if (!t[i].integer) copy_fconv(n, lwc_net_layer(n, &t[i]), lwc_model_float_layer((LwcModel *)m, &t[i]));
     int ok = same_shape(&n->hs0, &m->hs0) && same_shape(&n->hs1, &m->hs1);
     for (int s = 0; s < a->S; s++)
         ok &= same_shape(&n->ctx[s], &m->ctx[s]) && same_shape(&n->p0[s], &m->p0[s]) &&
@@ -203,6 +219,13 @@ static void put_fconv(LwcModelWriter *w, const LwcNet *n, const char *name, cons
     if (c->b_off == (size_t)-1) return;
     snprintf(nm, sizeof(nm), "%s.b", name);
     lwc_mw_tensor(w, nm, LWC_DT_F32, 1, wd, n->params + c->b_off);
+}
+
+/* The float layers of one group of the layer table, in table order. */
+static void put_group(LwcModelWriter *w, const LwcNet *n, const LwcLayerSpec *t, int count, int group)
+{
+    for (int i = 0; i < count; i++)
+        if (t[i].group == group) put_fconv(w, n, t[i].name, lwc_net_layer((LwcNet *)n, &t[i]));
 }
 
 /* mult * 2^-shift ~= ratio with mult in [2^29, 2^30] where possible. */
@@ -381,13 +404,10 @@ int lwc_net_export(const LwcNet *n, const float *act_max, uint8_t **out, size_t 
     lwc_mw_init(&w);
     uint32_t d = LWC_ARCH_FIELDS, lm[2] = { (uint32_t)a->L, (uint32_t)a->M }, l1 = (uint32_t)a->L;
     lwc_mw_tensor(&w, "arch", LWC_DT_I32, 1, &d, &n->a);
-    put_fconv(&w, n, "ga", &n->ga);
-    put_fconv(&w, n, "ha0", &n->ha0);
-    put_fconv(&w, n, "ha1", &n->ha1);
-    if (n->ab > 0) {
-        put_fconv(&w, n, "ga_b1", &n->gab1);
-        put_fconv(&w, n, "ga_b2", &n->gab2);
-    }
+    LwcLayerSpec t[LWC_MAX_LAYERS];
+    int count = lwc_layer_table(a, n->ab, t);
+    put_group(&w, n, t, count, LWC_GROUP_ANALYSIS);
+    put_group(&w, n, t, count, LWC_GROUP_BRANCH);
     size_t lmn = (size_t)a->L * a->M;
     float *g = lwc_malloc_array(2 * lmn, sizeof(float));
     if (!g) { lwc_mw_free(&w); return LWC_ERR_NOMEM; }
@@ -397,14 +417,7 @@ int lwc_net_export(const LwcNet *n, const float *act_max, uint8_t **out, size_t 
     lwc_free(g);
     lwc_mw_tensor(&w, "lambda", LWC_DT_F32, 1, &l1, n->lambda);
     if (put_zgains(&w, n)) { lwc_mw_free(&w); return LWC_ERR_NOMEM; }
-    put_fconv(&w, n, "gs_in", &n->gs_in);
-    for (int i = 0; i < 2 * a->B; i++) {
-        char nm[32];
-        snprintf(nm, sizeof(nm), "gs_rb%d", i);
-        put_fconv(&w, n, nm, &n->gs_rb[i]);
-    }
-    put_fconv(&w, n, "gs_out", &n->gs_out);
-    put_fconv(&w, n, "gs_skip", &n->gs_skip);
+    put_group(&w, n, t, count, LWC_GROUP_SYNTHESIS);
     int r = put_int_layers(&w, n, act_max);
     if (r == LWC_OK) r = put_tables(&w, n);
     if (r == LWC_OK) r = lwc_mw_finish(&w, out, size);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codec/layer_table.h"
 #include "codec/model.h"
 #include "learn/likelihood.h"
 
@@ -49,6 +50,8 @@ int lwc_net_init(LwcNet *n, const LwcArch *a, uint64_t seed);
  * other parameters start as lwc_net_init's, gab1 He-style, gab2 at zero. */
 int lwc_net_init_ab(LwcNet *n, const LwcArch *a, int ab, uint64_t seed);
 void lwc_net_free(LwcNet *n);
+/* The parameter view of a layer of the table (layer_table.h). */
+LwcNetConv *lwc_net_layer(LwcNet *n, const LwcLayerSpec *l);
 /* The i-th integer layer's float view (0 .. LWC_IL_COUNT-1). */
 const LwcNetConv *lwc_net_int_layer(const LwcNet *n, int i);
 

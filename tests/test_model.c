@@ -1,12 +1,15 @@
 /* Model files of version 2: the hyper-latent gains. Their integer
  * interpolation and the input of h_s are checked against the formulas
  * written out here; a version-1 model keeps z_hat unscaled; broken gains
- * and unknown versions are refused. */
+ * and unknown versions are refused. The layer table: every entry names a
+ * layer of the loaded model with the table's shape, and the multiply-add
+ * count it gives matches the closed form written out here. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/common.h"
+#include "codec/layer_table.h"
 #include "codec/model.h"
 #include "testutil.h"
 
@@ -139,6 +142,57 @@ START_TEST(broken_gains_and_versions_are_refused)
 }
 END_TEST
 
+static void check_table(const char *path)
+{
+    uint8_t *b;
+    size_t len;
+    LwcModel *m = load(path, &b, &len);
+    LwcLayerSpec t[LWC_MAX_LAYERS];
+    int n = lwc_layer_table(&m->a, m->ab, t);
+    const LwcArch *a = &m->a;
+    ck_assert_int_eq(n, 3 + (m->ab ? 2 : 0) + 2 * a->B + 3 + 2 + 4 * a->S);
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < i; j++) ck_assert_str_ne(t[i].name, t[j].name);
+        if (i) ck_assert_int_ge(t[i].group, t[i - 1].group); /* grouped, in group order */
+        if (t[i].integer) {
+            const LwcIntConv *c = lwc_model_int_layer(m, &t[i]);
+            ck_assert_ptr_nonnull(c);
+            ck_assert_ptr_null(lwc_model_float_layer(m, &t[i]));
+            ck_assert(c->cin == t[i].cin && c->cout == t[i].cout && c->k == t[i].k);
+        } else {
+            const LwcFloatConv *c = lwc_model_float_layer(m, &t[i]);
+            ck_assert_ptr_nonnull(c);
+            ck_assert_ptr_null(lwc_model_int_layer(m, &t[i]));
+            ck_assert(c->cin == t[i].cin && c->cout == t[i].cout && c->k == t[i].k && c->stride == t[i].stride);
+            ck_assert_int_eq(c->b != NULL, t[i].bias);
+            ck_assert_int_eq(c->wu != NULL, t[i].winograd);
+        }
+    }
+    /* per pixel: synthesis and entropy nets at H/8 (the context at half the
+     * positions), h_s at H/16 and H/8, h_a at H/16 and H/32 */
+    int ms = a->M / a->S, ab = m->ab;
+    double syn = (9.0 * a->M * a->D + 2.0 * a->B * 9 * a->D * a->D + a->D * 192.0 + a->M * 192.0) / 64, ent = 0;
+    for (int s = 0; s < a->S; s++)
+        ent += ((double)(a->Ch + s * ms + a->Cc) * a->P + (double)a->P * a->P + 2.0 * a->P * ms + 9.0 * ms * a->Cc / 2) / 64;
+    double hyp = 9.0 * a->Nz * a->N / 256 + 9.0 * a->N * a->Ch / 64;
+    double enc = 192.0 * a->M / 64 + 9.0 * a->M * a->N / 256 + 9.0 * a->N * a->Nz / 1024 + (192.0 + a->M) * ab / 64;
+    LwcMacs k = lwc_model_macs(a, ab);
+    ck_assert_double_eq_tol(k.syn, syn, 1e-9 * syn);
+    ck_assert_double_eq_tol(k.ent, ent, 1e-9 * ent);
+    ck_assert_double_eq_tol(k.hyp, hyp, 1e-9 * hyp);
+    ck_assert_double_eq_tol(k.enc, enc, 1e-9 * enc);
+    lwc_model_free(&m);
+    free(b);
+}
+
+START_TEST(layer_table_matches_models)
+{
+    check_table("tests/golden/tiny.lwcm");
+    check_table("tests/golden/tiny-zg.lwcm");
+    check_table("models/lwc-default.lwcm"); /* the shipped one, with an analysis branch */
+}
+END_TEST
+
 static Suite *model_suite(void)
 {
     Suite *s = suite_create("model");
@@ -146,6 +200,7 @@ static Suite *model_suite(void)
     tcase_add_test(t, zigain_interpolation_is_exact);
     tcase_add_test(t, version1_model_keeps_z_unscaled);
     tcase_add_test(t, broken_gains_and_versions_are_refused);
+    tcase_add_test(t, layer_table_matches_models);
     suite_add_tcase(s, t);
     return s;
 }
