@@ -23,7 +23,9 @@ export FUZZ_SECONDS
 INSTALL_MANIFEST ?= $(BUILD)/make_install_manifest.txt
 
 BUILD_PKGS = cmake make gcc pkg-config libpng-dev libjpeg62-turbo-dev libopenblas-dev check
-TEST_PKGS  = libjpeg-turbo-progs webp ffmpeg $(NEON_PKGS)
+TEST_PKGS  = libjpeg-turbo-progs webp ffmpeg $(NEON_PKGS) $(TORCH_PKGS)
+# tests/cli_train_gpu.sh: the PyTorch trainer (tools/train-gpu) on the CPU
+TORCH_PKGS = python3-torch python3-numpy python3-pil
 # tests/cli_neon.sh: aarch64 cross compiler, its libc (only "recommended"), qemu-user
 NEON_PKGS  = gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 FUZZ_PKGS  = clang libclang-rt-14-dev

@@ -47,7 +47,12 @@ static void usage(FILE *f, const LwcTrainOpts *d)
                "                    (1x1 192 -> K, ReLU, 1x1 K -> M, added to g_a; its last layer starts\n"
                "                    at zero, so the model codes as before until it learns)\n"
                "  --no-pca-init     random g_a instead of the principal directions of the data\n"
-               "  --quiet           no progress output\n",
+               "  --quiet           no progress output\n"
+               "  --parity FILE     no training: run the checkpoint's graph on one crop (raw f32 [3][s][s],\n"
+               "                    values in [-0.5, 0.5]) and print loss, bits and MSE in full precision\n"
+               "  --parity-level L  its rate level (default 0)\n"
+               "  --parity-seed N   0: rounding, as validation (default); else the training graph, noise from N\n"
+               "  --parity-grad F   with a seed: write the gradient (params, factorized params; f32) to F\n",
             d->out, d->steps, d->crop, d->batch, d->lr, d->lr_min, (unsigned long long)d->seed, d->threads,
             d->val_every, d->val_split, d->val_crops, d->arch.M, d->arch.Nz, d->arch.N, d->arch.Ch, d->arch.S, d->arch.Cc, d->arch.P, d->arch.D,
             d->arch.B, d->arch.L);
@@ -106,6 +111,10 @@ static int parse_opt(int c, const char *arg, LwcTrainOpts *o)
     case 'Z': o->diagnose = 1; break;
     case 'g': if (lwc_cli_parse_int(arg, 1, 4096, &o->grow_analysis)) return bad("--grow-analysis", arg); break;
     case 'X': if (lwc_cli_parse_int(arg, 1, 512, &o->val_crops)) return bad("--val-crops", arg); break;
+    case 'p': o->parity = arg; break;
+    case 'e': if (lwc_cli_parse_int(arg, 0, LWC_MAX_LEVELS - 1, &o->parity_level)) return bad("--parity-level", arg); break;
+    case 'n': if (lwc_cli_parse_int(arg, 0, 1 << 30, &i)) return bad("--parity-seed", arg); o->parity_seed = (uint64_t)i; break;
+    case 'j': o->parity_grad = arg; break;
     default: return lwc_cli_error("train", "unknown option (try --help)") + 1;
     }
     return 0;
@@ -122,6 +131,7 @@ int lwc_cmd_train(int argc, char **argv)
         { "no-pca-init", 0, 0, 'P' }, { "log-every", 1, 0, 'G' }, { "add-levels", 1, 0, 'K' },
         { "schedule", 1, 0, 'Y' }, { "warmup", 1, 0, 'W' }, { "budget", 1, 0, 'B' }, { "lr-min", 1, 0, 'm' },
         { "val-crops", 1, 0, 'X' }, { "diagnose", 0, 0, 'Z' }, { "grow-analysis", 1, 0, 'g' },
+        { "parity", 1, 0, 'p' }, { "parity-level", 1, 0, 'e' }, { "parity-seed", 1, 0, 'n' }, { "parity-grad", 1, 0, 'j' },
         { 0, 0, 0, 0 } };
     LwcTrainOpts o;
     lwc_train_default_opts(&o);
@@ -136,6 +146,10 @@ int lwc_cmd_train(int argc, char **argv)
         if (r) return r;
     }
     if (optind != argc) return lwc_cli_error("train", "unexpected argument '%s'", argv[optind]) + 1;
+    if (o.parity) {
+        if (!o.ckpt) return lwc_cli_error("train", "--parity needs --checkpoint") + 1;
+        return lwc_train_parity(&o);
+    }
     if (!o.data) return lwc_cli_error("train", "missing --data DIR") + 1;
     if (o.add_levels && !o.resume) return lwc_cli_error("train", "--add-levels needs --resume") + 1;
     if (o.grow_analysis && !o.resume) return lwc_cli_error("train", "--grow-analysis needs --resume") + 1;

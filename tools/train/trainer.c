@@ -535,3 +535,58 @@ int lwc_train_run(const LwcTrainOpts *o)
     signal(SIGTERM, SIG_DFL);
     return r < 0 ? 1 : 0;
 }
+
+/* One crop through the graph, the numbers in full precision (see
+ * LwcTrainOpts.parity). The gradient is that of the loss of this crop
+ * alone (grad_scale 1), before clipping. */
+int lwc_train_parity(const LwcTrainOpts *o)
+{
+    LwcTrainState st;
+    int r = lwc_ckpt_load(o->ckpt, &st);
+    if (r < 0) { fprintf(stderr, "lwc train: cannot load '%s': %s\n", o->ckpt, lwc_strerror(r)); return 1; }
+    FILE *f = fopen(o->parity, "rb");
+    long len = -1;
+    if (f && !fseek(f, 0, SEEK_END)) len = ftell(f);
+    int size = len > 0 ? (int)floor(sqrt((double)len / 12.0) + 0.5) : 0;
+    float *x = NULL, *grad = NULL, *fgrad = NULL;
+    LwcGraph *g = NULL;
+    if (!f || size < 32 || size % 32 || (long)size * size * 12 != len) {
+        fprintf(stderr, "lwc train: '%s' is not a square f32 crop [3][s][s] with s a multiple of 32\n", o->parity);
+        r = LWC_ERR_INVAL;
+    }
+    if (r >= 0) {
+        x = lwc_malloc_array((size_t)3 * size * size, 4);
+        grad = lwc_calloc(st.net.nparams, 4);
+        fgrad = lwc_calloc(st.net.fact.nparams, 4);
+        r = x && grad && fgrad ? LWC_OK : LWC_ERR_NOMEM;
+    }
+    if (r >= 0 && (fseek(f, 0, SEEK_SET) || fread(x, 4, (size_t)3 * size * size, f) != (size_t)3 * size * size))
+        r = LWC_ERR_IO;
+    if (r >= 0 && (o->parity_level < 0 || o->parity_level >= st.net.a.L)) r = LWC_ERR_INVAL;
+    if (r >= 0) r = lwc_graph_create(&g, &st.net, size);
+    LwcStepStats s;
+    uint64_t rng = o->parity_seed;
+    int train = o->parity_seed != 0;
+    lwc_gemm_set_threads(1);
+    if (r >= 0) r = lwc_graph_run(g, x, o->parity_level, train, &rng, 1.0f, grad, fgrad, NULL, &s);
+    if (r >= 0) {
+        double gn = 0;
+        for (size_t i = 0; i < st.net.nparams; i++) gn += (double)grad[i] * grad[i];
+        for (size_t i = 0; i < st.net.fact.nparams; i++) gn += (double)fgrad[i] * fgrad[i];
+        printf("parity size %d level %d train %d loss %.17g bits_y %.17g bits_z %.17g mse %.17g grad_norm %.17g\n",
+               size, o->parity_level, train, s.loss, s.bits_y, s.bits_z, s.mse, sqrt(gn));
+    }
+    if (r >= 0 && train && o->parity_grad) {
+        FILE *gf = fopen(o->parity_grad, "wb");
+        int ok = gf && fwrite(grad, 4, st.net.nparams, gf) == st.net.nparams &&
+                 fwrite(fgrad, 4, st.net.fact.nparams, gf) == st.net.fact.nparams;
+        if (gf && fclose(gf)) ok = 0;
+        if (!ok) r = LWC_ERR_IO;
+    }
+    if (r < 0) fprintf(stderr, "lwc train: parity: %s\n", lwc_strerror(r));
+    if (f) fclose(f);
+    lwc_graph_free(&g);
+    lwc_free(x); lwc_free(grad); lwc_free(fgrad);
+    lwc_train_state_free(&st);
+    return r < 0 ? 1 : 0;
+}

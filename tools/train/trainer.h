@@ -25,6 +25,16 @@ typedef struct LwcTrainOpts {
     double lr_min;
     int val_crops; /* at least this many fixed validation crops (whole images' worth) */
     int diagnose;  /* with export_only: the autoencoder's ceiling and the coder's approximations */
+    /* --parity: one crop file (raw f32 [3][s][s], values in [-0.5, 0.5])
+     * through the checkpoint's graph at one level, its numbers printed in
+     * full precision, so that another implementation of the graph can be
+     * checked against this one. seed 0: rounding (validation); else the
+     * training graph with its noise drawn from seed, and the gradient
+     * (params, then the factorized density's, f32) written to parity_grad
+     * when given. */
+    const char *parity, *parity_grad;
+    int parity_level;
+    uint64_t parity_seed;
     uint64_t seed;
     LwcArch arch;
     int quiet;
@@ -33,6 +43,8 @@ typedef struct LwcTrainOpts {
 void lwc_train_default_opts(LwcTrainOpts *o);
 /* Returns 0 on success; prints one-line errors itself. */
 int lwc_train_run(const LwcTrainOpts *o);
+/* The --parity evaluation (needs o->ckpt, o->parity); no data folder. */
+int lwc_train_parity(const LwcTrainOpts *o);
 
 /* Checkpoints: everything needed to continue exactly where training stopped. */
 typedef struct LwcTrainState {
