@@ -7,10 +7,10 @@
  * pmaddwd then multiplies two weights with two inputs and adds them, and the
  * GEMM with the requantisation fused behind it is a kernel in a table of
  * function pointers (dav1d habit): the C reference first, overridden by SSE2
- * and AVX2 versions chosen at run time (__builtin_cpu_supports; the x86
- * kernels use target attributes, so no -mavx2 is needed), or on AArch64 by
- * NEON (part of the base ISA, so always);
- * lwc_intconv_force_reference(1) keeps the C entries.
+ * and AVX2 versions as the CPU flags allow (common/cpu.h; the x86 kernels
+ * use target attributes, so no -mavx2 is needed), or on AArch64 by NEON
+ * (part of the base ISA, so always); lwc_intconv_force_reference(1) keeps
+ * the C entries.
  *
  * Why the SIMD sums are bit-exact: the reference accumulates in Z/2^32
  * (uint32 wrap), a ring, so any order or grouping of the additions gives the
@@ -28,9 +28,11 @@
  * The work buffer (lwc_intconv_work_size) holds one chunk and scratch, so it
  * no longer grows with the image: ~64 KiB per layer instead of
  * 4*(cin*k*k+1)*h*w bytes (14 MiB for hs1 on a Kodak image). */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "common/common.h"
+#include "common/cpu.h"
 #include "entropy/intconv.h"
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
@@ -49,26 +51,10 @@
 #define LWC_INTCONV_NEON 0
 #endif
 
-/* Kernel table. gemm: y[o*ys + p] = requant(bias[o] + sum_r w[o][r] * x[r][p])
- * for o < cout, p < n, with x in the pair layout (n words per pair row);
- * scratch: n words. */
-typedef struct IntConvDsp {
-    const char *name;
-    void (*gemm)(const LwcIntConv *l, const uint32_t *xp, int n, int16_t *y, size_t ys, uint32_t *scratch);
-} IntConvDsp;
+/* Atomic: a benchmark or test may flip it while other threads run layers. */
+static atomic_int g_force_ref;
 
-
-static int g_force_ref;
-static unsigned g_cpu_mask = ~0u;
-
-void lwc_intconv_force_reference(int on) { g_force_ref = on; }
-
-unsigned lwc_intconv_set_cpu_mask(unsigned mask)
-{
-    unsigned old = g_cpu_mask;
-    g_cpu_mask = mask;
-    return old;
-}
+void lwc_intconv_force_reference(int on) { atomic_store_explicit(&g_force_ref, on, memory_order_relaxed); }
 
 int lwc_int_npos(int h, int w, int parity)
 {
@@ -156,7 +142,7 @@ static void gemm_c(const LwcIntConv *l, const uint32_t *xp, int n, int16_t *y, s
     }
 }
 
-static const IntConvDsp k_dsp_c = { "c", gemm_c };
+static const LwcIntConvDsp k_dsp_c = { "c", gemm_c };
 
 #if LWC_INTCONV_X86
 /* ---- x86 kernels ----------------------------------------------------------
@@ -298,7 +284,7 @@ AVX2_FN static void gemm_avx2(const LwcIntConv *l, const uint32_t *xp, int n, in
     if (p < n) gemm_range_c(l, xp, n, p, n, y, ys);
 }
 
-static const IntConvDsp k_dsp_avx2 = { "avx2", gemm_avx2 };
+static const LwcIntConvDsp k_dsp_avx2 = { "avx2", gemm_avx2 };
 
 /* --- SSE2: 4 positions per vector, scalar requantisation --- */
 #define SSE2_INLINE static inline __attribute__((target("sse2"), always_inline))
@@ -369,7 +355,7 @@ __attribute__((target("sse2"))) static void gemm_sse2(const LwcIntConv *l, const
     if (p < n) gemm_range_c(l, xp, n, p, n, y, ys);
 }
 
-static const IntConvDsp k_dsp_sse2 = { "sse2", gemm_sse2 };
+static const LwcIntConvDsp k_dsp_sse2 = { "sse2", gemm_sse2 };
 #endif /* LWC_INTCONV_X86 */
 
 #if LWC_INTCONV_NEON
@@ -493,27 +479,32 @@ static void gemm_neon(const LwcIntConv *l, const uint32_t *xp, int n, int16_t *y
     if (p < n) gemm_range_c(l, xp, n, p, n, y, ys);
 }
 
-static const IntConvDsp k_dsp_neon = { "neon", gemm_neon };
+static const LwcIntConvDsp k_dsp_neon = { "neon", gemm_neon };
 #endif /* LWC_INTCONV_NEON */
 
 /* ---- kernel selection ----------------------------------------------------- */
 
-static const IntConvDsp *select_dsp(void)
+const LwcIntConvDsp *lwc_intconv_dsp(unsigned flags)
 {
-    const IntConvDsp *d = &k_dsp_c;
-    if (g_force_ref) return d;
+    const LwcIntConvDsp *d = &k_dsp_c;
 #if LWC_INTCONV_X86
-    __builtin_cpu_init();
-    if ((g_cpu_mask & LWC_INTCONV_CPU_SSE2) && __builtin_cpu_supports("sse2")) d = &k_dsp_sse2;
-    if ((g_cpu_mask & LWC_INTCONV_CPU_AVX2) && __builtin_cpu_supports("avx2")) d = &k_dsp_avx2;
+    if (lwc_cpu_has(flags, LWC_CPU_LEVEL_SSE2)) d = &k_dsp_sse2;
+    if (lwc_cpu_has(flags, LWC_CPU_LEVEL_AVX2)) d = &k_dsp_avx2;
 #endif
 #if LWC_INTCONV_NEON
-    if (g_cpu_mask & LWC_INTCONV_CPU_NEON) d = &k_dsp_neon;
+    if (flags & LWC_CPU_NEON) d = &k_dsp_neon;
 #endif
     return d;
 }
 
-const char *lwc_intconv_kernel_name(void) { return select_dsp()->name; }
+/* The set of this call (looked up per call: the tables are constant). */
+static const LwcIntConvDsp *active_dsp(void)
+{
+    int ref = atomic_load_explicit(&g_force_ref, memory_order_relaxed);
+    return lwc_intconv_dsp(ref ? 0 : lwc_cpu_flags());
+}
+
+const char *lwc_intconv_kernel_name(void) { return active_dsp()->name; }
 
 /* ---- gather into the pair layout ------------------------------------------ */
 
@@ -603,7 +594,7 @@ void lwc_intconv_forward_range(const LwcIntConv *l, const int16_t *x, int h, int
 {
     int npos = lwc_int_npos(h, w, parity), nrow = (l->cin * l->k * l->k + 1) / 2;
     int chunk = chunk_positions(nrow);
-    const IntConvDsp *d = select_dsp();
+    const LwcIntConvDsp *d = active_dsp();
     uint32_t *xp = (uint32_t *)work;
     for (int p0 = pbeg; p0 < pend; p0 += chunk) {
         int n = LWC_MIN(chunk, pend - p0);
@@ -623,7 +614,7 @@ void lwc_intconv_1x1_forward_range(const LwcIntConv *l, const int16_t *x, int np
                                    int16_t *y, int32_t *work)
 {
     int cin = l->cin, nrow = (cin + 1) / 2, chunk = chunk_positions(nrow);
-    const IntConvDsp *d = select_dsp();
+    const LwcIntConvDsp *d = active_dsp();
     uint32_t *xp = (uint32_t *)work;
     for (int p0 = pbeg; p0 < pend; p0 += chunk) {
         int n = LWC_MIN(chunk, pend - p0);

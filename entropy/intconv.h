@@ -56,17 +56,23 @@ void lwc_int_upsample2(const int16_t *x, int c, int h, int w, int16_t *y);
 /* Exact rounding shift used by the requantisation (exposed for tests). */
 int64_t lwc_round_shift(int64_t v, int s);
 
-/* Reference vs optimised kernel selection (the two must be bit-exact). */
-void lwc_intconv_force_reference(int on);
+/* Kernel table. gemm: y[o*ys + p] = out (above) of acc = bias[o] +
+ * sum_r w[o][r] * x[r][p], for o < cout and p < n (nothing else of y is
+ * written), x in the pair layout: word xp[ip*n + p] holds row 2ip in its
+ * low half and row 2ip+1 in its high half (zero when 2ip+1 = cin*k*k);
+ * scratch: n words. Every set gives the same bits (see intconv.c). */
+typedef struct LwcIntConvDsp {
+    const char *name; /* "c", "sse2", "avx2" or "neon" */
+    void (*gemm)(const LwcIntConv *l, const uint32_t *xp, int n, int16_t *y, size_t ys, uint32_t *scratch);
+} LwcIntConvDsp;
 
-/* Test and benchmark hooks. The mask limits the SIMD kernels tried (bit 0
- * SSE2, bit 1 AVX2 on x86; bit 2 NEON on little-endian AArch64, where it is
- * always available); returns the old mask. */
-#define LWC_INTCONV_CPU_SSE2 1u
-#define LWC_INTCONV_CPU_AVX2 2u
-#define LWC_INTCONV_CPU_NEON 4u
-unsigned lwc_intconv_set_cpu_mask(unsigned mask);
-/* Name of the kernels lwc_intconv_forward uses now: "c", "sse2", "avx2" or "neon". */
+/* The best set that CPU flags `flags` (common/cpu.h) allow; flags 0 gives
+ * the C reference. The layers use lwc_intconv_dsp(lwc_cpu_flags()). */
+const LwcIntConvDsp *lwc_intconv_dsp(unsigned flags);
+/* on != 0: the layers use the C reference whatever the flags (the two are
+ * bit-exact: for benchmarks and tests). */
+void lwc_intconv_force_reference(int on);
+/* Name of the set the layers use now. */
 const char *lwc_intconv_kernel_name(void);
 
 #endif

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # NEON kernels of transforms/wpt.c and entropy/intconv.c vs the C reference,
 # bit for bit, on AArch64 under user-mode emulation. Cross-compiles
-# tests/neon/neon_kernels.c with those two files and common/alloc.c only (no
-# Check, libpng, libjpeg or OpenBLAS for arm64), with the main build's
+# tests/neon/neon_kernels.c with those two files (and wpt_enc.c),
+# common/alloc.c and common/cpu.c only (no Check, libpng, libjpeg or
+# OpenBLAS for arm64), with the main build's
 # defines and warnings (CMakeLists.txt) as errors, at -O2 and at -O3 -DNDEBUG
 # (the Release flags); checks that wpt.o holds no fused multiply-add (the
 # kernels and the C reference must round after every multiply); runs each
@@ -37,7 +38,8 @@ fi
 CFLAGS=(-std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Wstrict-prototypes
         -Wmissing-prototypes -Wno-unused-parameter -ffp-contract=off -Werror
         -I"$SRC/include" -I"$SRC")
-SOURCES=(tests/neon/neon_kernels.c transforms/wpt.c transforms/wpt_enc.c entropy/intconv.c common/alloc.c)
+SOURCES=(tests/neon/neon_kernels.c transforms/wpt.c transforms/wpt_enc.c entropy/intconv.c common/alloc.c
+         common/cpu.c)
 # FMADD/FMSUB/FNMADD/FNMSUB (scalar), FMLA/FMLS (vector), by element too.
 FUSED='[[:space:]](fmla|fmls|fmadd|fmsub|fnmadd|fnmsub)[[:space:]]'
 fail=0

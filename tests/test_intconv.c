@@ -1,13 +1,14 @@
-/* Integer entropy-path layers (entropy/intconv.c), checkasm style: every
- * kernel set (C reference, SSE2, AVX2 where the CPU has them, NEON on
- * AArch64; tests/cli_neon.sh runs the NEON one under qemu) against a
- * direct convolution written from the definition in intconv.h, bit for bit,
+/* Integer entropy-path layers (entropy/intconv.c): the kernels the CPU flags
+ * select and the forced C reference against a direct convolution written
+ * from the definition in intconv.h, bit for bit,
  * on random and extreme values (weights and inputs at +-32767 and -32768,
  * bias and multiplier at the int32 limits, shifts 1 and 62), every layer
  * shape the model uses (1x1 and 3x3; LWC_INT_ALL and both checkerboard
  * parities; odd sizes, channel counts that are not multiples of the kernel
  * blocking), plus the round_shift edge cases. Buffers are allocated at their
- * documented size with guard words behind them. */
+ * documented size with guard words behind them. Every other kernel set
+ * equals the C reference bit for bit: tests/test_checkasm.c (and
+ * tests/cli_neon.sh for NEON, under qemu). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,6 @@
 #include "common/common.h"
 #include "entropy/intconv.h"
 #include "testutil.h"
-
-/* Internal hooks of entropy/intconv.c (not in the installed or module header). */
 
 #define GUARD 64
 #define GUARD_VAL 0x5A5A
@@ -141,11 +140,6 @@ static void layer_free(Layer *L)
 
 /* ---- running every kernel set ------------------------------------------------ */
 
-/* Masks for lwc_intconv_set_cpu_mask: C only, up to SSE2, NEON only
- * (AArch64), everything. */
-static const unsigned k_masks[] = { 0u, LWC_INTCONV_CPU_SSE2, LWC_INTCONV_CPU_NEON, ~0u };
-#define N_MASKS ((int)(sizeof(k_masks) / sizeof(k_masks[0])))
-
 static int16_t *alloc_guarded16(size_t n)
 {
     int16_t *p = malloc((n + GUARD) * sizeof(int16_t));
@@ -160,8 +154,8 @@ static void check_guard16(const int16_t *p, size_t n, const char *what)
 }
 
 /* Runs the layer through lwc_intconv_forward (and, for 1x1, through
- * lwc_intconv_1x1_forward on the gathered input) with each kernel set and with
- * the reference switch, and compares with the oracle bit for bit. */
+ * lwc_intconv_1x1_forward on the gathered input) with the selected kernels
+ * and with the reference switch, and compares with the oracle bit for bit. */
 static const char *const k_entries[4] = { "conv", "conv ranges", "1x1", "1x1 ranges" };
 
 static void check_layer(const LwcIntConv *l, const int16_t *x, int h, int w, int parity, const char *tag)
@@ -183,20 +177,12 @@ static void check_layer(const LwcIntConv *l, const int16_t *x, int h, int w, int
                 for (int j = 0; j < w; j++)
                     if (parity == LWC_INT_ALL || ((i + j) & 1) == parity) xg[q++] = x[((size_t)ci * h + i) * w + j];
     }
-    for (int m = 0; m <= N_MASKS; m++) {
-        int ref = m == N_MASKS; /* last round: all kernels allowed but the reference forced */
-        unsigned old = lwc_intconv_set_cpu_mask(ref ? ~0u : k_masks[m]);
+    for (int ref = 0; ref < 2; ref++) {
         lwc_intconv_force_reference(ref);
         const char *name = lwc_intconv_kernel_name();
-        int dup = 0; /* a mask that gives a set an earlier mask ran (NEON on x86, SSE2 on AArch64) */
-        for (int e = 0; e < m && !ref; e++) {
-            lwc_intconv_set_cpu_mask(k_masks[e]);
-            dup |= !strcmp(lwc_intconv_kernel_name(), name);
-            lwc_intconv_set_cpu_mask(k_masks[m]);
-        }
         /* entries: conv, conv in three position ranges, 1x1, 1x1 in ranges */
         int cut[4] = { 0, npos / 3, LWC_MIN(npos, 2 * npos / 3 + 1), npos };
-        for (int entry = 0; entry < (dup ? 0 : l->k == 1 ? 4 : 2); entry++) {
+        for (int entry = 0; entry < (l->k == 1 ? 4 : 2); entry++) {
             memset(got, 0x77, ny * sizeof(int16_t));
             if (entry == 0) lwc_intconv_forward(l, x, h, w, parity, got, work);
             else if (entry == 2) lwc_intconv_1x1_forward(l, xg, npos, got, work);
@@ -214,7 +200,6 @@ static void check_layer(const LwcIntConv *l, const int16_t *x, int h, int w, int
             for (size_t i = nwork; i < nwork + GUARD; i++) ck_assert_msg(work[i] == 0x12345678, "%s: work overrun", tag);
         }
         lwc_intconv_force_reference(0);
-        lwc_intconv_set_cpu_mask(old);
     }
     free(xg);
     free(want); free(got); free(work);
@@ -365,33 +350,11 @@ START_TEST(test_round_shift_random)
 }
 END_TEST
 
-START_TEST(test_kernel_switch)
-{
-    unsigned old = lwc_intconv_set_cpu_mask(0);
-    ck_assert_str_eq(lwc_intconv_kernel_name(), "c");
-    lwc_intconv_set_cpu_mask(~0u);
-    lwc_intconv_force_reference(1);
-    ck_assert_str_eq(lwc_intconv_kernel_name(), "c");
-    lwc_intconv_force_reference(0);
-#if defined(__x86_64__)
-    ck_assert_str_ne(lwc_intconv_kernel_name(), "c"); /* SSE2 is baseline on x86-64 */
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) ck_assert_str_eq(lwc_intconv_kernel_name(), "avx2");
-#elif defined(__aarch64__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    ck_assert_str_eq(lwc_intconv_kernel_name(), "neon"); /* Advanced SIMD is baseline on AArch64 */
-    lwc_intconv_set_cpu_mask(LWC_INTCONV_CPU_SSE2 | LWC_INTCONV_CPU_AVX2);
-    ck_assert_str_eq(lwc_intconv_kernel_name(), "c");
-#endif
-    lwc_intconv_set_cpu_mask(old);
-}
-END_TEST
-
 static Suite *intconv_suite(void)
 {
     Suite *s = suite_create("intconv");
     TCase *tk = tcase_create("kernels");
     tcase_set_timeout(tk, 600);
-    tcase_add_test(tk, test_kernel_switch);
     tcase_add_loop_test(tk, test_shapes, 0, N_SHAPES);
     tcase_add_loop_test(tk, test_random_shapes, 0, 40);
     tcase_add_test(tk, test_madd_overflow);

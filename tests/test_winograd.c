@@ -2,7 +2,8 @@
  * that are not multiples of the tile, every row phase, partial row ranges,
  * with and without bias and ReLU, on both GEMM paths; and the property the
  * banded decoder relies on: any split of the rows into calls with the same
- * tile positions and GEMM shapes gives bit-identical outputs. */
+ * tile positions and GEMM shapes gives bit-identical outputs. The AVX2
+ * transforms against the C ones: tests/test_checkasm.c. */
 #include <math.h>
 #include <string.h>
 
@@ -152,32 +153,6 @@ START_TEST(test_row_ranges_identical)
 }
 END_TEST
 
-/* The AVX2 build of the transforms gives the same bits as the C build
- * (skipped on CPUs without AVX2, where only the C build exists). */
-START_TEST(test_kernels_identical)
-{
-    Data d = data_new(&g_cases[_i], 1300 + _i);
-    const Case *c = &d.c;
-    size_t n = (size_t)c->cout * c->h * c->w;
-    float *ref = falloc(n);
-    unsigned old = lwc_wino_set_cpu_mask(0);
-    ck_assert_str_eq(lwc_wino_kernel_name(), "c");
-    for (int relu = 0; relu < 2; relu++) {
-        lwc_wino_set_cpu_mask(0);
-        run(&d, -1, (c->h + 4) / 4, 0, c->h, relu);
-        memcpy(ref, d.y, n * sizeof(float));
-        lwc_wino_set_cpu_mask(~0u);
-        for (size_t i = 0; i < n; i++) d.y[i] = NAN;
-        run(&d, -1, (c->h + 4) / 4, 0, c->h, relu);
-        ck_assert_msg(!memcmp(ref, d.y, n * sizeof(float)), "case %d relu %d: %s differs from c", _i,
-                      relu, lwc_wino_kernel_name());
-    }
-    lwc_wino_set_cpu_mask(old);
-    lwc_free(ref);
-    data_free(&d);
-}
-END_TEST
-
 START_TEST(test_group_rows)
 {
     for (int w = 1; w < 3000; w += 7) {
@@ -195,7 +170,6 @@ static Suite *winograd_suite(void)
     TCase *t = tcase_create("conv3x3");
     tcase_add_loop_test(t, test_matches_direct, 0, N_CASES);
     tcase_add_loop_test(t, test_row_ranges_identical, 0, N_CASES);
-    tcase_add_loop_test(t, test_kernels_identical, 0, N_CASES);
     tcase_add_test(t, test_group_rows);
     suite_add_tcase(s, t);
     return s;

@@ -1,8 +1,7 @@
 /* CDF 9/7 wavelet packet transform: perfect reconstruction, agreement with
  * direct filtering by the JPEG 2000 9/7 filters, gains and channel order,
- * the two adjoints (exact transpose on small sizes, dot-product identity
- * on larger ones), and bit-exactness of the SIMD kernels against the C
- * reference. */
+ * and the two adjoints (exact transpose on small sizes, dot-product identity
+ * on larger ones). The SIMD kernel sets against the C reference: tests/test_checkasm.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,95 +302,6 @@ START_TEST(test_adjoint_dot)
 }
 END_TEST
 
-/* ---- SIMD kernels vs the C reference ------------------------------------ */
-
-/* Masks for lwc_wpt_set_cpu_mask: up to SSE2, NEON only (AArch64), everything. */
-static const unsigned k_masks[] = { LWC_WPT_CPU_SSE2, LWC_WPT_CPU_NEON, ~0u };
-#define N_MASKS ((int)(sizeof(k_masks) / sizeof(k_masks[0])))
-
-static const WptFn k_fns[4] = { lwc_wpt_forward, lwc_wpt_inverse, lwc_wpt_forward_adjoint,
-                                lwc_wpt_inverse_adjoint };
-static const char *const k_fn_names[4] = { "forward", "inverse", "forward_adjoint", "inverse_adjoint" };
-
-/* Sizes chosen to hit every tail: half-widths (w >> l) / 2 of 1..9 and
- * around multiples of 4 and 8, rows longer than the 512-float column chunk,
- * and random multiples of 2^J. */
-static const Shape g_simd[] = {
-    { 1, 2, 2 }, { 1, 2, 4 }, { 1, 4, 2 }, { 2, 4, 4 }, { 3, 8, 8 }, { 4, 16, 16 },
-    { 1, 8, 8 }, { 1, 6, 10 }, { 1, 10, 14 }, { 1, 8, 16 }, { 1, 4, 18 }, { 1, 2, 34 },
-    { 2, 12, 36 }, { 2, 20, 68 }, { 3, 24, 72 }, { 3, 56, 200 }, { 4, 48, 80 },
-    { 4, 16, 272 }, { 1, 6, 1040 }, { 2, 8, 1036 }, { 3, 16, 1064 }, { 1, 1034, 6 },
-    { 2, 36, 516 },
-};
-#define N_SIMD ((int)(sizeof(g_simd) / sizeof(g_simd[0])))
-
-/* Every transform on one shape with each available kernel set: the output
- * must be bit-identical to the C reference's. */
-static void check_kernels(const Shape *sh, int c, uint64_t seed)
-{
-    Bufs t = bufs_new(c, sh->h, sh->w, sh->levels);
-    float *ref = lwc_malloc_array(t.n, sizeof(float));
-    ck_assert(ref);
-    TestRng r;
-    trng_seed(&r, seed);
-    for (int f = 0; f < 4; f++) {
-        /* inputs of image range, with a few exact zeros and tiny values */
-        for (size_t i = 0; i < t.n; i++) {
-            double u = trng_uniform(&r);
-            t.a[i] = u < 0.05 ? 0.0f : (float)((u - 0.5) * (u < 0.1 ? 1e-3 : 300.0));
-        }
-        unsigned old = lwc_wpt_set_cpu_mask(0);
-        ck_assert_str_eq(lwc_wpt_kernel_name(), "c");
-        k_fns[f](t.a, c, t.h, t.w, t.levels, ref, t.work);
-        for (int m = 0; m < N_MASKS; m++) {
-            lwc_wpt_set_cpu_mask(k_masks[m]);
-            const char *name = lwc_wpt_kernel_name();
-            memset(t.b, 0xff, t.n * sizeof(float));
-            k_fns[f](t.a, c, t.h, t.w, t.levels, t.b, t.work);
-            ck_assert_msg(memcmp(t.b, ref, t.n * sizeof(float)) == 0, "%s kernels, %s J=%d %dx%d: not bit-exact",
-                          name, k_fn_names[f], t.levels, t.h, t.w);
-        }
-        lwc_wpt_set_cpu_mask(old);
-    }
-    lwc_free(ref);
-    bufs_free(&t);
-}
-
-START_TEST(test_kernels_bitexact)
-{
-    check_kernels(&g_simd[_i], 2, 600 + _i);
-}
-END_TEST
-
-START_TEST(test_kernels_bitexact_random)
-{
-    TestRng r;
-    trng_seed(&r, 700 + _i);
-    for (int k = 0; k < 8; k++) {
-        int levels = 1 + (int)(trng_u64(&r) % 4);
-        Shape sh = { levels, (1 + (int)(trng_u64(&r) % 12)) << levels,
-                     (1 + (int)(trng_u64(&r) % 40)) << levels };
-        check_kernels(&sh, 1, trng_u64(&r));
-    }
-}
-END_TEST
-
-START_TEST(test_kernel_names)
-{
-    unsigned old = lwc_wpt_set_cpu_mask(0);
-    ck_assert_str_eq(lwc_wpt_kernel_name(), "c");
-    lwc_wpt_set_cpu_mask(~0u);
-    const char *best = lwc_wpt_kernel_name();
-    ck_assert(!strcmp(best, "c") || !strcmp(best, "sse2") || !strcmp(best, "avx2") || !strcmp(best, "neon"));
-#if defined(__aarch64__)
-    ck_assert_str_eq(best, "neon"); /* Advanced SIMD is baseline on AArch64 */
-    lwc_wpt_set_cpu_mask(LWC_WPT_CPU_SSE2 | LWC_WPT_CPU_AVX2);
-    ck_assert_str_eq(lwc_wpt_kernel_name(), "c");
-#endif
-    lwc_wpt_set_cpu_mask(old);
-}
-END_TEST
-
 static Suite *wpt_suite(void)
 {
     Suite *s = suite_create("wpt");
@@ -403,9 +313,6 @@ static Suite *wpt_suite(void)
     tcase_add_test(tc, test_levels_zero_copies);
     tcase_add_loop_test(tc, test_adjoint_transpose, 0, (int)(sizeof(g_small) / sizeof(g_small[0])));
     tcase_add_loop_test(tc, test_adjoint_dot, 0, N_SHAPES);
-    tcase_add_loop_test(tc, test_kernels_bitexact, 0, N_SIMD);
-    tcase_add_loop_test(tc, test_kernels_bitexact_random, 0, 8);
-    tcase_add_test(tc, test_kernel_names);
     suite_add_tcase(s, tc);
     return s;
 }

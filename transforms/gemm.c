@@ -166,28 +166,36 @@ static void sgemm_openblas(int ta, int tb, int m, int n, int k, float alpha,
 }
 
 static const LwcGemmDsp g_openblas = { "openblas", sgemm_openblas };
-static const LwcGemmDsp *g_best = &g_openblas;
-#else
-static const LwcGemmDsp *g_best = &g_reference;
 #endif
 
-/* NULL: g_best (no init needed). Atomic because every lwc_open() stores it
- * while other threads' contexts may be reading it (relaxed is enough: the
- * value is a pointer to one of two constant tables). */
+const LwcGemmDsp *lwc_gemm_dsp(int reference)
+{
+    const LwcGemmDsp *d = &g_reference;
+#ifdef LWC_HAVE_BLAS
+    if (!reference) d = &g_openblas;
+#endif
+    return d;
+}
+
+/* NULL: lwc_gemm_dsp(0) (no init needed). Atomic because every lwc_open()
+ * stores it while other threads' contexts may be reading it (relaxed is
+ * enough: the value is a pointer to one of two constant tables). */
 static _Atomic(const LwcGemmDsp *) g_active = NULL;
 
-const LwcGemmDsp *lwc_gemm_dsp(void)
+static const LwcGemmDsp *active_dsp(void)
 {
     const LwcGemmDsp *a = atomic_load_explicit(&g_active, memory_order_relaxed);
-    return a ? a : g_best;
+    return a ? a : lwc_gemm_dsp(0);
 }
 
 void lwc_gemm_force_reference(int on)
 {
-    atomic_store_explicit(&g_active, on ? &g_reference : g_best, memory_order_relaxed);
+    atomic_store_explicit(&g_active, lwc_gemm_dsp(on), memory_order_relaxed);
 }
 
-int lwc_gemm_is_reference(void) { return lwc_gemm_dsp() == &g_reference; }
+int lwc_gemm_is_reference(void) { return active_dsp() == &g_reference; }
+
+const char *lwc_gemm_kernel_name(void) { return active_dsp()->name; }
 
 void lwc_gemm_set_threads(int n)
 {
@@ -206,6 +214,6 @@ void lwc_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
     assert(ldc >= LWC_MAX(1, n));
     assert(lda >= LWC_MAX(1, trans_a ? m : k));
     assert(ldb >= LWC_MAX(1, trans_b ? k : n));
-    lwc_gemm_dsp()->sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
-                          beta, c, ldc);
+    active_dsp()->sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
+                        beta, c, ldc);
 }

@@ -14,8 +14,12 @@
  * between the two (and between BLAS builds and thread counts): nothing whose
  * exact bits matter for decoding may go through here (docs/bitstream.md).
  *
- * The selection is process-wide and is not synchronised: change it only while
- * no other thread is inside lwc_sgemm. */
+ * Unlike the other kernel families (common/cpu.h), the CPU flags do not
+ * choose between the two: their results differ in the last bits, so the
+ * choice is a setting (LwcSettings.reference_kernels), never a CPU mask that
+ * must leave every stream unchanged; and OpenBLAS does its own CPU dispatch.
+ * The selection is process-wide (an atomic pointer to a constant table);
+ * change it only while no other thread is inside lwc_sgemm. */
 #ifndef LWC_GEMM_H
 #define LWC_GEMM_H
 
@@ -34,16 +38,18 @@ void lwc_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
                const float *a, int lda, const float *b, int ldb, float beta,
                float *c, int ldc);
 
-/* on != 0: use the C reference from now on; on == 0: back to the fastest
- * available (OpenBLAS if compiled in, else still the reference). */
+/* The table for a reference_kernels setting: the C reference first,
+ * replaced by OpenBLAS when it is compiled in and reference == 0. */
+const LwcGemmDsp *lwc_gemm_dsp(int reference);
+/* on != 0: lwc_sgemm uses lwc_gemm_dsp(1) from now on; on == 0: back to
+ * lwc_gemm_dsp(0) (OpenBLAS if compiled in, else still the reference). */
 void lwc_gemm_force_reference(int on);
 /* 1 when lwc_sgemm currently runs the C reference (always 1 without BLAS). */
 int lwc_gemm_is_reference(void);
 /* Thread count for OpenBLAS (openblas_set_num_threads); no effect on the
  * reference path, which is single-threaded. n < 1 is treated as 1. */
 void lwc_gemm_set_threads(int n);
-
-/* The active kernel table (for tests and logging). */
-const LwcGemmDsp *lwc_gemm_dsp(void);
+/* Name of the table lwc_sgemm uses now. */
+const char *lwc_gemm_kernel_name(void);
 
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "common/cpu.h"
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define LWC_WINO_X86 1
@@ -85,27 +86,14 @@ int lwc_wino_group_rows(int w)
     return LWC_MAX(1, (LWC_WINO_GROUP_TILES + ntw - 1) / ntw);
 }
 
-/* --- kernel table ---------------------------------------------------- */
-
-typedef struct WinoDsp {
-    const char *name;
-    void (*bt6)(float *restrict t0, float *restrict t1, float *restrict t2, float *restrict t3,
-                float *restrict t4, float *restrict t5, const float *d0, const float *d1,
-                const float *d2, const float *d3, const float *d4, const float *d5, size_t n);
-    void (*at6)(float *restrict o0, float *restrict o1, float *restrict o2, float *restrict o3,
-                const float *m0, const float *m1, const float *m2, const float *m3, const float *m4,
-                const float *m5, size_t n);
-    void (*phases)(const float *restrict lin, float *restrict r, size_t np);
-    void (*store_row)(float *restrict out, const float *restrict src, size_t n, int w, float bias,
-                      int relu);
-} WinoDsp;
+/* --- kernel table (LwcWinoDsp, winograd.h) ---------------------------- */
 
 #define WK(name) name##_c
 #define WK_FN
 #include "winograd_tmpl.h"
 #undef WK
 #undef WK_FN
-static const WinoDsp k_dsp_c = { "c", bt6_c, at6_c, phases_c, store_row_c };
+static const LwcWinoDsp k_dsp_c = { "c", bt6_c, at6_c, phases_c, store_row_c };
 
 #if LWC_WINO_X86
 #define WK(name) name##_avx2
@@ -113,29 +101,19 @@ static const WinoDsp k_dsp_c = { "c", bt6_c, at6_c, phases_c, store_row_c };
 #include "winograd_tmpl.h"
 #undef WK
 #undef WK_FN
-static const WinoDsp k_dsp_avx2 = { "avx2", bt6_avx2, at6_avx2, phases_avx2, store_row_avx2 };
+static const LwcWinoDsp k_dsp_avx2 = { "avx2", bt6_avx2, at6_avx2, phases_avx2, store_row_avx2 };
 #endif
 
-static unsigned g_cpu_mask = ~0u;
-
-unsigned lwc_wino_set_cpu_mask(unsigned mask)
+const LwcWinoDsp *lwc_wino_dsp(unsigned flags)
 {
-    unsigned old = g_cpu_mask;
-    g_cpu_mask = mask;
-    return old;
-}
-
-static const WinoDsp *select_dsp(void)
-{
-    const WinoDsp *d = &k_dsp_c;
+    const LwcWinoDsp *d = &k_dsp_c;
 #if LWC_WINO_X86
-    __builtin_cpu_init();
-    if ((g_cpu_mask & LWC_WINO_CPU_AVX2) && __builtin_cpu_supports("avx2")) d = &k_dsp_avx2;
+    if (lwc_cpu_has(flags, LWC_CPU_LEVEL_AVX2)) d = &k_dsp_avx2;
 #endif
     return d;
 }
 
-const char *lwc_wino_kernel_name(void) { return select_dsp()->name; }
+const char *lwc_wino_kernel_name(void) { return lwc_wino_dsp(lwc_cpu_flags())->name; }
 
 /* --- input transform ---------------------------------------------------- */
 
@@ -144,7 +122,7 @@ const char *lwc_wino_kernel_name(void) { return select_dsp()->name; }
  * into its 4 column phases (ph[q][j] = column 4j + q - 1), so both passes
  * run on contiguous arrays: the vertical over the 6 rows, the horizontal
  * over columns 4j-1 .. 4j+4 = ph[0..3][j], ph[0][j+1], ph[1][j+1]. */
-static void input_row(const WinoDsp *dsp, const float *xc, int h, int w, int ty, int ntw,
+static void input_row(const LwcWinoDsp *dsp, const float *xc, int h, int w, int ty, int ntw,
                       float *tmp, float *v, size_t estride)
 {
     size_t np = (size_t)ntw + 1, rl = 4 * np;
@@ -173,7 +151,7 @@ static void input_row(const WinoDsp *dsp, const float *xc, int h, int w, int ty,
 /* --- output transform --------------------------------------------------- */
 
 typedef struct OutRow {
-    const WinoDsp *dsp;
+    const LwcWinoDsp *dsp;
     int w, ntw, ty, oy0, oy1, relu;
     float bias;
     float *y; /* row oy0 of this output channel */
@@ -217,7 +195,7 @@ void lwc_wino_conv3x3_rows(const float *x, int cin, int h, int w, const float *u
     assert(ldy >= (size_t)(oy1 - oy0) * w);
     if (oy0 == oy1) return;
     float *v = work, *m = v + (size_t)E * cin * nt, *tmp = m + (size_t)E * cout * nt;
-    const WinoDsp *dsp = select_dsp();
+    const LwcWinoDsp *dsp = lwc_wino_dsp(lwc_cpu_flags());
     size_t plane = (size_t)h * w;
     for (int tr = 0; tr < tile_rows; tr++) {
         int ty = ty0 + LWC_WINO_TILE * tr;

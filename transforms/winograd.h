@@ -47,13 +47,31 @@ void lwc_wino_conv3x3_rows(const float *x, int cin, int h, int w, const float *u
                            const float *bias, int cout, int ty0, int tile_rows, int oy0,
                            int oy1, float *y, size_t ldy, int relu, float *work);
 
-/* Kernel selection for the transforms: the C code, or the same code
- * compiled for AVX2 where __builtin_cpu_supports allows and the mask
- * permits (bit 1; 0 = the C build). Both give identical bits. Returns the
- * old mask. Not thread-safe: for tests and benchmarks. */
-#define LWC_WINO_CPU_AVX2 2u
-unsigned lwc_wino_set_cpu_mask(unsigned mask);
-/* Name of the kernels in use: "c" or "avx2". */
+/* Kernel table of the transforms (winograd.c): one plain C template
+ * compiled as the C set and with target("avx2"); both give identical bits.
+ * Arrays passed as restrict do not overlap anything else. */
+typedef struct LwcWinoDsp {
+    const char *name; /* "c" or "avx2" */
+    /* 1-D B^T: t_k[i] from d_0..5[i], i < n. */
+    void (*bt6)(float *restrict t0, float *restrict t1, float *restrict t2, float *restrict t3,
+                float *restrict t4, float *restrict t5, const float *d0, const float *d1,
+                const float *d2, const float *d3, const float *d4, const float *d5, size_t n);
+    /* 1-D A^T: o_k[i] from m_0..5[i], i < n. */
+    void (*at6)(float *restrict o0, float *restrict o1, float *restrict o2, float *restrict o3,
+                const float *m0, const float *m1, const float *m2, const float *m3, const float *m4,
+                const float *m5, size_t n);
+    /* r[q*np + j] = lin[4j + q], q < 4, j < np. */
+    void (*phases)(const float *restrict lin, float *restrict r, size_t np);
+    /* out[4j + q] = src[q*n + j] + bias for the w columns 4j + q (w <= 4n),
+     * then clamped at 0 when relu != 0. */
+    void (*store_row)(float *restrict out, const float *restrict src, size_t n, int w, float bias,
+                      int relu);
+} LwcWinoDsp;
+
+/* The best set that CPU flags `flags` (common/cpu.h) allow; flags 0 gives
+ * the C set. lwc_wino_conv3x3_rows uses lwc_wino_dsp(lwc_cpu_flags()). */
+const LwcWinoDsp *lwc_wino_dsp(unsigned flags);
+/* Name of the set in use now. */
 const char *lwc_wino_kernel_name(void);
 
 #endif

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "common/cpu.h"
 #include "transforms/wpt.h"
 #include "transforms/wpt_prog.h"
 
@@ -36,7 +37,7 @@
 #else
 #define LWC_WPT_X86 0
 #endif
-/* Advanced SIMD is part of the AArch64 base ISA: no run-time detection. */
+/* Advanced SIMD is part of the AArch64 base ISA (LWC_CPU_NEON always set). */
 #if defined(__aarch64__) && defined(__ARM_NEON)
 #define LWC_WPT_NEON 1
 #include <arm_neon.h>
@@ -66,32 +67,9 @@ static const LwcWptProg g_inverse = {
  * only couple samples of the same column), the horizontal ones in vectors
  * along the row (neighbours come from unaligned loads).
  *
- * The table (dav1d habit): C reference first, replaced at run time by SSE2
- * or AVX2 (target attributes, as entropy/intconv.c; no -mavx2 needed) as
- * __builtin_cpu_supports allows and lwc_wpt_set_cpu_mask permits; on
- * AArch64 by NEON whenever the mask permits. */
-
-/* One vertical lifting update over a row: t += a (p + q), or t += a p when
- * q is NULL; then, if twice, t += a p again (the boundary terms). */
-typedef struct RowOp {
-    float *t;
-    const float *p, *q;
-    float a;
-    int twice;
-} RowOp;
-
-typedef struct WptDsp {
-    const char *name;
-    /* t[i] += a (p[i] + q[i]), or t[i] += a p[i] when q is NULL; t does not
-     * overlap p or q. */
-    void (*axpy2)(float *restrict t, const float *p, const float *q, float a, size_t n);
-    void (*scale)(float *restrict dst, const float *restrict src, float k, size_t n);
-    /* s[i] = x[2i], d[i] = x[2i+1] for i < m, and the reverse. */
-    void (*deinterleave)(const float *restrict x, float *restrict s, float *restrict d, int m);
-    void (*interleave)(const float *restrict s, const float *restrict d, float *restrict x, int m);
-    /* ops[0..nops) in order on rows of n floats (RowOp). */
-    void (*lift_rows)(const RowOp *ops, int nops, size_t n);
-} WptDsp;
+ * The table (LwcWptDsp in wpt.h, dav1d habit): C reference first,
+ * replaced by SSE2 or AVX2 (target attributes, as entropy/intconv.c; no
+ * -mavx2 needed) as the CPU flags allow (common/cpu.h); on AArch64 by NEON. */
 
 /* --- C reference --------------------------------------------------------- */
 
@@ -157,7 +135,7 @@ static void interleave_c(const float *restrict s, const float *restrict d, float
 }
 
 /* The reference: each update over the whole row, one after the other. */
-static void lift_rows_c(const RowOp *ops, int nops, size_t n)
+static void lift_rows_c(const LwcWptRowOp *ops, int nops, size_t n)
 {
     for (int k = 0; k < nops; k++) {
         axpy2_c(ops[k].t, ops[k].p, ops[k].q, ops[k].a, n);
@@ -165,7 +143,7 @@ static void lift_rows_c(const RowOp *ops, int nops, size_t n)
     }
 }
 
-static const WptDsp k_dsp_c = { "c", axpy2_c, scale_c, deinterleave_c, interleave_c, lift_rows_c };
+static const LwcWptDsp k_dsp_c = { "c", axpy2_c, scale_c, deinterleave_c, interleave_c, lift_rows_c };
 
 /* Column chunk of the SIMD lift_rows: all updates of a wavefront iteration
  * run on CHUNK columns before the next CHUNK, so the ~6 rows involved stay in
@@ -243,19 +221,19 @@ SSE2_FN static void interleave_sse2(const float *restrict s, const float *restri
     }
 }
 
-SSE2_FN static void lift_rows_sse2(const RowOp *ops, int nops, size_t n)
+SSE2_FN static void lift_rows_sse2(const LwcWptRowOp *ops, int nops, size_t n)
 {
     for (size_t c = 0; c < n; c += CHUNK) {
         size_t len = n - c < CHUNK ? n - c : CHUNK;
         for (int k = 0; k < nops; k++) {
-            const RowOp *o = &ops[k];
+            const LwcWptRowOp *o = &ops[k];
             axpy2_sse2(o->t + c, o->p + c, o->q ? o->q + c : NULL, o->a, len);
             if (o->twice) axpy2_sse2(o->t + c, o->p + c, NULL, o->a, len);
         }
     }
 }
 
-static const WptDsp k_dsp_sse2 = { "sse2", axpy2_sse2, scale_sse2, deinterleave_sse2,
+static const LwcWptDsp k_dsp_sse2 = { "sse2", axpy2_sse2, scale_sse2, deinterleave_sse2,
                                    interleave_sse2, lift_rows_sse2 };
 
 /* --- AVX2: 8 samples per vector (AVX floats; "avx2" is what is detected) - */
@@ -334,19 +312,19 @@ AVX2_FN static void interleave_avx2(const float *restrict s, const float *restri
     }
 }
 
-AVX2_FN static void lift_rows_avx2(const RowOp *ops, int nops, size_t n)
+AVX2_FN static void lift_rows_avx2(const LwcWptRowOp *ops, int nops, size_t n)
 {
     for (size_t c = 0; c < n; c += CHUNK) {
         size_t len = n - c < CHUNK ? n - c : CHUNK;
         for (int k = 0; k < nops; k++) {
-            const RowOp *o = &ops[k];
+            const LwcWptRowOp *o = &ops[k];
             axpy2_avx2(o->t + c, o->p + c, o->q ? o->q + c : NULL, o->a, len);
             if (o->twice) axpy2_avx2(o->t + c, o->p + c, NULL, o->a, len);
         }
     }
 }
 
-static const WptDsp k_dsp_avx2 = { "avx2", axpy2_avx2, scale_avx2, deinterleave_avx2,
+static const LwcWptDsp k_dsp_avx2 = { "avx2", axpy2_avx2, scale_avx2, deinterleave_avx2,
                                    interleave_avx2, lift_rows_avx2 };
 #endif /* LWC_WPT_X86 */
 
@@ -419,51 +397,41 @@ static void interleave_neon(const float *restrict s, const float *restrict d, fl
     }
 }
 
-static void lift_rows_neon(const RowOp *ops, int nops, size_t n)
+static void lift_rows_neon(const LwcWptRowOp *ops, int nops, size_t n)
 {
     for (size_t c = 0; c < n; c += CHUNK) {
         size_t len = n - c < CHUNK ? n - c : CHUNK;
         for (int k = 0; k < nops; k++) {
-            const RowOp *o = &ops[k];
+            const LwcWptRowOp *o = &ops[k];
             axpy2_neon(o->t + c, o->p + c, o->q ? o->q + c : NULL, o->a, len);
             if (o->twice) axpy2_neon(o->t + c, o->p + c, NULL, o->a, len);
         }
     }
 }
 
-static const WptDsp k_dsp_neon = { "neon", axpy2_neon, scale_neon, deinterleave_neon,
+static const LwcWptDsp k_dsp_neon = { "neon", axpy2_neon, scale_neon, deinterleave_neon,
                                    interleave_neon, lift_rows_neon };
 #endif /* LWC_WPT_NEON */
 
-static unsigned g_cpu_mask = ~0u;
-
-unsigned lwc_wpt_set_cpu_mask(unsigned mask)
+const LwcWptDsp *lwc_wpt_dsp(unsigned flags)
 {
-    unsigned old = g_cpu_mask;
-    g_cpu_mask = mask;
-    return old;
-}
-
-static const WptDsp *select_dsp(void)
-{
-    const WptDsp *d = &k_dsp_c;
+    const LwcWptDsp *d = &k_dsp_c;
 #if LWC_WPT_X86
-    __builtin_cpu_init();
-    if ((g_cpu_mask & LWC_WPT_CPU_SSE2) && __builtin_cpu_supports("sse2")) d = &k_dsp_sse2;
-    if ((g_cpu_mask & LWC_WPT_CPU_AVX2) && __builtin_cpu_supports("avx2")) d = &k_dsp_avx2;
+    if (lwc_cpu_has(flags, LWC_CPU_LEVEL_SSE2)) d = &k_dsp_sse2;
+    if (lwc_cpu_has(flags, LWC_CPU_LEVEL_AVX2)) d = &k_dsp_avx2;
 #endif
 #if LWC_WPT_NEON
-    if (g_cpu_mask & LWC_WPT_CPU_NEON) d = &k_dsp_neon;
+    if (flags & LWC_CPU_NEON) d = &k_dsp_neon;
 #endif
     return d;
 }
 
-const char *lwc_wpt_kernel_name(void) { return select_dsp()->name; }
+const char *lwc_wpt_kernel_name(void) { return lwc_wpt_dsp(lwc_cpu_flags())->name; }
 
 /* --- rows: horizontal 1D transform, s and d halves contiguous ----------- */
 
 /* One lifting step along a row of m (s, d) pairs held in two arrays. */
-static void lift_1d(const WptDsp *dsp, float *restrict s, float *restrict d, int m, const LwcLift *st)
+static void lift_1d(const LwcWptDsp *dsp, float *restrict s, float *restrict d, int m, const LwcLift *st)
 {
     const float a = st->a;
     if (st->to_d) { /* d[i] += a (s[i] + s[i+1]) */
@@ -478,7 +446,7 @@ static void lift_1d(const WptDsp *dsp, float *restrict s, float *restrict d, int
 }
 
 /* dst = [low | high] of the w samples at src (dst != src). */
-static void row_analysis(const WptDsp *dsp, const LwcWptProg *pg, const float *restrict src,
+static void row_analysis(const LwcWptDsp *dsp, const LwcWptProg *pg, const float *restrict src,
                          float *restrict dst, int w, float *restrict tmp)
 {
     int m = w / 2;
@@ -490,7 +458,7 @@ static void row_analysis(const WptDsp *dsp, const LwcWptProg *pg, const float *r
 }
 
 /* [low | high] at src -> w samples at dst (dst != src). */
-static void row_synthesis(const WptDsp *dsp, const LwcWptProg *pg, const float *restrict src,
+static void row_synthesis(const LwcWptDsp *dsp, const LwcWptProg *pg, const float *restrict src,
                           float *restrict dst, int w, float *restrict tmp)
 {
     int m = w / 2;
@@ -515,7 +483,7 @@ static void row_synthesis(const WptDsp *dsp, const LwcWptProg *pg, const float *
 enum { RING = 4 }; /* live (s, d) row pairs: enough for lags up to 2 */
 
 typedef struct Stream {
-    const WptDsp *dsp;
+    const LwcWptDsp *dsp;
     const LwcWptProg *pg;
     int m;           /* pairs in the plane (rows / 2) */
     int wl;          /* floats per row */
@@ -526,7 +494,7 @@ typedef struct Stream {
 static float *st_s(const Stream *v, int i) { return v->ring + (size_t)(i % RING) * 2 * v->wl; }
 static float *st_d(const Stream *v, int i) { return st_s(v, i) + v->wl; }
 
-static void stream_init(Stream *v, const WptDsp *dsp, const LwcWptProg *pg, int hl, int wl, float *ring)
+static void stream_init(Stream *v, const LwcWptDsp *dsp, const LwcWptProg *pg, int hl, int wl, float *ring)
 {
     v->dsp = dsp;
     v->pg = pg;
@@ -543,11 +511,11 @@ static void stream_init(Stream *v, const WptDsp *dsp, const LwcWptProg *pg, int 
 
 /* The update of step k on pair i, with symmetric-extension / transposed
  * boundary terms. */
-static RowOp stream_op(const Stream *v, int k, int i)
+static LwcWptRowOp stream_op(const Stream *v, int k, int i)
 {
     const LwcLift *st = &v->pg->step[k];
     int last = v->m - 1;
-    RowOp o;
+    LwcWptRowOp o;
     o.a = st->a;
     if (st->to_d) {
         const float *s0 = st_s(v, i);
@@ -572,7 +540,7 @@ static void stream_run(const Stream *v, PairFn load, PairFn store, void *ctx)
     int loaded = 0;
     for (int j = 0; j < v->m + v->maxlag; j++) {
         for (; loaded <= j + v->lead && loaded < v->m; loaded++) load(v, loaded, ctx);
-        RowOp ops[4];
+        LwcWptRowOp ops[4];
         int nops = 0;
         for (int k = 0; k < 4; k++) {
             int i = j - v->lag[k];
@@ -641,7 +609,7 @@ static void syn_store(const Stream *v, int i, void *ctx)
 /* One level on `planes` planes of hl x wl; src and dst must not overlap.
  * Analysis turns each plane into its 4 subbands (same footprint), synthesis
  * the reverse. */
-static void run_level(const WptDsp *dsp, const LwcWptProg *pg, int analysis, const float *src, float *dst,
+static void run_level(const LwcWptDsp *dsp, const LwcWptProg *pg, int analysis, const float *src, float *dst,
                       size_t planes, int hl, int wl, float *scratch)
 {
     size_t ps = (size_t)hl * wl;
@@ -682,7 +650,7 @@ void lwc_wpt_transform(const LwcWptProg *pg, int analysis, const float *in, int 
                        int w, int levels, float *out, float *work)
 {
     size_t hw = (size_t)h * w;
-    const WptDsp *dsp = select_dsp();
+    const LwcWptDsp *dsp = lwc_wpt_dsp(lwc_cpu_flags());
     float *buf = work, *scratch = work + plane_floats(h, w);
     check_shape(c, h, w, levels);
     for (int ch = 0; ch < c; ch++) {

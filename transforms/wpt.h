@@ -57,17 +57,39 @@ void lwc_wpt_forward_adjoint(const float *y, int c, int h, int w, int levels,
 void lwc_wpt_inverse_adjoint(const float *x, int c, int h, int w, int levels,
                              float *y, float *work);
 
-/* Kernel selection (transforms/wpt.c). Every kernel set gives bit-identical
- * results (same float operations per sample, no FMA); the choice only
- * changes speed. The mask limits the SIMD kernels tried (bit 0 SSE2, bit 1
- * AVX2 on x86; bit 2 NEON on AArch64, where it is always available; 0 = the
- * C reference); returns the old mask. Not thread-safe: for tests and
- * benchmarks. */
-#define LWC_WPT_CPU_SSE2 1u
-#define LWC_WPT_CPU_AVX2 2u
-#define LWC_WPT_CPU_NEON 4u
-unsigned lwc_wpt_set_cpu_mask(unsigned mask);
-/* Name of the kernels the transforms use now: "c", "sse2", "avx2" or "neon". */
+/* Kernel tables (transforms/wpt.c): the inner loops of every transform.
+ * All sets give bit-identical results (same float operations per sample,
+ * no FMA); the choice only changes speed. */
+
+/* One vertical lifting update over a row: t += a (p + q), or t += a p when
+ * q is NULL; then, if twice, t += a p again (the boundary terms). */
+typedef struct LwcWptRowOp {
+    float *t;
+    const float *p, *q;
+    float a;
+    int twice;
+} LwcWptRowOp;
+
+typedef struct LwcWptDsp {
+    const char *name; /* "c", "sse2", "avx2" or "neon" */
+    /* t[i] += a (p[i] + q[i]), or t[i] += a p[i] when q is NULL, i < n; t
+     * does not overlap p or q (p and q may overlap each other). */
+    void (*axpy2)(float *restrict t, const float *p, const float *q, float a, size_t n);
+    /* dst[i] = src[i] * k, i < n. */
+    void (*scale)(float *restrict dst, const float *restrict src, float k, size_t n);
+    /* s[i] = x[2i], d[i] = x[2i+1] for i < m, and the reverse. */
+    void (*deinterleave)(const float *restrict x, float *restrict s, float *restrict d, int m);
+    void (*interleave)(const float *restrict s, const float *restrict d, float *restrict x, int m);
+    /* ops[0..nops) on rows of n floats, with the result of running them
+     * one after the other over whole rows (later ops read rows earlier ones
+     * wrote); the rows of all ops are the same or do not overlap. */
+    void (*lift_rows)(const LwcWptRowOp *ops, int nops, size_t n);
+} LwcWptDsp;
+
+/* The best set that CPU flags `flags` (common/cpu.h) allow; flags 0 gives
+ * the C reference. The transforms use lwc_wpt_dsp(lwc_cpu_flags()). */
+const LwcWptDsp *lwc_wpt_dsp(unsigned flags);
+/* Name of the set the transforms use now. */
 const char *lwc_wpt_kernel_name(void);
 
 #endif

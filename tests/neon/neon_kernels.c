@@ -1,12 +1,13 @@
 /* SIMD kernel sets vs the C reference, bit for bit, in a plain program (no
  * Check, no image libraries) so that it can be cross-compiled for AArch64
  * and run under qemu-user: tests/cli_neon.sh builds it with
- * transforms/wpt.c, entropy/intconv.c and codec/alloc.c and nothing else.
+ * transforms/wpt.c, transforms/wpt_enc.c, entropy/intconv.c, common/alloc.c
+ * and common/cpu.c and nothing else.
  *
- * What it compares (the kernel checks of tests/test_wpt.c and
- * tests/test_intconv.c, on more random shapes):
+ * What it compares (the entry-point checks of tests/test_checkasm.c, on
+ * more random shapes), selecting each set with lwc_cpu_set_flags_mask:
  *   wpt:     forward, inverse and both adjoints, with the kernels each
- *            selectable SIMD set gives vs the C reference (mask 0), memcmp
+ *            selectable SIMD set gives vs the C reference (flags 0), memcmp
  *            of the whole output; guard floats behind the output and the
  *            work buffer must stay untouched.
  *   intconv: lwc_intconv_forward, _forward_range (random cuts),
@@ -24,6 +25,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "common/cpu.h"
 #include "entropy/intconv.h"
 #include "transforms/wpt.h"
 
@@ -85,21 +87,20 @@ static int guard_ok(const void *p, size_t n, size_t size)
     return 1;
 }
 
-/* The kernel sets to compare: the first mask giving each name other than
- * "c", from `masks`; the mask stays set to `restore` afterwards. */
+/* The kernel sets to compare: the first CPU flag mask giving each name
+ * other than "c", from `masks`; the mask is restored afterwards. */
 typedef struct KernelSets {
     int n;
     unsigned mask[4];
     const char *name[4];
 } KernelSets;
 
-static KernelSets find_sets(unsigned (*set_mask)(unsigned), const char *(*get_name)(void),
-                            const unsigned *masks, int nmasks)
+static KernelSets find_sets(const char *(*get_name)(void), const unsigned *masks, int nmasks)
 {
     KernelSets ks = { 0, { 0 }, { NULL } };
-    unsigned old = set_mask(~0u);
+    unsigned old = lwc_cpu_set_flags_mask(~0u);
     for (int m = 0; m < nmasks; m++) {
-        set_mask(masks[m]);
+        lwc_cpu_set_flags_mask(masks[m]);
         const char *name = get_name();
         int seen = !strcmp(name, "c");
         for (int k = 0; k < ks.n; k++) seen |= !strcmp(ks.name[k], name);
@@ -108,7 +109,7 @@ static KernelSets find_sets(unsigned (*set_mask)(unsigned), const char *(*get_na
             ks.name[ks.n++] = name;
         }
     }
-    set_mask(old);
+    lwc_cpu_set_flags_mask(old);
     return ks;
 }
 
@@ -166,13 +167,13 @@ static void wpt_check(const KernelSets *ks, const WptShape *sh, int c, uint64_t 
     float *got = alloc_guarded(n, sizeof(float)), *work = alloc_guarded(nwork, sizeof(float));
     Rng r;
     rng_seed(&r, seed);
-    unsigned old = lwc_wpt_set_cpu_mask(0);
+    unsigned old = lwc_cpu_set_flags_mask(0);
     for (int f = 0; f < 4; f++) {
         wpt_fill(&r, x, n);
-        lwc_wpt_set_cpu_mask(0);
+        lwc_cpu_set_flags_mask(0);
         k_wpt_fns[f](x, c, sh->h, sh->w, sh->levels, ref, work);
         for (int k = 0; k < ks->n; k++) {
-            lwc_wpt_set_cpu_mask(ks->mask[k]);
+            lwc_cpu_set_flags_mask(ks->mask[k]);
             memset(got, 0xA5, n * sizeof(float));
             k_wpt_fns[f](x, c, sh->h, sh->w, sh->levels, got, work);
             size_t i = 0;
@@ -187,7 +188,7 @@ static void wpt_check(const KernelSets *ks, const WptShape *sh, int c, uint64_t 
             cnt->values += (long)n;
         }
     }
-    lwc_wpt_set_cpu_mask(old);
+    lwc_cpu_set_flags_mask(old);
     cnt->shapes++;
     lwc_free(x); lwc_free(ref); lwc_free(got); lwc_free(work);
 }
@@ -346,11 +347,11 @@ static void ic_check_layer(const KernelSets *ks, const Layer *L, const IcShape *
         for (int j = i; j > 1 && cut[j] < cut[j - 1]; j--) {
             int t = cut[j]; cut[j] = cut[j - 1]; cut[j - 1] = t;
         }
-    unsigned old = lwc_intconv_set_cpu_mask(0);
-    CHECK(!strcmp(lwc_intconv_kernel_name(), "c"), "intconv: mask 0 does not give the C reference");
+    unsigned old = lwc_cpu_set_flags_mask(0);
+    CHECK(!strcmp(lwc_intconv_kernel_name(), "c"), "intconv: flags 0 do not give the C reference");
     lwc_intconv_forward(&L->l, L->x, s->h, s->w, s->parity, ref, work);
     for (int k = 0; k < ks->n; k++) {
-        lwc_intconv_set_cpu_mask(ks->mask[k]);
+        lwc_cpu_set_flags_mask(ks->mask[k]);
         for (int entry = 0; entry < (s->k == 1 ? 4 : 2); entry++) {
             memset(got, 0x77, ny * sizeof(int16_t));
             ic_call(L, s, entry, cut, got, work);
@@ -367,7 +368,7 @@ static void ic_check_layer(const KernelSets *ks, const Layer *L, const IcShape *
             cnt->values += (long)ny;
         }
     }
-    lwc_intconv_set_cpu_mask(old);
+    lwc_cpu_set_flags_mask(old);
     lwc_free(ref); lwc_free(got); lwc_free(work);
 }
 
@@ -418,12 +419,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: neon_kernels [random-shapes 0..100000]\n");
         return 2;
     }
-    static const unsigned wpt_masks[] = { LWC_WPT_CPU_SSE2, LWC_WPT_CPU_SSE2 | LWC_WPT_CPU_AVX2,
-                                          LWC_WPT_CPU_NEON, ~0u };
-    static const unsigned ic_masks[] = { LWC_INTCONV_CPU_SSE2, LWC_INTCONV_CPU_SSE2 | LWC_INTCONV_CPU_AVX2,
-                                         LWC_INTCONV_CPU_NEON, ~0u };
-    KernelSets kw = find_sets(lwc_wpt_set_cpu_mask, lwc_wpt_kernel_name, wpt_masks, 4);
-    KernelSets ki = find_sets(lwc_intconv_set_cpu_mask, lwc_intconv_kernel_name, ic_masks, 4);
+    static const unsigned masks[] = { LWC_CPU_LEVEL_SSE2, LWC_CPU_LEVEL_AVX2, LWC_CPU_NEON, ~0u };
+    KernelSets kw = find_sets(lwc_wpt_kernel_name, masks, 4);
+    KernelSets ki = find_sets(lwc_intconv_kernel_name, masks, 4);
+    printf("cpu flags 0x%x\n", lwc_cpu_flags());
     const char *wdef = lwc_wpt_kernel_name(), *idef = lwc_intconv_kernel_name();
     print_sets("wpt", &kw, wdef);
     print_sets("intconv", &ki, idef);

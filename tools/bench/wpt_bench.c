@@ -9,11 +9,13 @@
 #include <time.h>
 
 #include "common/common.h"
+#include "common/cpu.h"
 #include "transforms/wpt.h"
 
 enum { LEVELS = 3, CH = 3, MAX_ROUNDS = 101 };
 
-static const unsigned k_masks[] = { 0, LWC_WPT_CPU_SSE2, ~0u };
+/* CPU flag masks (common/cpu.h): C reference, at most SSE2, everything. */
+static const unsigned k_masks[] = { 0, LWC_CPU_LEVEL_SSE2, ~0u };
 #define N_SETS 3
 
 static double now_ms(void)
@@ -49,8 +51,9 @@ static int bench(int h, int w, int rounds)
     }
     static double t[N_SETS][MAX_ROUNDS], ratio[N_SETS][MAX_ROUNDS];
     const char *names[N_SETS];
+    unsigned old = lwc_cpu_set_flags_mask(~0u);
     for (int k = 0; k < N_SETS; k++) { /* warm-up, names */
-        lwc_wpt_set_cpu_mask(k_masks[k]);
+        lwc_cpu_set_flags_mask(k_masks[k]);
         names[k] = lwc_wpt_kernel_name();
         lwc_wpt_forward(x, CH, h, w, LEVELS, y, work);
         lwc_wpt_inverse(y, CH, h, w, LEVELS, back, work);
@@ -58,7 +61,7 @@ static int bench(int h, int w, int rounds)
     for (int r = 0; r < rounds; r++)
         for (int j = 0; j < N_SETS; j++) {
             int k = (j + r) % N_SETS; /* rotate the order every round */
-            lwc_wpt_set_cpu_mask(k_masks[k]);
+            lwc_cpu_set_flags_mask(k_masks[k]);
             double t0 = now_ms();
             lwc_wpt_forward(x, CH, h, w, LEVELS, y, work);
             lwc_wpt_inverse(y, CH, h, w, LEVELS, back, work);
@@ -71,7 +74,7 @@ static int bench(int h, int w, int rounds)
         printf("%dx%dx%d J=%d %-5s fwd+inv median %8.2f ms  speed-up vs c %.2fx\n", w, h, CH,
                LEVELS, names[k], tm, rm);
     }
-    lwc_wpt_set_cpu_mask(~0u);
+    lwc_cpu_set_flags_mask(old);
     lwc_free(x);
     lwc_free(y);
     lwc_free(back);

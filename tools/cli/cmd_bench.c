@@ -254,7 +254,7 @@ static void print_json(const BenchOpts *o, const LwcModel *m, const char *model_
            "\"hyper\": %.0f, \"analysis\": %.0f},\n", k->syn + k->ent + k->hyp, k->enc + k->ent + k->hyp, k->syn,
            k->ent, k->hyp, k->enc);
     printf(" \"kernels\": {\"float\": \"%s\", \"int\": \"%s\"}, \"threads\": %d, \"quality\": %.2f, \"repeat\": %d,\n",
-           lwc_gemm_dsp()->name, lwc_intconv_kernel_name(), o->threads, o->quality, o->repeat);
+           lwc_gemm_kernel_name(), lwc_intconv_kernel_name(), o->threads, o->quality, o->repeat);
     printf(" \"files\": [");
     for (int i = 0; i < n; i++) {
         double mp = (double)fr[i].width * fr[i].height / 1e6;
@@ -290,7 +290,7 @@ static void print_text(const BenchOpts *o, const LwcModel *m, const char *model_
     printf("model %s (id %016" PRIx64 "): %.0f multiply-adds/pixel decoding (synthesis %.0f, entropy %.0f, "
            "hyper %.0f), %.0f encoding\n", model_path, m->id, k->syn + k->ent + k->hyp, k->syn, k->ent, k->hyp,
            k->enc + k->ent + k->hyp);
-    printf("kernels: float %s, int %s; %d thread(s), q %.2f, median of %d\n", lwc_gemm_dsp()->name,
+    printf("kernels: float %s, int %s; %d thread(s), q %.2f, median of %d\n", lwc_gemm_kernel_name(),
            lwc_intconv_kernel_name(), o->threads, o->quality, o->repeat);
     for (int i = 0; i < n; i++) {
         double mp = (double)fr[i].width * fr[i].height / 1e6;
