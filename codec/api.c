@@ -95,7 +95,6 @@ int lwc_open(LwcContext **out, const LwcModel *model, const LwcSettings *s)
         lwc_free(c);
         return r;
     }
-    lwc_gemm_force_reference(s->reference_kernels);
     lwc_gemm_set_threads(1); /* our own workers split the float layers (bands.c) */
     *out = c;
     return LWC_OK;

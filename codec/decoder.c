@@ -5,6 +5,7 @@
 
 #include "bitstream.h"
 #include "common/common.h"
+#include "common/cpu.h"
 #include "entropy/cdf.h"
 #include "ctxmodel.h"
 #include "entropy/rans.h"
@@ -106,11 +107,14 @@ static int decode(LwcContext *c, const uint8_t *buf, size_t size, LwcImage *out,
     return r;
 }
 
-/* Every stage runs its tasks on the context's workers. */
+/* Every stage runs its tasks on the context's workers, its kernels as the
+ * context's settings ask. */
 int lwc_decode(LwcContext *c, const uint8_t *buf, size_t size, LwcImage *out, LwcStats *st)
 {
     LwcPool *prev = lwc_pool_bind(c ? c->pool : NULL);
+    int prev_ref = lwc_cpu_bind_reference(c && c->s.reference_kernels);
     int r = decode(c, buf, size, out, st);
+    lwc_cpu_bind_reference(prev_ref);
     lwc_pool_bind(prev);
     return r;
 }

@@ -82,3 +82,14 @@ const char *lwc_cpu_flag_name(unsigned flag)
         if (names[i].flag == flag) return names[i].name;
     return NULL;
 }
+
+static _Thread_local int tl_reference;
+
+int lwc_cpu_bind_reference(int on)
+{
+    int prev = tl_reference;
+    tl_reference = on != 0;
+    return prev;
+}
+
+int lwc_cpu_reference(void) { return tl_reference; }

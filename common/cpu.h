@@ -46,4 +46,14 @@ unsigned lwc_cpu_set_flags_mask(unsigned mask);
  * "avx512bw", "avx512vnni", "neon"), or NULL for a bit without a meaning. */
 const char *lwc_cpu_flag_name(unsigned flag);
 
+/* The float kernels' mode of the calling thread: on, the C reference GEMM
+ * (and direct convolution instead of Winograd), which is not bit-exact with
+ * OpenBLAS. It is a context's settings.reference_kernels: lwc_encode and
+ * lwc_decode bind it for the length of the call, and the worker pool
+ * carries it to its workers with each job, so two contexts with different
+ * settings run at once without touching each other. Returns the previous
+ * value. */
+int lwc_cpu_bind_reference(int on);
+int lwc_cpu_reference(void);
+
 #endif

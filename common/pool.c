@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "common.h"
+#include "cpu.h"
 #include "pool.h"
 
 #define LWC_POOL_MAX 64
@@ -15,6 +16,7 @@ typedef struct Job {
     LwcTaskFn fn;
     void *arg;
     int ntasks, workers;
+    int reference; /* the caller's kernel mode (cpu.h), for every worker */
     atomic_int next, err;
 } Job;
 
@@ -39,12 +41,14 @@ static _Thread_local LwcPool *tl_pool;
 
 static void drain(Job *j, int id)
 {
+    int prev = lwc_cpu_bind_reference(j->reference);
     for (;;) {
         int t = atomic_fetch_add(&j->next, 1);
-        if (t >= j->ntasks) return;
+        if (t >= j->ntasks) break;
         int r = j->fn(j->arg, t, id), none = LWC_OK;
         if (r < 0) atomic_compare_exchange_strong(&j->err, &none, r);
     }
+    lwc_cpu_bind_reference(prev);
 }
 
 static void *thread_main(void *v)
@@ -167,7 +171,7 @@ static int spawn_run(Job *j)
 
 int lwc_parallel(int threads, int ntasks, LwcTaskFn fn, void *arg)
 {
-    Job j = { fn, arg, ntasks, LWC_MIN(LWC_MIN(threads, ntasks), LWC_POOL_MAX), 0, LWC_OK };
+    Job j = { fn, arg, ntasks, LWC_MIN(LWC_MIN(threads, ntasks), LWC_POOL_MAX), lwc_cpu_reference(), 0, LWC_OK };
     if (j.workers <= 1) {
         drain(&j, 0);
         return atomic_load(&j.err);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "common/cpu.h"
 #include "codec/internal.h"
 
 static int check_image(const LwcContext *c, const LwcImage *img)
@@ -34,12 +35,15 @@ static int encode(LwcContext *c, const LwcImage *img, const LwcEncodeParams *p, 
     return lwc_encode_search(c, img, q100, effort, p, out, out_size, recon, st);
 }
 
-/* Every stage runs its tasks on the context's workers. */
+/* Every stage runs its tasks on the context's workers, its kernels as the
+ * context's settings ask. */
 int lwc_encode(LwcContext *c, const LwcImage *img, const LwcEncodeParams *p, uint8_t **out,
                size_t *out_size, LwcImage *recon, LwcStats *st)
 {
     LwcPool *prev = lwc_pool_bind(c ? c->pool : NULL);
+    int prev_ref = lwc_cpu_bind_reference(c && c->s.reference_kernels);
     int r = encode(c, img, p, out, out_size, recon, st);
+    lwc_cpu_bind_reference(prev_ref);
     lwc_pool_bind(prev);
     return r;
 }

@@ -29,6 +29,7 @@
 #include "common/mem.h"
 #include "imageio/imageio.h"
 #include "testutil.h"
+#include "transforms/gemm.h"
 #include "codec/ystripes.h"
 
 #define ALLOC_CAP ((size_t)32 << 20) /* no broken stream may need more per allocation */
@@ -709,7 +710,9 @@ END_TEST
 
 /* ------------------------------------------------------------------------ */
 /* Two threads, one shared model; each context runs its own 2 or 3 workers,
- * and must give the streams and pixels of a single-threaded context. */
+ * one with the reference float kernels, and each must give the streams and
+ * pixels of a single-threaded context with its own settings: one context's
+ * settings must not leak into the other's kernels or workers. */
 
 #define THREAD_ITERS 3
 
@@ -720,6 +723,7 @@ typedef struct {
     size_t ref_len;
     uint64_t ref_hash;    /* single-threaded decode */
     int workers;          /* the context's own worker threads (bands.c) */
+    int reference;        /* settings.reference_kernels */
     int failures;
     char msg[160];
 } ThreadJob;
@@ -745,6 +749,7 @@ static void *thread_main(void *arg)
     LwcSettings s;
     lwc_default_settings(&s);
     s.threads = j->workers;
+    s.reference_kernels = j->reference;
     LwcContext *c;
     if (lwc_open(&c, g_model, &s) != LWC_OK) {
         j->failures++;
@@ -770,16 +775,30 @@ START_TEST(threads)
 {
     LwcImage imgs[2];
     make_image(&imgs[0], 96, 64, 3, 8, 41);
-    make_image(&imgs[1], 50, 70, 4, 16, 42);
-    ThreadJob jobs[2] = { { &imgs[0], 35.0, NULL, 0, 0, 2, 0, "" }, { &imgs[1], 80.0, NULL, 0, 0, 3, 0, "" } };
+    make_image(&imgs[1], 130, 98, 4, 16, 42); /* large enough for the float paths to differ */
+    ThreadJob jobs[2] = { { &imgs[0], 35.0, NULL, 0, 0, 2, 0, 0, "" }, { &imgs[1], 80.0, NULL, 0, 0, 3, 1, 0, "" } };
     lwc_set_ystripe_rows(2); /* 4 and 6 stripes */
-    LwcContext *c = open_ctx(0);
     uint8_t *refs[2];
     for (int i = 0; i < 2; i++) {
+        LwcSettings s;
+        LwcContext *c;
+        lwc_default_settings(&s);
+        s.reference_kernels = jobs[i].reference;
+        ck_assert_int_eq(lwc_open(&c, g_model, &s), 0);
         ck_assert_int_eq(encode_decode(&jobs[i], c, &refs[i], &jobs[i].ref_len, &jobs[i].ref_hash), 0);
         jobs[i].ref = refs[i];
+        lwc_close(&c);
     }
-    lwc_close(&c);
+    if (lwc_gemm_dsp(0) != lwc_gemm_dsp(1)) { /* OpenBLAS: the settings differ in the last bits, so a leak shows */
+        LwcContext *c = open_ctx(0);
+        uint8_t *buf;
+        size_t len;
+        uint64_t hash;
+        ck_assert_int_eq(encode_decode(&jobs[1], c, &buf, &len, &hash), 0);
+        ck_assert(hash != jobs[1].ref_hash || len != jobs[1].ref_len || memcmp(buf, jobs[1].ref, len));
+        lwc_free_buffer(buf);
+        lwc_close(&c);
+    }
     pthread_t th[2];
     for (int i = 0; i < 2; i++) ck_assert_int_eq(pthread_create(&th[i], NULL, thread_main, &jobs[i]), 0);
     for (int i = 0; i < 2; i++) ck_assert_int_eq(pthread_join(th[i], NULL), 0);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "common/cpu.h"
 #include "transforms/gemm.h"
 
 #ifdef LWC_HAVE_BLAS
@@ -177,13 +178,16 @@ const LwcGemmDsp *lwc_gemm_dsp(int reference)
     return d;
 }
 
-/* NULL: lwc_gemm_dsp(0) (no init needed). Atomic because every lwc_open()
- * stores it while other threads' contexts may be reading it (relaxed is
- * enough: the value is a pointer to one of two constant tables). */
+/* The process-wide choice of tests and tools (lwc_gemm_force_reference);
+ * NULL: lwc_gemm_dsp(0). Atomic, relaxed: a pointer to one of two constant
+ * tables. */
 static _Atomic(const LwcGemmDsp *) g_active = NULL;
 
+/* The calling thread's context asks for the reference (common/cpu.h), or a
+ * test or tool forced it for the whole process. */
 static const LwcGemmDsp *active_dsp(void)
 {
+    if (lwc_cpu_reference()) return &g_reference;
     const LwcGemmDsp *a = atomic_load_explicit(&g_active, memory_order_relaxed);
     return a ? a : lwc_gemm_dsp(0);
 }
