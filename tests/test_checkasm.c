@@ -183,11 +183,6 @@ static int buf_tail_intact(const Buf *b, size_t used)
     return 1;
 }
 
-static int32_t rnd_range(TestRng *r, int32_t lo, int32_t hi)
-{
-    return (int32_t)(lo + (int64_t)(trng_u64(r) % (uint64_t)((int64_t)hi - lo + 1)));
-}
-
 static int rnd_off(TestRng *r) { return (int)(trng_u64(r) % 8); }
 
 /* Image-range floats with exact zeros of both signs, tiny and subnormal
@@ -225,44 +220,7 @@ static void select_set(const Sets *s, int k, const char *(*kernel_name)(void))
 
 /* ==== intconv ================================================================ */
 
-enum { V_TYPICAL, V_EXTREME, V_ALL_MIN, V_ALL_MAX, V_COUNT };
-static const char *const k_vnames[V_COUNT] = { "typical", "extreme", "all-min", "all-max" };
-
-static int32_t pick(TestRng *r, const int32_t *set, int n) { return set[trng_u64(r) % (uint64_t)n]; }
-
-static int16_t rnd_weight(TestRng *r, int mode)
-{
-    static const int32_t ext[] = { -32768, -32767, 32767, -2047, 2047, 0, 1, -1 };
-    if (mode == V_ALL_MIN) return -32768;
-    if (mode == V_ALL_MAX) return 32767;
-    if (mode == V_EXTREME) return (int16_t)(trng_u64(r) & 1 ? pick(r, ext, 8) : rnd_range(r, -32768, 32767));
-    return (int16_t)rnd_range(r, -2047, 2047);
-}
-
-static int16_t rnd_input(TestRng *r, int mode)
-{
-    static const int32_t ext[] = { -32768, -32767, 32767, 0 };
-    if (mode == V_ALL_MIN) return -32768;
-    if (mode == V_ALL_MAX) return 32767;
-    if (mode == V_EXTREME) return (int16_t)(trng_u64(r) & 1 ? pick(r, ext, 4) : rnd_range(r, -32768, 32767));
-    return (int16_t)rnd_range(r, -600, 600);
-}
-
-/* Typical requantisation, or int32 extremes and shifts 1..62. */
-static void rnd_requant(TestRng *r, int mode, int32_t *bias, int32_t *mult, uint8_t *shift)
-{
-    static const int32_t ext[] = { INT32_MIN, INT32_MAX, INT32_MIN + 1, -1, 1, 0 };
-    if (mode == V_TYPICAL) {
-        *bias = rnd_range(r, -(1 << 20), 1 << 20);
-        *mult = rnd_range(r, 1, 1 << 16);
-        *shift = (uint8_t)rnd_range(r, 8, 30);
-        return;
-    }
-    *bias = trng_u64(r) & 1 ? pick(r, ext, 6) : (int32_t)trng_u64(r);
-    *mult = trng_u64(r) & 1 ? pick(r, ext, 6) : (int32_t)trng_u64(r);
-    int32_t s = rnd_range(r, 0, 3);
-    *shift = (uint8_t)(s == 0 ? 1 : s == 1 ? 62 : rnd_range(r, 1, 62));
-}
+static const char *const k_vnames[TV_COUNT] = { "typical", "extreme", "all-min", "all-max" };
 
 /* A random layer; its weights start one int16 past an aligned address half
  * the time (the kernels load weight pairs unaligned). */
@@ -282,12 +240,12 @@ static IcLayer ic_layer(TestRng *r, int cin, int cout, int k, int mode)
     int32_t *mult = need(lwc_malloc_array((size_t)cout, sizeof(int32_t)));
     uint8_t *shift = need(lwc_malloc((size_t)cout));
     int16_t *w = L.wbase + woff;
-    for (size_t i = 0; i < nw; i++) w[i] = rnd_weight(r, mode);
-    for (int o = 0; o < cout; o++) rnd_requant(r, mode, &bias[o], &mult[o], &shift[o]);
+    for (size_t i = 0; i < nw; i++) w[i] = trng_ic_weight(r, mode);
+    for (int o = 0; o < cout; o++) trng_ic_requant(r, mode, &bias[o], &mult[o], &shift[o]);
     int32_t lo = -32768, hi = 32767;
     if (trng_u64(r) % 3 == 0) { /* a narrower clamp, as the trained layers use */
-        lo = rnd_range(r, -32768, 0);
-        hi = rnd_range(r, lo, 32767);
+        lo = trng_range(r, -32768, 0);
+        hi = trng_range(r, lo, 32767);
     }
     L.l = (LwcIntConv){ .cin = cin, .cout = cout, .k = k, .w = w, .bias = bias, .mult = mult,
                         .shift = shift, .lo = lo, .hi = hi };
@@ -307,7 +265,7 @@ static void ic_layer_all_min(IcLayer *L)
     }
     L->l.lo = -32768;
     L->l.hi = 32767;
-    L->mode = V_ALL_MIN;
+    L->mode = TV_ALL_MIN;
 }
 
 static void ic_layer_free(IcLayer *L)
@@ -327,8 +285,8 @@ static Buf ic_pairs(TestRng *r, const IcLayer *L, int n)
     uint32_t *xp = b.p;
     for (int ip = 0; ip < np; ip++)
         for (int p = 0; p < n; p++) {
-            uint16_t lo = (uint16_t)rnd_input(r, L->mode);
-            uint16_t hi = 2 * ip + 1 < kk ? (uint16_t)rnd_input(r, L->mode) : 0;
+            uint16_t lo = (uint16_t)trng_ic_input(r, L->mode);
+            uint16_t hi = 2 * ip + 1 < kk ? (uint16_t)trng_ic_input(r, L->mode) : 0;
             xp[(size_t)ip * n + p] = lo | (uint32_t)hi << 16;
         }
     return b;
@@ -361,8 +319,8 @@ START_TEST(test_intconv_gemm)
     TestRng r;
     trng_seed(&r, 100 + (uint64_t)_i);
     for (int rep = 0; rep < 6; rep++) {
-        int k = trng_u64(&r) & 1 ? 3 : 1, mode = rep % V_COUNT;
-        int cin = rnd_range(&r, 1, k == 3 ? 24 : 70), cout = rep == 5 ? 64 : rnd_range(&r, 1, 13);
+        int k = trng_u64(&r) & 1 ? 3 : 1, mode = rep % TV_COUNT;
+        int cin = trng_range(&r, 1, k == 3 ? 24 : 70), cout = rep == 5 ? 64 : trng_range(&r, 1, 13);
         IcLayer L = ic_layer(&r, cin, cout, k, mode);
         if (rep == 4) ic_layer_all_min(&L);
         for (int set = 1; set < s.n; set++) {
@@ -410,7 +368,7 @@ static IcInput ic_input(TestRng *r, const IcShape *s, int mode)
     in.x = buf_new(nx, sizeof(int16_t), 0);
     in.xg = buf_new((size_t)s->cin * in.npos, sizeof(int16_t), 0);
     int16_t *x = in.x.p, *xg = in.xg.p;
-    for (size_t i = 0; i < nx; i++) x[i] = rnd_input(r, mode);
+    for (size_t i = 0; i < nx; i++) x[i] = trng_ic_input(r, mode);
     for (int ci = 0, q = 0; ci < s->cin; ci++)
         for (int i = 0; i < s->h; i++)
             for (int j = 0; j < s->w; j++)
@@ -418,7 +376,7 @@ static IcInput ic_input(TestRng *r, const IcShape *s, int mode)
                     xg[q++] = x[((size_t)ci * s->h + i) * s->w + j];
     in.cut[0] = 0;
     in.cut[4] = in.npos;
-    for (int i = 1; i < 4; i++) in.cut[i] = rnd_range(r, 0, in.npos);
+    for (int i = 1; i < 4; i++) in.cut[i] = trng_range(r, 0, in.npos);
     for (int i = 1; i < 4; i++) /* sort the three cuts */
         for (int j = i; j > 1 && in.cut[j] < in.cut[j - 1]; j--) {
             int t = in.cut[j]; in.cut[j] = in.cut[j - 1]; in.cut[j - 1] = t;
@@ -468,13 +426,13 @@ static void ic_entries_case(const Sets *s, const IcLayer *L, const IcShape *sh, 
 static void ic_entries_shape(const IcShape *sh, uint64_t seed)
 {
     Sets s = find_sets(&k_intconv);
-    for (int mode = 0; mode < V_COUNT; mode++) {
+    for (int mode = 0; mode < TV_COUNT; mode++) {
         TestRng r;
         trng_seed(&r, seed * 16 + (uint64_t)mode);
         IcLayer L = ic_layer(&r, sh->cin, sh->cout, sh->k, mode);
         IcInput in = ic_input(&r, sh, mode);
         ic_entries_case(&s, &L, sh, &in);
-        if (mode == V_ALL_MIN) {
+        if (mode == TV_ALL_MIN) {
             ic_layer_all_min(&L);
             ic_entries_case(&s, &L, sh, &in);
         }
@@ -496,11 +454,11 @@ START_TEST(test_intconv_entries_random)
     trng_seed(&r, 7000 + (uint64_t)_i);
     IcShape sh;
     sh.k = trng_u64(&r) & 1 ? 3 : 1;
-    sh.cin = rnd_range(&r, 1, sh.k == 3 ? 24 : 70);
-    sh.cout = rnd_range(&r, 1, 13);
-    sh.h = rnd_range(&r, 1, 21);
-    sh.w = rnd_range(&r, 1, 21);
-    sh.parity = rnd_range(&r, -1, 1);
+    sh.cin = trng_range(&r, 1, sh.k == 3 ? 24 : 70);
+    sh.cout = trng_range(&r, 1, 13);
+    sh.h = trng_range(&r, 1, 21);
+    sh.w = trng_range(&r, 1, 21);
+    sh.parity = trng_range(&r, -1, 1);
     if (lwc_int_npos(sh.h, sh.w, sh.parity) == 0) sh.parity = LWC_INT_ALL;
     ic_entries_shape(&sh, 9000 + (uint64_t)_i);
 }
@@ -570,12 +528,12 @@ static void wpt_lift_rows_case(const LwcWptDsp *ref, const LwcWptDsp *d, size_t 
         rows0[i] = buf_floats(r, n, rnd_off(r));
         rows1[i] = buf_clone(&rows0[i]);
     }
-    int nops = rnd_range(r, 1, 4), tgt[4], p[4], q[4], twice[4];
+    int nops = trng_range(r, 1, 4), tgt[4], p[4], q[4], twice[4];
     float a[4];
     for (int k = 0; k < nops; k++) {
-        tgt[k] = rnd_range(r, 0, LIFT_ROWS - 1);
-        p[k] = (tgt[k] + rnd_range(r, 1, LIFT_ROWS - 1)) % LIFT_ROWS;
-        q[k] = trng_u64(r) % 4 ? (tgt[k] + rnd_range(r, 1, LIFT_ROWS - 1)) % LIFT_ROWS : -1;
+        tgt[k] = trng_range(r, 0, LIFT_ROWS - 1);
+        p[k] = (tgt[k] + trng_range(r, 1, LIFT_ROWS - 1)) % LIFT_ROWS;
+        q[k] = trng_u64(r) % 4 ? (tgt[k] + trng_range(r, 1, LIFT_ROWS - 1)) % LIFT_ROWS : -1;
         twice[k] = trng_u64(r) % 4 == 0;
         a[k] = rnd_coef(r);
     }
@@ -764,7 +722,7 @@ static void wino_phases_case(const LwcWinoDsp *ref, const LwcWinoDsp *d, size_t 
  * every partial last tile), with and without ReLU. */
 static void wino_store_case(const LwcWinoDsp *ref, const LwcWinoDsp *d, size_t n, TestRng *r, Report *rp)
 {
-    int w = (int)(4 * n) - rnd_range(r, 0, 3), relu = (int)(trng_u64(r) & 1);
+    int w = (int)(4 * n) - trng_range(r, 0, 3), relu = (int)(trng_u64(r) & 1);
     float bias = rnd_float(r);
     Buf src = buf_floats(r, 4 * n, rnd_off(r)), o0[1], o1[1];
     bufs_out(r, o0, o1, 1, (size_t)w);
@@ -906,7 +864,7 @@ START_TEST(test_gemm_tolerance)
     int m = k_sizes[_i % N_SIZES] % 70 + 1;
     for (int set = 1; set < s.n; set++)
         for (int t = 0; t < 4; t++) {
-            GemmShape g = { m, rnd_range(&r, 1, 130), rnd_range(&r, 1, 300), t & 1, t >> 1, 0.75f, betas[t % 3] };
+            GemmShape g = { m, trng_range(&r, 1, 130), trng_range(&r, 1, 300), t & 1, t >> 1, 0.75f, betas[t % 3] };
             Report rp = { 0 };
             gemm_case(s.d[0], s.d[set], &g, &r, &rp);
             CK_REPORT(rp);
@@ -1032,7 +990,7 @@ START_TEST(test_selfcheck_kernels)
     TestRng r;
     trng_seed(&r, 77);
     int n = k_sizes[_i];
-    IcLayer L = ic_layer(&r, 5, 6, 3, V_TYPICAL);
+    IcLayer L = ic_layer(&r, 5, 6, 3, TV_TYPICAL);
     LwcIntConvDsp ic_bad = *lwc_intconv_dsp(0);
     ic_bad.gemm = ic_gemm_off;
     Report ok = { 0 }, bad = { 0 };
@@ -1200,7 +1158,7 @@ static void bench_intconv(TestRng *r)
 {
     Sets s = find_sets(&k_intconv);
     IcBench b = { .n = 1024 };
-    b.L = ic_layer(r, 64, 64, 3, V_TYPICAL);
+    b.L = ic_layer(r, 64, 64, 3, TV_TYPICAL);
     b.xp = ic_pairs(r, &b.L, b.n);
     b.y = buf_new((size_t)64 * b.n, sizeof(int16_t), 0);
     b.scratch = buf_new((size_t)b.n, sizeof(uint32_t), 0);

@@ -64,48 +64,7 @@ static void oracle_forward(const LwcIntConv *l, const int16_t *x, int h, int w, 
 
 /* ---- random layers ---------------------------------------------------------- */
 
-enum { V_TYPICAL, V_EXTREME, V_ALL_MIN, V_ALL_MAX, V_COUNT };
 static const char *k_vnames[] = { "typical", "extreme", "all-min", "all-max" };
-
-static int32_t pick(TestRng *r, const int32_t *set, int n) { return set[trng_u64(r) % (uint64_t)n]; }
-
-static int32_t rnd_range(TestRng *r, int32_t lo, int32_t hi)
-{
-    return (int32_t)(lo + (int64_t)(trng_u64(r) % (uint64_t)((int64_t)hi - lo + 1)));
-}
-
-static int16_t rnd_weight(TestRng *r, int mode)
-{
-    static const int32_t ext[] = { -32768, -32767, 32767, -2047, 2047, 0, 1, -1 };
-    if (mode == V_ALL_MIN) return -32768;
-    if (mode == V_ALL_MAX) return 32767;
-    if (mode == V_EXTREME) return (int16_t)(trng_u64(r) & 1 ? pick(r, ext, 8) : rnd_range(r, -32768, 32767));
-    return (int16_t)rnd_range(r, -2047, 2047);
-}
-
-static int16_t rnd_input(TestRng *r, int mode)
-{
-    static const int32_t ext[] = { -32768, -32767, 32767, 0 };
-    if (mode == V_ALL_MIN) return -32768;
-    if (mode == V_ALL_MAX) return 32767;
-    if (mode == V_EXTREME) return (int16_t)(trng_u64(r) & 1 ? pick(r, ext, 4) : rnd_range(r, -32768, 32767));
-    return (int16_t)rnd_range(r, -600, 600);
-}
-
-static void rnd_requant(TestRng *r, int mode, int32_t *bias, int32_t *mult, uint8_t *shift)
-{
-    static const int32_t ext[] = { INT32_MIN, INT32_MAX, INT32_MIN + 1, -1, 1, 0 };
-    if (mode == V_TYPICAL) {
-        *bias = rnd_range(r, -(1 << 20), 1 << 20);
-        *mult = rnd_range(r, 1, 1 << 16);
-        *shift = (uint8_t)rnd_range(r, 8, 30);
-        return;
-    }
-    *bias = trng_u64(r) & 1 ? pick(r, ext, 6) : (int32_t)trng_u64(r);
-    *mult = trng_u64(r) & 1 ? pick(r, ext, 6) : (int32_t)trng_u64(r);
-    int32_t s = rnd_range(r, 0, 3);
-    *shift = (uint8_t)(s == 0 ? 1 : s == 1 ? 62 : rnd_range(r, 1, 62));
-}
 
 typedef struct Layer {
     LwcIntConv l;
@@ -122,12 +81,12 @@ static void layer_make(Layer *L, TestRng *r, int cin, int cout, int k, int mode)
     L->mult = malloc((size_t)cout * sizeof(int32_t));
     L->shift = malloc((size_t)cout);
     ck_assert(L->w && L->bias && L->mult && L->shift);
-    for (size_t i = 0; i < nw; i++) L->w[i] = rnd_weight(r, mode);
-    for (int o = 0; o < cout; o++) rnd_requant(r, mode, &L->bias[o], &L->mult[o], &L->shift[o]);
+    for (size_t i = 0; i < nw; i++) L->w[i] = trng_ic_weight(r, mode);
+    for (int o = 0; o < cout; o++) trng_ic_requant(r, mode, &L->bias[o], &L->mult[o], &L->shift[o]);
     int32_t lo = -32768, hi = 32767;
     if (trng_u64(r) % 3 == 0) { /* a narrower clamp, as the trained layers use */
-        lo = rnd_range(r, -32768, 0);
-        hi = rnd_range(r, lo, 32767);
+        lo = trng_range(r, -32768, 0);
+        hi = trng_range(r, lo, 32767);
     }
     L->l = (LwcIntConv){ .cin = cin, .cout = cout, .k = k, .w = L->w, .bias = L->bias,
                          .mult = L->mult, .shift = L->shift, .lo = lo, .hi = hi };
@@ -207,7 +166,7 @@ static void check_layer(const LwcIntConv *l, const int16_t *x, int h, int w, int
 
 static void run_shape(int cin, int cout, int k, int h, int w, int parity, uint64_t seed)
 {
-    for (int mode = 0; mode < V_COUNT; mode++) {
+    for (int mode = 0; mode < TV_COUNT; mode++) {
         TestRng r;
         trng_seed(&r, seed * 16 + (uint64_t)mode);
         Layer L;
@@ -215,7 +174,7 @@ static void run_shape(int cin, int cout, int k, int h, int w, int parity, uint64
         size_t nx = (size_t)cin * h * w;
         int16_t *x = malloc((nx + 1) * sizeof(int16_t));
         ck_assert_ptr_nonnull(x);
-        for (size_t i = 0; i < nx; i++) x[i] = rnd_input(&r, mode);
+        for (size_t i = 0; i < nx; i++) x[i] = trng_ic_input(&r, mode);
         check_layer(&L.l, x, h, w, parity, k_vnames[mode]);
         free(x);
         layer_free(&L);
@@ -273,8 +232,8 @@ START_TEST(test_random_shapes)
     TestRng r;
     trng_seed(&r, 7000 + (uint64_t)_i);
     int k = trng_u64(&r) & 1 ? 3 : 1;
-    int cin = rnd_range(&r, 1, k == 3 ? 24 : 70), cout = rnd_range(&r, 1, 13);
-    int h = rnd_range(&r, 1, 21), w = rnd_range(&r, 1, 21), parity = rnd_range(&r, -1, 1);
+    int cin = trng_range(&r, 1, k == 3 ? 24 : 70), cout = trng_range(&r, 1, 13);
+    int h = trng_range(&r, 1, 21), w = trng_range(&r, 1, 21), parity = trng_range(&r, -1, 1);
     if (lwc_int_npos(h, w, parity) == 0) parity = LWC_INT_ALL;
     run_shape(cin, cout, k, h, w, parity, 9000 + (uint64_t)_i);
 }
@@ -290,7 +249,7 @@ START_TEST(test_madd_overflow)
         Layer L;
         TestRng r;
         trng_seed(&r, 55);
-        layer_make(&L, &r, cin, cout, 3, V_ALL_MIN);
+        layer_make(&L, &r, cin, cout, 3, TV_ALL_MIN);
         for (int o = 0; o < cout; o++) { L.bias[o] = 0; L.mult[o] = 1; L.shift[o] = (uint8_t)(16 + o); }
         L.l.lo = -32768; L.l.hi = 32767;
         int16_t *x = malloc((size_t)cin * h * w * sizeof(int16_t));

@@ -43,3 +43,46 @@ uint8_t *test_slurp(const char *path, size_t *len)
     fclose(f);
     return b;
 }
+
+/* ---- random integer layers (intconv tests) ---- */
+
+int32_t trng_pick(TestRng *r, const int32_t *set, int n) { return set[trng_u64(r) % (uint64_t)n]; }
+
+int32_t trng_range(TestRng *r, int32_t lo, int32_t hi)
+{
+    return (int32_t)(lo + (int64_t)(trng_u64(r) % (uint64_t)((int64_t)hi - lo + 1)));
+}
+
+int16_t trng_ic_weight(TestRng *r, int mode)
+{
+    static const int32_t ext[] = { -32768, -32767, 32767, -2047, 2047, 0, 1, -1 };
+    if (mode == TV_ALL_MIN) return -32768;
+    if (mode == TV_ALL_MAX) return 32767;
+    if (mode == TV_EXTREME) return (int16_t)(trng_u64(r) & 1 ? trng_pick(r, ext, 8) : trng_range(r, -32768, 32767));
+    return (int16_t)trng_range(r, -2047, 2047);
+}
+
+int16_t trng_ic_input(TestRng *r, int mode)
+{
+    static const int32_t ext[] = { -32768, -32767, 32767, 0 };
+    if (mode == TV_ALL_MIN) return -32768;
+    if (mode == TV_ALL_MAX) return 32767;
+    if (mode == TV_EXTREME) return (int16_t)(trng_u64(r) & 1 ? trng_pick(r, ext, 4) : trng_range(r, -32768, 32767));
+    return (int16_t)trng_range(r, -600, 600);
+}
+
+/* Typical requantisation, or int32 extremes and shifts 1..62. */
+void trng_ic_requant(TestRng *r, int mode, int32_t *bias, int32_t *mult, uint8_t *shift)
+{
+    static const int32_t ext[] = { INT32_MIN, INT32_MAX, INT32_MIN + 1, -1, 1, 0 };
+    if (mode == TV_TYPICAL) {
+        *bias = trng_range(r, -(1 << 20), 1 << 20);
+        *mult = trng_range(r, 1, 1 << 16);
+        *shift = (uint8_t)trng_range(r, 8, 30);
+        return;
+    }
+    *bias = trng_u64(r) & 1 ? trng_pick(r, ext, 6) : (int32_t)trng_u64(r);
+    *mult = trng_u64(r) & 1 ? trng_pick(r, ext, 6) : (int32_t)trng_u64(r);
+    int32_t s = trng_range(r, 0, 3);
+    *shift = (uint8_t)(s == 0 ? 1 : s == 1 ? 62 : trng_range(r, 1, 62));
+}
