@@ -12,14 +12,15 @@
 #include "internal.h"
 #include "ystripes.h"
 
-static int decode_z(const LwcModel *m, const LwcGeom *g, const LwcSection *sec, int32_t *zhat)
+static int decode_z(const LwcModel *m, const LwcGeom *g, int q100, const LwcSection *sec, int32_t *zhat)
 {
     LwcRansDec d;
     LWC_FWD(lwc_rans_dec_init(&d, sec->data, sec->size));
     size_t hw = (size_t)g->hz * g->wz;
+    int t0 = lwc_model_ztable(m, q100);
     for (int c = 0; c < m->a.Nz; c++) {
         int n, off;
-        const uint32_t *cdf = lwc_cdf_table(&m->fact, c, &n, &off);
+        const uint32_t *cdf = lwc_cdf_table(&m->fact, t0 + c, &n, &off);
         for (size_t i = 0; i < hw; i++) LWC_FWD(lwc_cdf_decode_value(&d, cdf, n, off, &zhat[c * hw + i]));
     }
     return lwc_rans_dec_finish(&d);
@@ -35,7 +36,7 @@ static int decode_latents(const LwcModel *m, const LwcGeom *g, int q100, const L
     LWC_RET_IF(!zhat, LWC_ERR_NOMEM);
     int32_t *zin = zhat + (size_t)m->a.Nz * nz;
     LwcCtx ctx;
-    int r = decode_z(m, g, zs, zhat);
+    int r = decode_z(m, g, q100, zs, zhat);
     if (r == LWC_OK) lwc_model_hyper_input(m, q100, zhat, nz, zin);
     if (r == LWC_OK) r = lwc_ctx_open(&ctx, m, g->hy, g->wy, threads);
     if (r == LWC_OK) {

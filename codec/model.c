@@ -38,7 +38,7 @@ static int parse_entries(const uint8_t *buf, size_t size, Entry *e, int *count)
 {
     LWC_RET_IF(size < 12, LWC_ERR_TRUNCATED);
     LWC_RET_IF(memcmp(buf, "LWCM", 4), LWC_ERR_MAGIC);
-    LWC_RET_IF(lwc_rd32(buf + 4) < 1 || lwc_rd32(buf + 4) > LWC_MODEL_VERSION, LWC_ERR_VERSION);
+    LWC_RET_IF(lwc_rd32(buf + 4) < 1 || lwc_rd32(buf + 4) > LWC_MODEL_VERSION_MAX, LWC_ERR_VERSION);
     uint32_t n = lwc_rd32(buf + 8);
     LWC_RET_IF(n > MAX_TENSORS, LWC_ERR_CORRUPT);
     size_t pos = 12;
@@ -253,7 +253,7 @@ static int load_all(Parser *ps)
     LWC_FWD(get(ps, "scale_thr", LWC_DT_I32, LWC_NUM_SCALES, (void **)&thr));
     memcpy(m->scale_thr, thr, sizeof(m->scale_thr));
     LWC_FWD(get_cdfs(ps, "gauss", &m->gauss, LWC_NUM_SCALES));
-    return get_cdfs(ps, "fact", &m->fact, a->Nz);
+    return get_cdfs(ps, "fact", &m->fact, m->version >= 3 ? a->L * a->Nz : a->Nz);
 }
 
 int lwc_model_load(LwcModel **out, const uint8_t *buf, size_t size)
@@ -330,6 +330,13 @@ void lwc_model_gains(const LwcModel *m, double quality, float *gain, float *igai
         gain[c] = (float)(pow(g0, 1 - f) * pow(g1, f));
         igain[c] = (float)(pow(i0, 1 - f) * pow(i1, f));
     }
+}
+
+int lwc_model_ztable(const LwcModel *m, int quality_x100)
+{
+    if (m->fact.count == m->a.Nz) return 0;
+    int64_t q = LWC_CLAMP(quality_x100, 0, 10000);
+    return (int)((q * (m->a.L - 1) + 5000) / 10000) * m->a.Nz;
 }
 
 void lwc_model_zigains_q(const LwcModel *m, int quality_x100, int32_t *zi)

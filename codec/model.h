@@ -13,6 +13,8 @@
  * may also hold a non-linear branch of the analysis, "ga_b1" (w [ab][192],
  * b) and "ga_b2" (w [M][ab]): y = g_a(X) + ga_b2(relu(ga_b1(X))) before
  * the gains (encoder only).
+ * Version 3 is version 2 with one z density per rate level: "fact" holds
+ * L * Nz tables, level l's at l * Nz (lwc_model_ztable).
  * The model id is a 64-bit FNV-1a hash of the whole file. */
 #ifndef LWC_MODEL_H
 #define LWC_MODEL_H
@@ -30,7 +32,8 @@
 #define LWC_MAX_SLICES 8
 #define LWC_MAX_RB 8
 #define LWC_MAX_LEVELS 16
-#define LWC_MODEL_VERSION 2 /* written; versions 1 and 2 are read */
+#define LWC_MODEL_VERSION 2     /* written for a shared z density; versions 1..3 are read */
+#define LWC_MODEL_VERSION_MAX 3 /* version 3: one z density (Nz tables) per rate level */
 #define LWC_ZIGAIN_ONE 65536 /* zigain's fixed point: Q16 */
 #define LWC_ZIN_FRAC 4 /* fraction bits of h_s's input in version-2 models */
 
@@ -98,6 +101,10 @@ LwcMacs lwc_model_macs(const LwcArch *a, int ab);
 /* Gains for a quality in [0,100]: interpolated geometrically between the
  * two nearest rate levels. Only the encoder and synthesis use them (float). */
 void lwc_model_gains(const LwcModel *m, double quality, float *gain, float *igain);
+/* The first of the Nz z tables ("fact") for a quality in hundredths: 0 for
+ * a shared density, else Nz times the nearest rate level,
+ * (q100 * (L - 1) + 5000) / 10000 with q100 clamped to [0, 10000]. */
+int lwc_model_ztable(const LwcModel *m, int quality_x100);
 /* The two rate levels around a quality, and the weight f of the upper one. */
 void lwc_model_level_pos(const LwcModel *m, double quality, int *l0, int *l1, double *f);
 /* z's gains at a quality (encoder: z = h_a(y) * zgain, then rounding),

@@ -167,9 +167,10 @@ static int code_z(Enc *e, LwcRansEnc *re)
 {
     const LwcModel *m = e->m;
     size_t hw = (size_t)e->g.hz * e->g.wz;
+    int t0 = lwc_model_ztable(m, e->q100);
     for (int c = 0; c < m->a.Nz; c++) {
         int n, off;
-        const uint32_t *cdf = lwc_cdf_table(&m->fact, c, &n, &off);
+        const uint32_t *cdf = lwc_cdf_table(&m->fact, t0 + c, &n, &off);
         for (size_t i = 0; i < hw; i++) LWC_FWD(lwc_cdf_encode_value(re, cdf, n, off, e->zhat[c * hw + i]));
     }
     return lwc_rans_enc_finish(re, &e->zbuf, &e->zlen);

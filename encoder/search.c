@@ -336,17 +336,17 @@ static double real_cost(const LwcImage *img, const LwcImage *rec, size_t bytes, 
 static int make_zbits(Search *s)
 {
     const LwcModel *m = s->m;
-    int Nz = m->a.Nz, n, off;
+    int Nz = m->a.Nz, n, off, t0 = lwc_model_ztable(m, (int)lwc_quality_x100(s->q));
     s->zn = 2;
     for (int c = 0; c < Nz; c++) {
-        lwc_cdf_table(&m->fact, c, &n, &off);
+        lwc_cdf_table(&m->fact, t0 + c, &n, &off);
         s->zn = LWC_MAX(s->zn, n - 1);
     }
     s->zbits = lwc_malloc_array((size_t)Nz * s->zn, sizeof(float));
     s->zlo = lwc_malloc_array((size_t)Nz, sizeof(int32_t));
     LWC_RET_IF(!s->zbits || !s->zlo, LWC_ERR_NOMEM);
     for (int c = 0; c < Nz; c++) {
-        const uint32_t *cdf = lwc_cdf_table(&m->fact, c, &n, &off);
+        const uint32_t *cdf = lwc_cdf_table(&m->fact, t0 + c, &n, &off);
         s->zlo[c] = -off;
         double esc = 16.0 - log2((double)(cdf[n] - cdf[n - 1])) + 8.0;
         for (int k = 0; k < s->zn; k++)

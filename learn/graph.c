@@ -504,9 +504,10 @@ static void analysis_bwd(LwcGraph *g, int level, float *grad)
 
 /* ---------------- driver ---------------- */
 
-/* Rate terms: bits of y (Gaussian conditional) and z (factorized); in
- * training their gradients, scaled by rs, go to dv/dmu/dls, dz and fgrad. */
-static void rates(LwcGraph *g, int train, uint64_t *rng, float rs, float *fgrad, double *by, double *bz)
+/* Rate terms: bits of y (Gaussian conditional) and z (factorized: the
+ * level's own density when there is one per level); in training their
+ * gradients, scaled by rs, go to dv/dmu/dls, dz and fgrad. */
+static void rates(LwcGraph *g, int level, int train, uint64_t *rng, float rs, float *fgrad, double *by, double *bz)
 {
     const LwcNet *n = g->n;
     const LwcArch *a = &n->a;
@@ -515,8 +516,9 @@ static void rates(LwcGraph *g, int train, uint64_t *rng, float rs, float *fgrad,
     *by = lwc_gauss_rate_fwd_bwd(g->v, g->mu, g->ls, my, train ? g->dv : NULL, train ? g->dmu : NULL,
                                  train ? g->dls : NULL);
     if (train) memset(g->ftmp, 0, n->fact.nparams * sizeof(float));
-    *bz = lwc_factorized_rate_fwd_bwd(&n->fact, g->zt, 1, a->Nz, (int)(g->hw / 16), train ? g->dz : NULL,
-                                      train ? g->ftmp : NULL);
+    int c0 = lwc_net_zdensity_sets(n) > 1 ? level * a->Nz : 0;
+    *bz = lwc_factorized_rate_at(&n->fact, c0, g->zt, 1, a->Nz, (int)(g->hw / 16), train ? g->dz : NULL,
+                                 train ? g->ftmp : NULL);
     if (!train) return;
     for (size_t i = 0; i < my; i++) { g->dv[i] *= rs; g->dmu[i] *= rs; g->dls[i] *= rs; }
     for (size_t i = 0; i < nz; i++) g->dz[i] *= rs;
@@ -543,7 +545,7 @@ int lwc_graph_run(LwcGraph *g, const float *x, int level, int train, uint64_t *r
     double mse = se / (3.0 * px);
     float rs = grad_scale / (float)px;
     double by, bz;
-    rates(g, train, rng, rs, fgrad, &by, &bz);
+    rates(g, level, train, rng, rs, fgrad, &by, &bz);
     if (st) {
         st->bits_y = by; st->bits_z = bz; st->mse = mse;
         st->loss = (by + bz) / px + lambda * 255.0 * 255.0 * mse;

@@ -252,16 +252,17 @@ static double fact_one(const FactChan *ch, double x, FactGrad *gr, double *dx)
     return -log(pc) / LN2;
 }
 
-double lwc_factorized_rate_fwd_bwd(const LwcFactorized *f, const float *z, int n,
-                                   int channels, int hw, float *dz, float *dparams)
+double lwc_factorized_rate_at(const LwcFactorized *f, int c0, const float *z, int n, int channels, int hw,
+                              float *dz, float *dparams)
 {
-    if (!f || !f->params || channels != f->channels || n < 0 || hw < 0) return LWC_ERR_INVAL;
+    if (!f || !f->params || c0 < 0 || channels < 0 || c0 + channels > f->channels || n < 0 || hw < 0)
+        return LWC_ERR_INVAL;
     int need_grad = dz || dparams;
     double total = 0.0;
     for (int c = 0; c < channels; c++) {
         FactChan ch;
         FactGrad gr;
-        fact_load(f, c, &ch);
+        fact_load(f, c0 + c, &ch);
         memset(&gr, 0, sizeof(gr));
         for (int img = 0; img < n; img++) {
             size_t base = ((size_t)img * channels + c) * (size_t)hw;
@@ -271,9 +272,16 @@ double lwc_factorized_rate_fwd_bwd(const LwcFactorized *f, const float *z, int n
                 if (dz) dz[base + i] = (float)dx;
             }
         }
-        if (dparams) fact_store_grad(f, c, &ch, &gr, dparams);
+        if (dparams) fact_store_grad(f, c0 + c, &ch, &gr, dparams);
     }
     return total;
+}
+
+double lwc_factorized_rate_fwd_bwd(const LwcFactorized *f, const float *z, int n,
+                                   int channels, int hw, float *dz, float *dparams)
+{
+    if (!f || channels != f->channels) return LWC_ERR_INVAL;
+    return lwc_factorized_rate_at(f, 0, z, n, channels, hw, dz, dparams);
 }
 
 /* Fixed-seed generator for the bias initialisation (splitmix64), so that
@@ -332,6 +340,19 @@ void lwc_factorized_free(LwcFactorized *f)
     if (!f) return;
     lwc_free(f->params);
     memset(f, 0, sizeof(*f));
+}
+
+void lwc_factorized_tile(const LwcFactorized *src, const float *sp, const LwcFactorized *dst, float *dp)
+{
+    size_t C = (size_t)src->channels;
+    for (int k = 0; k < LWC_FACT_LAYERS; k++) {
+        size_t out = (size_t)fact_dims[k + 1], per[3] = { out * (size_t)fact_dims[k], out, out };
+        size_t so[3] = { src->matrix_off[k], src->bias_off[k], k < LWC_FACT_LAYERS - 1 ? src->factor_off[k] : 0 };
+        size_t dof[3] = { dst->matrix_off[k], dst->bias_off[k], k < LWC_FACT_LAYERS - 1 ? dst->factor_off[k] : 0 };
+        for (int a = 0; a < (k < LWC_FACT_LAYERS - 1 ? 3 : 2); a++)
+            for (int c = 0; c < dst->channels; c++)
+                memcpy(dp + dof[a] + (size_t)c * per[a], sp + so[a] + (c % C) * per[a], per[a] * sizeof(float));
+    }
 }
 
 double lwc_factorized_cdf(const LwcFactorized *f, int channel, double x)

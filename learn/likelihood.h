@@ -92,6 +92,19 @@ void lwc_factorized_free(LwcFactorized *f);
 double lwc_factorized_rate_fwd_bwd(const LwcFactorized *f, const float *z, int n,
                                    int channels, int hw, float *dz, float *dparams);
 
+/* The same for `channels` planes coded with channels c0 .. c0+channels-1
+ * of f (a per-level density holds L sets of channels); dparams is laid out
+ * as f's whole parameter vector. LWC_ERR_INVAL if they are not in f. */
+double lwc_factorized_rate_at(const LwcFactorized *f, int c0, const float *z, int n, int channels, int hw,
+                              float *dz, float *dparams);
+
+/* Copies of src's channels into dst (dst->channels a multiple of
+ * src->channels): dst channel c takes src channel c % src->channels, from
+ * the arrays sp (laid out as src's params) into dp (as dst's). Grows a
+ * shared density into one per rate level, for the parameters and for their
+ * Adam moments alike. */
+void lwc_factorized_tile(const LwcFactorized *src, const float *sp, const LwcFactorized *dst, float *dp);
+
 /* The cumulative c(x) of one channel in double precision. */
 double lwc_factorized_cdf(const LwcFactorized *f, int channel, double x);
 

@@ -14,6 +14,7 @@ void lwc_mw_init(LwcModelWriter *w)
     w->cap = 1 << 16;
     if (!w->buf) { w->err = LWC_ERR_NOMEM; return; }
     memcpy(w->buf, "LWCM", 4);
+    w->version = LWC_MODEL_VERSION;
     w->len = 12;
 }
 
@@ -57,7 +58,7 @@ void lwc_mw_tensor(LwcModelWriter *w, const char *name, int dtype, int ndim,
 int lwc_mw_finish(LwcModelWriter *w, uint8_t **out, size_t *size)
 {
     if (w->err) return w->err;
-    lwc_wr32(w->buf + 4, LWC_MODEL_VERSION);
+    lwc_wr32(w->buf + 4, w->version);
     lwc_wr32(w->buf + 8, w->count);
     *out = w->buf;
     *size = w->len;

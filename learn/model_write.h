@@ -12,6 +12,7 @@ typedef struct LwcModelWriter {
     uint8_t *buf;
     size_t len, cap;
     uint32_t count;
+    uint32_t version; /* written by lwc_mw_finish; lwc_mw_init sets LWC_MODEL_VERSION */
     int err;
 } LwcModelWriter;
 

@@ -140,6 +140,38 @@ const LwcNetConv *lwc_net_int_layer(const LwcNet *n, int i)
     return i % 3 == 0 ? &n->p0[i / 3] : i % 3 == 1 ? &n->p1[i / 3] : &n->p2[i / 3];
 }
 
+int lwc_net_zdensity_sets(const LwcNet *n) { return n->fact.channels / n->a.Nz; }
+
+/* src tiled into a new array laid out as dst; NULL stays NULL. */
+static int tile(const LwcFactorized *src, float **arr, const LwcFactorized *dst)
+{
+    if (!*arr) return LWC_OK;
+    float *t = lwc_malloc_array(dst->nparams, sizeof(float));
+    LWC_RET_IF(!t, LWC_ERR_NOMEM);
+    lwc_factorized_tile(src, *arr, dst, t);
+    lwc_free(*arr);
+    *arr = t;
+    return LWC_OK;
+}
+
+int lwc_net_split_zdensity(LwcNet *n, float **fm, float **fv)
+{
+    LWC_RET_IF(lwc_net_zdensity_sets(n) != 1 || n->a.L < 2, LWC_ERR_INVAL);
+    LwcFactorized d;
+    LWC_FWD(lwc_factorized_init(&d, n->a.L * n->a.Nz, 10.0));
+    lwc_factorized_tile(&n->fact, n->fact.params, &d, d.params);
+    int r = LWC_OK;
+    if (fm) r = tile(&n->fact, fm, &d);
+    if (r == LWC_OK && fv) r = tile(&n->fact, fv, &d);
+    if (r < 0) {
+        lwc_factorized_free(&d);
+        return r;
+    }
+    lwc_factorized_free(&n->fact);
+    n->fact = d;
+    return LWC_OK;
+}
+
 /* ---- float twin of a loaded model ---- */
 
 static void copy_fconv(LwcNet *n, const LwcNetConv *c, const LwcFloatConv *f)
@@ -326,7 +358,7 @@ static int put_tables(LwcModelWriter *w, const LwcNet *n)
         r = cnt < 0 ? cnt : cdf_add(&g, pmf, cnt, R);
         thr[i] = (int32_t)floor(log(bounds[i]) * 256.0 + 0.5);
     }
-    for (int c = 0; c < n->a.Nz && r == LWC_OK; c++) {
+    for (int c = 0; c < n->fact.channels && r == LWC_OK; c++) { /* per level: L * Nz tables */
         int off, cnt;
         r = lwc_factorized_pmf(&n->fact, c, MAX_TAB / 2 - 2, &off, pmf, &cnt);
         if (r == LWC_OK) r = cdf_add(&f, pmf, cnt, off);
@@ -402,6 +434,7 @@ int lwc_net_export(const LwcNet *n, const float *act_max, uint8_t **out, size_t 
     LWC_RET_IF(a->Ch + a->M + a->Cc > 2048 || a->P > 2048, LWC_ERR_INVAL);
     LwcModelWriter w;
     lwc_mw_init(&w);
+    if (lwc_net_zdensity_sets(n) > 1) w.version = 3;
     uint32_t d = LWC_ARCH_FIELDS, lm[2] = { (uint32_t)a->L, (uint32_t)a->M }, l1 = (uint32_t)a->L;
     lwc_mw_tensor(&w, "arch", LWC_DT_I32, 1, &d, &n->a);
     LwcLayerSpec t[LWC_MAX_LAYERS];
@@ -425,7 +458,7 @@ int lwc_net_export(const LwcNet *n, const float *act_max, uint8_t **out, size_t 
     return r;
 }
 
-int lwc_net_random_model(const LwcArch *a, uint64_t seed, uint8_t **out, size_t *size)
+int lwc_net_random_model_z(const LwcArch *a, uint64_t seed, int zsets, uint8_t **out, size_t *size)
 {
     LwcNet n;
     float act_max[LWC_IL_COUNT(LWC_MAX_SLICES)];
@@ -438,7 +471,20 @@ int lwc_net_random_model(const LwcArch *a, uint64_t seed, uint8_t **out, size_t 
             n.params[n.zgain_off + (size_t)l * a->Nz + c] = g;
             n.params[n.zigain_off + (size_t)l * a->Nz + c] = -g + 0.1f * cosf((float)c);
         }
-    int r = lwc_net_export(&n, act_max, out, size);
+    int r = zsets > 1 ? lwc_net_split_zdensity(&n, NULL, NULL) : LWC_OK;
+    /* per level: each level's densities shifted and widened differently, so
+     * that a coder using another level's tables cannot decode */
+    for (int c = 0; r == LWC_OK && zsets > 1 && c < n.fact.channels; c++) {
+        int l = c / a->Nz;
+        n.fact.params[n.fact.bias_off[LWC_FACT_LAYERS - 1] + c] += 0.7f * (float)l;
+        n.fact.params[n.fact.matrix_off[0] + 3 * (size_t)c] -= 0.4f * (float)l;
+    }
+    if (r == LWC_OK) r = lwc_net_export(&n, act_max, out, size);
     lwc_net_free(&n);
     return r;
+}
+
+int lwc_net_random_model(const LwcArch *a, uint64_t seed, uint8_t **out, size_t *size)
+{
+    return lwc_net_random_model_z(a, seed, 1, out, size);
 }

@@ -41,7 +41,10 @@ typedef struct LwcNet {
     int ab;
     LwcNetConv gab1, gab2;
     float lambda[LWC_MAX_LEVELS];
-    LwcFactorized fact;         /* hyper-latent density (own parameter array) */
+    /* Hyper-latent density (own parameter array): one set of Nz channels
+     * shared by every rate level, or one set per level (L * Nz channels,
+     * level l's at l * Nz; lwc_net_zdensity_sets). */
+    LwcFactorized fact;
 } LwcNet;
 
 /* Allocate and initialise (He-style, deterministic from seed). */
@@ -50,6 +53,13 @@ int lwc_net_init(LwcNet *n, const LwcArch *a, uint64_t seed);
  * other parameters start as lwc_net_init's, gab1 He-style, gab2 at zero. */
 int lwc_net_init_ab(LwcNet *n, const LwcArch *a, int ab, uint64_t seed);
 void lwc_net_free(LwcNet *n);
+/* Density sets of z: 1 (shared by the levels) or L (one per level). */
+int lwc_net_zdensity_sets(const LwcNet *n);
+/* Grow a shared density into one per level, each a copy of the shared one
+ * (the function is unchanged); fm and fv (its Adam moments, may be NULL)
+ * are tiled alike and replaced. LWC_ERR_INVAL if already per level. */
+int lwc_net_split_zdensity(LwcNet *n, float **fm, float **fv);
+
 /* The parameter view of a layer of the table (layer_table.h). */
 LwcNetConv *lwc_net_layer(LwcNet *n, const LwcLayerSpec *l);
 /* The i-th integer layer's float view (0 .. LWC_IL_COUNT-1). */
@@ -70,5 +80,8 @@ int lwc_net_export(const LwcNet *n, const float *act_max, uint8_t **out, size_t 
 /* A model with fixed pseudo-random weights from `seed` (for tests: it codes
  * and decodes correctly but compresses poorly), hyper-latent gains not 1. */
 int lwc_net_random_model(const LwcArch *a, uint64_t seed, uint8_t **out, size_t *size);
+/* The same with zsets densities of z (1, or L: one per level, each
+ * different; a version-3 model). */
+int lwc_net_random_model_z(const LwcArch *a, uint64_t seed, int zsets, uint8_t **out, size_t *size);
 
 #endif

@@ -32,10 +32,40 @@ for args in "--level 0" "--level 10" "--level 5 --seed 7"; do
   cat "$tmp/parity.txt"
 done
 
-# checkpoint read + write: the same bytes
-"$PY" -c "import sys; sys.path.insert(0, '$G'); import ckpt; ckpt.save('$tmp/rt.ckpt', ckpt.load('$CKPT'))" ||
-  fail "checkpoint round trip"
-cmp -s $CKPT "$tmp/rt.ckpt" || fail "the rewritten checkpoint differs from the shipped one"
+# checkpoint read + write: the shipped (version 4) file rewritten as version
+# 5 is the same bytes with the version bumped and "1 z density set" added,
+# and a second round trip changes nothing
+"$PY" - "$G" "$CKPT" "$tmp" <<'PY' || fail "checkpoint round trip"
+import struct, sys
+sys.path.insert(0, sys.argv[1])
+import ckpt
+src, tmp = sys.argv[2], sys.argv[3]
+ckpt.save(tmp + "/rt.ckpt", ckpt.load(src))
+ckpt.save(tmp + "/rt2.ckpt", ckpt.load(tmp + "/rt.ckpt"))
+old, new, new2 = (open(p, "rb").read() for p in (src, tmp + "/rt.ckpt", tmp + "/rt2.ckpt"))
+head = 8 + 40 + 4  # magic, version, arch, analysis branch width
+want = old[:4] + struct.pack("<I", 5) + old[8:head] + struct.pack("<i", 1) + old[head:]
+assert struct.unpack("<I", old[4:8])[0] == 4 and new == want and new2 == new, "round trip differs"
+PY
+
+# one z density per rate level (checkpoint version 5 with L sets), each
+# level's made different: the C and PyTorch graphs must agree on it too
+"$PY" - "$G" "$CKPT" "$tmp/zl.ckpt" <<'PY' || fail "per-level z density checkpoint"
+import sys
+sys.path.insert(0, sys.argv[1])
+import ckpt, lwc_model as lm
+c = lm.split_zdensity(ckpt.load(sys.argv[2]))
+lay, _ = lm.fact_layout(c.arch["Nz"] * c.zsets)
+bo = lay[-1][1]
+for ch in range(c.arch["Nz"] * c.zsets):
+    c.fparams[bo + ch] += 0.3 * (ch // c.arch["Nz"])
+ckpt.save(sys.argv[3], c)
+PY
+for args in "--level 0" "--level 10" "--level 5 --seed 7"; do
+  # shellcheck disable=SC2086
+  "$PY" $G/parity.py --checkpoint "$tmp/zl.ckpt" --lwc "$LWC" --size 64 --tol 1e-4 $args > "$tmp/parity.txt" 2>&1 ||
+    { cat "$tmp/parity.txt"; fail "parity with per-level z densities $args"; }
+done
 
 # three training steps (the shipped schedule has ended: a new short cosine)
 mkdir -p "$tmp/data"
@@ -62,8 +92,8 @@ assert not np.array_equal(c.params, s.params)" || fail "trained checkpoint (step
 "$LWC" decode "$tmp/x.lwc" -o "$tmp/x.png" --model "$tmp/t.lwcm" --quiet || fail "decode with the export"
 step=$("$PY" -c "import sys; sys.path.insert(0, '$G'); import ckpt; print(ckpt.load('$tmp/t.ckpt').step)")
 "$LWC" train --data "$tmp/data" --val-split 2 --crop 64 --batch 1 --val-crops 1 --threads 1 --quiet --resume \
-  --checkpoint "$tmp/t.ckpt" --steps $((step + 1)) --val-every 1000000 --out "$tmp/t2.lwcm" ||
-  fail "lwc train --resume of the torch checkpoint"
+  --checkpoint "$tmp/t.ckpt" --steps $((step + 1)) --val-every 1000000 --out "$tmp/t2.lwcm" 2> "$tmp/resume.err" ||
+  { cat "$tmp/resume.err"; fail "lwc train --resume of the torch checkpoint"; }
 
 ((fails == 0)) || { echo "$fails failure(s)"; exit 1; }
 echo "cli_train_gpu: ok"

@@ -1,6 +1,8 @@
 /* Golden streams: tests/golden/MANIFEST lists streams that must keep decoding
- * (with tests/golden/tiny.lwcm, or tiny-zg.lwcm for the zg-* streams: a
- * version-2 model with hyper-latent gains, and the reference kernels) to a recorded
+ * (with tests/golden/tiny.lwcm, tiny-zg.lwcm for the zg-* streams: a
+ * version-2 model with hyper-latent gains, or tiny-zl.lwcm for the zl-*
+ * streams: version 3, one z density per rate level; the reference kernels)
+ * to a recorded
  * FNV-1a hash of the pixels, with one thread and with three (the stripes of
  * a version-2 stream decode in parallel), and broken streams that must keep
  * failing with a recorded error code. Regenerate only on a deliberate format
@@ -53,20 +55,23 @@ static void close_decoders(Decoders *d)
 START_TEST(golden)
 {
     lwc_gemm_force_reference(1);
-    Decoders d1, dz;
+    Decoders d1, dz, dl;
     open_decoders(&d1, "tests/golden/tiny.lwcm");
     open_decoders(&dz, "tests/golden/tiny-zg.lwcm");
+    open_decoders(&dl, "tests/golden/tiny-zl.lwcm");
     ck_assert_int_eq(d1.m->version, 1);
     ck_assert_int_eq(dz.m->version, 2);
+    ck_assert_int_eq(dl.m->version, 3);
     FILE *f = fopen("tests/golden/MANIFEST", "r");
     ck_assert_ptr_nonnull(f);
     char line[512], name[256], kind[32], val[64];
-    int n = 0, errors = 0, zg = 0;
+    int n = 0, errors = 0, zg = 0, zl = 0;
     while (fgets(line, sizeof(line), f)) {
         if (line[0] == '#' || sscanf(line, "%255s %31s %63s", name, kind, val) != 3) continue;
-        const Decoders *d = strncmp(name, "zg-", 3) ? &d1 : &dz;
+        const Decoders *d = !strncmp(name, "zg-", 3) ? &dz : !strncmp(name, "zl-", 3) ? &dl : &d1;
         LwcContext *c = d->c, *c3 = d->c3;
         zg += d == &dz;
+        zl += d == &dl;
         char path[300];
         snprintf(path, sizeof(path), "tests/golden/%s", name);
         size_t len;
@@ -97,8 +102,10 @@ START_TEST(golden)
     ck_assert_int_ge(n, 4);
     ck_assert_int_ge(errors, 5);
     ck_assert_int_ge(zg, 2);
+    ck_assert_int_ge(zl, 3);
     close_decoders(&d1);
     close_decoders(&dz);
+    close_decoders(&dl);
 }
 END_TEST
 

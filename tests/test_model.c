@@ -128,8 +128,10 @@ START_TEST(broken_gains_and_versions_are_refused)
         ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_CORRUPT);
     }
     memcpy(x, b, len);
-    x[4] = 3; /* a newer version */
+    x[4] = 4; /* a newer version */
     ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_VERSION);
+    x[4] = 3; /* version 3 needs L * Nz z tables; this file has Nz */
+    ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_CORRUPT);
     x[4] = 0;
     ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_VERSION);
     memcpy(x, b, len);

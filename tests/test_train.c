@@ -406,7 +406,8 @@ END_TEST
  * (the tail of params, m and v), 1 also the schedule. */
 static void write_old_ckpt(const char *path, const uint8_t *b, size_t len, const LwcNet *n, uint32_t ver)
 {
-    size_t arch = 8 + sizeof(LwcArch), head = arch + 4 + 8 + 8 + 8 + 4 + 8 + 4, sched = 4 + 24 + 4 + 4;
+    /* the current file: magic, version, arch, ab, z density sets, then head */
+    size_t arch = 8 + sizeof(LwcArch), head = arch + 8 + 8 + 8 + 8 + 4 + 8 + 4, sched = 4 + 24 + 4 + 4;
     size_t lam = 4 * LWC_MAX_LEVELS, np = n->nparams, keep = ver >= 3 ? np : n->zgain_off;
     size_t body = head + sched + lam + 8, tail = body + 3 * np * 4;
     FILE *f = fopen(path, "wb");
@@ -415,7 +416,8 @@ static void write_old_ckpt(const char *path, const uint8_t *b, size_t len, const
     ck_assert_uint_eq(fwrite(b, 1, 4, f), 4);
     ck_assert_uint_eq(fwrite(&ver, 1, 4, f), 4);
     ck_assert_uint_eq(fwrite(b + 8, 1, arch - 8, f), arch - 8);
-    ck_assert_uint_eq(fwrite(b + arch + 4, 1, head - arch - 4, f), head - arch - 4);
+    if (ver >= 4) ck_assert_uint_eq(fwrite(b + arch, 1, 4, f), 4); /* the branch width */
+    ck_assert_uint_eq(fwrite(b + arch + 8, 1, head - arch - 8, f), head - arch - 8);
     if (ver >= 2) ck_assert_uint_eq(fwrite(b + head, 1, sched, f), sched);
     ck_assert_uint_eq(fwrite(b + head + sched, 1, lam, f), lam);
     ck_assert_uint_eq(fwrite(&np_old, 1, 8, f), 8);
@@ -424,7 +426,8 @@ static void write_old_ckpt(const char *path, const uint8_t *b, size_t len, const
     fclose(f);
 }
 
-/* Older checkpoints still load: version 3 (no analysis branch), 2 (also
+/* Older checkpoints still load: version 4 (no z density sets: one shared),
+ * 3 (also no analysis branch), 2 (also
  * no hyper-latent gains: they load as zero, gain 1) and 1 (also no
  * schedule: plateau). Built from a current file by dropping those parts.
  * A newer version is refused. */
@@ -441,7 +444,7 @@ START_TEST(old_checkpoints_load)
     uint8_t *b = test_slurp(ck, &len);
     LwcTrainState a, c;
     ck_assert_int_eq(lwc_ckpt_load(ck, &a), 0);
-    for (uint32_t ver = 1; ver <= 3; ver++) {
+    for (uint32_t ver = 1; ver <= 4; ver++) {
         write_old_ckpt(old, b, len, &a.net, ver);
         ck_assert_int_eq(lwc_ckpt_load(old, &c), 0);
         ck_assert_int_eq(c.sched.kind, ver == 1 ? LWC_SCHED_PLATEAU : LWC_SCHED_COSINE);
@@ -456,8 +459,8 @@ START_TEST(old_checkpoints_load)
         lwc_train_state_free(&c);
     }
     lwc_train_state_free(&a);
-    uint32_t v5 = 5; /* a newer file is refused */
-    memcpy(b + 4, &v5, 4);
+    uint32_t v6 = 6; /* a newer file is refused */
+    memcpy(b + 4, &v6, 4);
     FILE *f = fopen(old, "wb");
     ck_assert_uint_eq(fwrite(b, 1, len, f), len);
     fclose(f);
@@ -601,6 +604,84 @@ START_TEST(grow_analysis_keeps_the_function)
 }
 END_TEST
 
+/* --grow-zdensity: one density of z per rate level, each a copy of the
+ * shared one: the same loss at every level, the same coded bytes and pixels
+ * (a version-3 model), the checkpoint round trip keeps it, each level's
+ * density gets gradients only from its own level, and it trains. */
+START_TEST(grow_zdensity_keeps_the_function)
+{
+    char dir[64], ck[128], out1[128], out2[128];
+    make_dataset(dir);
+    snprintf(ck, sizeof(ck), "%s/z.ckpt", dir);
+    snprintf(out1, sizeof(out1), "%s/a.lwcm", dir);
+    snprintf(out2, sizeof(out2), "%s/b.lwcm", dir);
+    lwc_gemm_force_reference(1);
+    LwcTrainOpts o = small_opts(dir, out1, ck, 6);
+    o.arch.L = 3;
+    ck_assert_int_eq(lwc_train_run(&o), 0);
+    LwcTrainState a, b;
+    ck_assert_int_eq(lwc_ckpt_load(ck, &a), 0);
+    ck_assert_int_eq(lwc_ckpt_load(ck, &b), 0);
+    ck_assert_int_eq(lwc_net_split_zdensity(&b.net, &b.fm, &b.fv), 0);
+    ck_assert_int_eq(lwc_net_split_zdensity(&b.net, &b.fm, &b.fv), LWC_ERR_INVAL); /* once */
+    ck_assert_int_eq(lwc_net_zdensity_sets(&b.net), 3);
+    ck_assert_uint_eq(b.net.fact.nparams, 3 * a.net.fact.nparams);
+    int size = 64;
+    float *x = malloc(sizeof(float) * 3 * size * size);
+    float *fg = calloc(b.net.fact.nparams, sizeof(float)), *gr = calloc(b.net.nparams, sizeof(float));
+    smooth_image(x, size, 4);
+    for (int level = 0; level < 3; level++) {
+        LwcGraph *ga, *gb;
+        ck_assert_int_eq(lwc_graph_create(&ga, &a.net, size), 0);
+        ck_assert_int_eq(lwc_graph_create(&gb, &b.net, size), 0);
+        uint64_t r1 = 5, r2 = 5;
+        LwcStepStats sa, sb;
+        ck_assert_int_eq(lwc_graph_run(ga, x, level, 0, &r1, 0, NULL, NULL, NULL, &sa), 0);
+        ck_assert_int_eq(lwc_graph_run(gb, x, level, 0, &r2, 0, NULL, NULL, NULL, &sb), 0);
+        ck_assert(sa.loss == sb.loss && sa.bits_z == sb.bits_z && sa.mse == sb.mse);
+        /* training at this level moves this level's density only */
+        memset(fg, 0, b.net.fact.nparams * sizeof(float));
+        ck_assert_int_eq(lwc_graph_run(gb, x, level, 1, &r2, 1, gr, fg, NULL, &sb), 0);
+        for (int c = 0; c < b.net.fact.channels; c++) {
+            float m = fabsf(fg[b.net.fact.bias_off[LWC_FACT_LAYERS - 1] + c]);
+            if (c / b.net.a.Nz == level) ck_assert(m > 0);
+            else ck_assert(m == 0);
+        }
+        lwc_graph_free(&ga);
+        lwc_graph_free(&gb);
+    }
+    free(x); free(fg); free(gr);
+    lwc_train_state_free(&a);
+    lwc_train_state_free(&b);
+    /* through the trainer: export without and with per-level densities */
+    o.resume = 1; o.export_only = 1;
+    ck_assert_int_eq(lwc_train_run(&o), 0);
+    o.export_only = 0; o.grow_zdensity = 1; o.out = out2;
+    ck_assert_int_eq(lwc_train_run(&o), 0);
+    size_t l1, l2, y1, z1, y2, z2;
+    uint8_t *m1 = test_slurp(out1, &l1), *m2 = test_slurp(out2, &l2);
+    ck_assert_uint_eq(m2[4], 3); /* model version 3 */
+    ck_assert_uint_gt(l2, l1);   /* L sets of z tables */
+    LwcImage r1, r2;
+    code_with(m1, l1, &y1, &z1, &r1);
+    code_with(m2, l2, &y2, &z2, &r2);
+    ck_assert_uint_eq(y1, y2);
+    ck_assert_uint_eq(z1, z2);
+    ck_assert(!memcmp(r1.data, r2.data, (size_t)64 * 48 * 3));
+    lwc_image_free(&r1); lwc_image_free(&r2);
+    free(m1); free(m2);
+    /* the checkpoint keeps them, and it trains from there */
+    o.grow_zdensity = 0; o.steps = 9;
+    ck_assert_int_eq(lwc_train_run(&o), 0);
+    ck_assert_int_eq(lwc_ckpt_load(ck, &a), 0);
+    ck_assert_int_eq(lwc_net_zdensity_sets(&a.net), 3);
+    ck_assert_int_eq(a.step, 9);
+    lwc_train_state_free(&a);
+    lwc_gemm_force_reference(0);
+    remove_dir(dir);
+}
+END_TEST
+
 /* The analysis branch's gradients, by identities that hold while every
  * hidden unit is active (a large gab1 bias): the branch is then the linear
  * map W2 (W1 X + b1), so with G = dL/dW_ga (= sum dL/dy0 X^T) and
@@ -723,6 +804,7 @@ static Suite *train_suite(void)
     tcase_add_test(t, old_checkpoints_load);
     tcase_add_test(t, validation_crops_cover_whole_rounds);
     tcase_add_test(t, grow_analysis_keeps_the_function);
+    tcase_add_test(t, grow_zdensity_keeps_the_function);
     tcase_add_test(t, analysis_branch_gradients);
     tcase_add_test(t, encoder_runs_the_analysis_branch);
     suite_add_tcase(s, t);

@@ -47,6 +47,12 @@ enc "$t/deep.ppm" -o $G/v2-deep16-q70-s1.lwc -q 70 --stripe-rows 1
 [[ -f $G/tiny-zg.lwcm ]] || "$B/tests/lwc_test_mkmodel" $G/tiny-zg.lwcm 9
 LWC_MODEL=$G/tiny-zg.lwcm enc "$t/rgb.ppm" -o $G/zg-rgb-q37.lwc -q 37
 LWC_MODEL=$G/tiny-zg.lwcm enc "$t/tall.pgm" -o $G/zg-tall-q100-s5.lwc -q 100 --stripe-rows 5
+# Model version 3 (one z density per rate level, each different):
+# tiny-zl.lwcm, frozen; q 0, 37 and 100 use the tables of levels 0, 1, 3.
+[[ -f $G/tiny-zl.lwcm ]] || "$B/tests/lwc_test_mkmodel" $G/tiny-zl.lwcm 13 - zlevels
+LWC_MODEL=$G/tiny-zl.lwcm enc "$t/rgb.ppm" -o $G/zl-rgb-q0.lwc -q 0
+LWC_MODEL=$G/tiny-zl.lwcm enc "$t/rgb.ppm" -o $G/zl-rgb-q37.lwc -q 37
+LWC_MODEL=$G/tiny-zl.lwcm enc "$t/tall.pgm" -o $G/zl-tall-q100-s5.lwc -q 100 --stripe-rows 5
 src=$G/rgb-q30.lwc; n=$(stat -c %s $src)
 head -c 20 $src > $G/err-truncated-header.lwc
 head -c $((n - 5)) $src > $G/err-truncated-payload.lwc

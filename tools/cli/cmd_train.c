@@ -46,6 +46,8 @@ static void usage(FILE *f, const LwcTrainOpts *d)
                "  --grow-analysis K with --resume: add a non-linear branch of K channels to the analysis\n"
                "                    (1x1 192 -> K, ReLU, 1x1 K -> M, added to g_a; its last layer starts\n"
                "                    at zero, so the model codes as before until it learns)\n"
+               "  --grow-zdensity   with --resume: one density of z per rate level instead of one shared,\n"
+               "                    each a copy of the shared one (model version 3)\n"
                "  --no-pca-init     random g_a instead of the principal directions of the data\n"
                "  --quiet           no progress output\n"
                "  --parity FILE     no training: run the checkpoint's graph on one crop (raw f32 [3][s][s],\n"
@@ -110,6 +112,7 @@ static int parse_opt(int c, const char *arg, LwcTrainOpts *o)
     case 'm': if (lwc_cli_parse_double(arg, 0, 1, &o->lr_min)) return bad("--lr-min", arg); break;
     case 'Z': o->diagnose = 1; break;
     case 'g': if (lwc_cli_parse_int(arg, 1, 4096, &o->grow_analysis)) return bad("--grow-analysis", arg); break;
+    case 'Q': o->grow_zdensity = 1; break;
     case 'X': if (lwc_cli_parse_int(arg, 1, 512, &o->val_crops)) return bad("--val-crops", arg); break;
     case 'p': o->parity = arg; break;
     case 'e': if (lwc_cli_parse_int(arg, 0, LWC_MAX_LEVELS - 1, &o->parity_level)) return bad("--parity-level", arg); break;
@@ -131,6 +134,7 @@ int lwc_cmd_train(int argc, char **argv)
         { "no-pca-init", 0, 0, 'P' }, { "log-every", 1, 0, 'G' }, { "add-levels", 1, 0, 'K' },
         { "schedule", 1, 0, 'Y' }, { "warmup", 1, 0, 'W' }, { "budget", 1, 0, 'B' }, { "lr-min", 1, 0, 'm' },
         { "val-crops", 1, 0, 'X' }, { "diagnose", 0, 0, 'Z' }, { "grow-analysis", 1, 0, 'g' },
+        { "grow-zdensity", 0, 0, 'Q' },
         { "parity", 1, 0, 'p' }, { "parity-level", 1, 0, 'e' }, { "parity-seed", 1, 0, 'n' }, { "parity-grad", 1, 0, 'j' },
         { 0, 0, 0, 0 } };
     LwcTrainOpts o;
@@ -153,6 +157,7 @@ int lwc_cmd_train(int argc, char **argv)
     if (!o.data) return lwc_cli_error("train", "missing --data DIR") + 1;
     if (o.add_levels && !o.resume) return lwc_cli_error("train", "--add-levels needs --resume") + 1;
     if (o.grow_analysis && !o.resume) return lwc_cli_error("train", "--grow-analysis needs --resume") + 1;
+    if (o.grow_zdensity && !o.resume) return lwc_cli_error("train", "--grow-zdensity needs --resume") + 1;
     if (o.diagnose && !o.export_only) return lwc_cli_error("train", "--diagnose needs --export-only") + 1;
     if (o.sched_given && o.sched_kind == LWC_SCHED_COSINE) {
         if (o.budget <= o.warmup) return lwc_cli_error("train", "--schedule cosine needs --budget N above --warmup") + 1;

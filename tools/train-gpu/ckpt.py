@@ -3,13 +3,14 @@ written from Python.
 
 Layout (native endianness, little-endian on every machine we run on):
 "LWCK", u32 version, arch (i32 x 10: M Nz N Ch S Cc P D B L),
-[version >= 4: i32 analysis branch width], i64 step, i64 adam_step,
+[version >= 4: i32 analysis branch width], [version >= 5: i32 z density
+sets, 1 or L], i64 step, i64 adam_step,
 u64 rng, f32 lr, f64 best_val, i32 bad_evals,
 [version >= 2: schedule: i32 kind, i64 start, i64 warmup, i64 budget,
 f32 peak, f32 floor], f32 lambda[16], u64 nparams, params, m, v,
 u64 fact nparams, fact params, fm, fv.
-Versions 1-4 are read (before version 3 the hyper-latent gains are missing
-at the end of params/m/v and load as zero, as the C loader does); version 4
+Versions 1-5 are read (before version 3 the hyper-latent gains are missing
+at the end of params/m/v and load as zero, as the C loader does); version 5
 is written, through a temporary file and a rename.
 """
 import os
@@ -20,7 +21,7 @@ import numpy as np
 ARCH_FIELDS = ("M", "Nz", "N", "Ch", "S", "Cc", "P", "D", "B", "L")
 MAX_LEVELS = 16
 SCHED_PLATEAU, SCHED_COSINE = 0, 1
-VERSION = 4
+VERSION = 5
 
 
 class Checkpoint:
@@ -30,6 +31,7 @@ class Checkpoint:
         self.version = VERSION
         self.arch = {}
         self.ab = 0
+        self.zsets = 1
         self.step = 0
         self.adam_step = 0
         self.rng = 0
@@ -73,6 +75,8 @@ def load(path, expect_nparams=None):
     c.arch = dict(zip(ARCH_FIELDS, a))
     if ver >= 4:
         (c.ab,), p = _take(buf, p, "<i")
+    if ver >= 5:  # z density sets: 1 shared, or L (one per rate level)
+        (c.zsets,), p = _take(buf, p, "<i")
     (c.step, c.adam_step, c.rng, c.lr, c.best_val, c.bad_evals), p = _take(buf, p, "<qqQfdi")
     if ver >= 2:
         (k, st, wu, bu, pk, fl), p = _take(buf, p, "<iqqqff")
@@ -96,11 +100,11 @@ def load(path, expect_nparams=None):
 
 
 def save(path, c):
-    """Write version 4 atomically (temporary file, fsync, rename)."""
+    """Write version 5 atomically (temporary file, fsync, rename)."""
     f32 = lambda x: np.ascontiguousarray(x, dtype="<f4").tobytes()
     parts = [b"LWCK", struct.pack("<I", VERSION),
              struct.pack("<10i", *[int(c.arch[k]) for k in ARCH_FIELDS]),
-             struct.pack("<i", int(c.ab)),
+             struct.pack("<i", int(c.ab)), struct.pack("<i", int(c.zsets)),
              struct.pack("<qqQfdi", int(c.step), int(c.adam_step), int(c.rng) & (2**64 - 1), float(c.lr),
                          float(c.best_val), int(c.bad_evals)),
              struct.pack("<iqqqff", int(c.sched["kind"]), int(c.sched["start"]), int(c.sched["warmup"]),

@@ -26,6 +26,7 @@ The graph, per crop, at one rate level:
 """
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -107,6 +108,30 @@ def fact_layout(channels):
             off += channels * o
         lay.append((mo, bo, fo, i, o))
     return lay, off
+
+
+def split_zdensity(c):
+    """A shared z density grown into one per rate level, each a copy (the C
+    trainer's lwc_net_split_zdensity): fparams, fm and fv tiled in place."""
+    nz, L = c.arch["Nz"], c.arch["L"]
+    if getattr(c, "zsets", 1) != 1:
+        raise ValueError("the density is already one per level")
+    src, _ = fact_layout(nz)
+    dst, n = fact_layout(nz * L)
+
+    def tile(arr):
+        out = np.zeros(n, np.float32)
+        for (smo, sbo, sfo, i, o), (dmo, dbo, dfo, _, _) in zip(src, dst):
+            for so, do, per in ((smo, dmo, o * i), (sbo, dbo, o), (sfo, dfo, o)):
+                if so is None:
+                    continue
+                block = arr[so:so + nz * per]
+                out[do:do + L * nz * per] = np.tile(block, L)
+        return out
+
+    c.fparams, c.fm, c.fv = tile(c.fparams), tile(c.fm), tile(c.fv)
+    c.zsets = L
+    return c
 
 
 # ---------------------------------------------------------------- wavelet packet
@@ -191,26 +216,29 @@ def gauss_bits(v, mu, ls):
     return -torch.log(_bound(p)) / math.log(2.0)
 
 
-def fact_logits(fp, lay, x):
-    """x [C, n] float64 -> the factorized density's logits at x, per channel."""
+def fact_logits(fp, lay, x, c0=0):
+    """x [C, n] float64 -> the logits at x of the density's channels
+    c0 .. c0 + C - 1 (a density per rate level holds L sets of channels)."""
     C = x.shape[0]
     cur = x.unsqueeze(1)  # [C, 1, n]
     for k, (mo, bo, fo, i, o) in enumerate(lay):
+        mo, bo = mo + c0 * o * i, bo + c0 * o
         H = F.softplus(fp[mo:mo + C * o * i].view(C, o, i))
         h = torch.einsum("coi,cin->con", H, cur) + fp[bo:bo + C * o].view(C, o, 1)
         if fo is not None:
+            fo = fo + c0 * o
             h = h + torch.tanh(fp[fo:fo + C * o].view(C, o, 1)) * torch.tanh(h)
         cur = h
     return cur[:, 0]
 
 
-def fact_bits(fp, lay, z):
-    """Per-element bits of z [B, C, h, w] under the factorized density."""
+def fact_bits(fp, lay, z, c0=0):
+    """Per-element bits of z [B, C, h, w] under channels c0.. of the density."""
     Bn, C, h, w = z.shape
     x = z.double().permute(1, 0, 2, 3).reshape(C, -1)
     fpd = fp.double()
-    lo = fact_logits(fpd, lay, x - 0.5)
-    up = fact_logits(fpd, lay, x + 0.5)
+    lo = fact_logits(fpd, lay, x - 0.5, c0)
+    up = fact_logits(fpd, lay, x + 0.5, c0)
     sg = torch.where(lo + up > 0, -1.0, 1.0).to(lo.dtype)  # the unsaturated side of the sigmoid
     p = sg * (torch.sigmoid(sg * up) - torch.sigmoid(sg * lo))
     bits = -torch.log(_bound(p)) / math.log(2.0)
@@ -224,11 +252,11 @@ def _rnd(v):
 # ---------------------------------------------------------------- the model
 
 class LwcNet(torch.nn.Module):
-    def __init__(self, arch, ab, params, fparams, lam):
+    def __init__(self, arch, ab, params, fparams, lam, zsets=1):
         super().__init__()
-        self.arch, self.ab = dict(arch), int(ab)
+        self.arch, self.ab, self.zsets = dict(arch), int(ab), int(zsets)
         self.convs, self.goff, n = layout(self.arch, self.ab)
-        self.flay, nf = fact_layout(self.arch["Nz"])
+        self.flay, nf = fact_layout(self.arch["Nz"] * self.zsets)
         if len(params) != n or len(fparams) != nf:
             raise ValueError("parameter counts %d/%d, layout %d/%d" % (len(params), len(fparams), n, nf))
         self.params = torch.nn.Parameter(torch.as_tensor(params, dtype=torch.float32).clone())
@@ -310,14 +338,15 @@ class LwcNet(torch.nn.Module):
         else:
             v = yh
         bits_y = gauss_bits(v, mu, ls).sum(dim=(1, 2, 3))
-        bits_z = fact_bits(self.fparams, self.flay, zt).sum(dim=(1, 2, 3))
+        c0 = level * Nz if self.zsets > 1 else 0  # the level's own density, when there is one per level
+        bits_z = fact_bits(self.fparams, self.flay, zt, c0).sum(dim=(1, 2, 3))
         px = x.shape[2] * x.shape[3]
         loss = (bits_y + bits_z) / px + self.lam[level] * 255.0 * 255.0 * mse
         return dict(bits_y=bits_y, bits_z=bits_z, mse=mse, loss=loss, xr=xr)
 
 
 def from_checkpoint(c, device="cpu"):
-    return LwcNet(c.arch, c.ab, c.params, c.fparams, c.lam).to(device)
+    return LwcNet(c.arch, c.ab, c.params, c.fparams, c.lam, getattr(c, "zsets", 1)).to(device)
 
 
 # ---------------------------------------------------------------- the C generator

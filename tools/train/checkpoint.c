@@ -6,7 +6,8 @@
  * params, fm, fv. Version 1 files load with the plateau schedule; files
  * before version 3 lack the hyper-latent gains at the end of params (and
  * of m, v), which load as zero: gain 1, the function of the old model;
- * files before version 4 have no analysis branch.
+ * files before version 4 have no analysis branch. Version 5 adds, after the
+ * branch width, i32 z density sets (1: shared, L: one per rate level).
  * Written to a temporary file and renamed. Native endianness (a checkpoint
  * is a working file, not an interchange format). */
 #include <math.h>
@@ -16,7 +17,7 @@
 #include "common/common.h"
 #include "tools/train/trainer.h"
 
-#define CKPT_VERSION 4
+#define CKPT_VERSION 5
 
 static int wr(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n ? 0 : -1; }
 static int rd(FILE *f, void *p, size_t n) { return fread(p, 1, n, f) == n ? 0 : -1; }
@@ -47,8 +48,9 @@ int lwc_ckpt_save(const char *path, const LwcTrainState *s)
     LWC_RET_IF(!f, LWC_ERR_IO);
     uint32_t ver = CKPT_VERSION;
     uint64_t np = s->net.nparams, fp = s->net.fact.nparams;
-    int32_t ab = s->net.ab;
-    int e = wr(f, "LWCK", 4) | wr(f, &ver, 4) | wr(f, &s->net.a, sizeof(LwcArch)) | wr(f, &ab, 4) | wr(f, &s->step, 8) |
+    int32_t ab = s->net.ab, zsets = lwc_net_zdensity_sets(&s->net);
+    int e = wr(f, "LWCK", 4) | wr(f, &ver, 4) | wr(f, &s->net.a, sizeof(LwcArch)) | wr(f, &ab, 4) | wr(f, &zsets, 4) |
+            wr(f, &s->step, 8) |
             wr(f, &s->adam_step, 8) | wr(f, &s->rng, 8) | wr(f, &s->lr, 4) | wr(f, &s->best_val, 8) |
             wr(f, &s->bad_evals, 4) | wr_sched(f, &s->sched) | wr(f, s->net.lambda, sizeof(s->net.lambda)) | wr(f, &np, 8) |
             wr(f, s->net.params, np * 4) | wr(f, s->m, np * 4) | wr(f, s->v, np * 4) | wr(f, &fp, 8) |
@@ -103,7 +105,11 @@ int lwc_ckpt_load(const char *path, LwcTrainState *s)
     int32_t ab = 0;
     if (r == LWC_OK && ver >= 4 && rd(f, &ab, 4)) r = LWC_ERR_TRUNCATED;
     if (r == LWC_OK && (ab < 0 || ab > 4096)) r = LWC_ERR_CORRUPT;
+    int32_t zsets = 1;
+    if (r == LWC_OK && ver >= 5 && rd(f, &zsets, 4)) r = LWC_ERR_TRUNCATED;
+    if (r == LWC_OK && zsets != 1 && zsets != a.L) r = LWC_ERR_CORRUPT;
     if (r == LWC_OK) r = lwc_net_init_ab(&s->net, &a, ab, 0);
+    if (r == LWC_OK && zsets > 1) r = lwc_net_split_zdensity(&s->net, NULL, NULL);
     if (r == LWC_OK) r = read_body(f, ver, s);
     fclose(f);
     if (r < 0) lwc_train_state_free(s);
@@ -168,6 +174,7 @@ int lwc_train_add_levels(LwcTrainState *s, int k)
 {
     const LwcArch *a = &s->net.a;
     LWC_RET_IF(k < 1 || a->L < 2 || a->L + k > LWC_MAX_LEVELS, LWC_ERR_INVAL);
+    LWC_RET_IF(lwc_net_zdensity_sets(&s->net) > 1, LWC_ERR_INVAL); /* its densities would not follow */
     LwcArch na = *a;
     na.L += k;
     LwcNet n;

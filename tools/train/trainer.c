@@ -412,6 +412,11 @@ static int resume_state(Trainer *t)
                            lwc_strerror(r));
         else if (!o->quiet) printf("analysis: non-linear branch of %d channels (starts at zero)\n", o->grow_analysis);
     }
+    if (r >= 0 && o->grow_zdensity) {
+        r = lwc_net_split_zdensity(&t->st.net, &t->st.fm, &t->st.fv);
+        if (r < 0) fprintf(stderr, "lwc train: cannot split z's density by rate level: %s\n", lwc_strerror(r));
+        else if (!o->quiet) printf("z: one density per rate level (%d), each a copy of the shared one\n", t->st.net.a.L);
+    }
     return r;
 }
 

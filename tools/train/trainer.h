@@ -17,6 +17,7 @@ typedef struct LwcTrainOpts {
     int lr_given; /* --lr was passed: on --resume it replaces the checkpoint's rate */
     int add_levels; /* on --resume: rate levels to add below the lowest (lwc_train_add_levels) */
     int grow_analysis; /* on --resume: width of an analysis branch to add (lwc_train_grow_analysis) */
+    int grow_zdensity; /* on --resume: one density of z per rate level (lwc_net_split_zdensity) */
     /* --schedule: sched_given starts a new schedule (kind, warm-up, budget;
      * peak = lr, floor = lr_min) at the current step; without it a resumed
      * run follows the checkpoint's schedule */
