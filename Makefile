@@ -4,6 +4,7 @@
 #               the plain pass also runs each libFuzzer harness FUZZ_SECONDS, TSan,
 #               and the NEON kernels cross-built for aarch64 under qemu-user)
 #   make fuzz   only the libFuzzer runs (tests/cli_fuzz.sh), FUZZ_SECONDS per harness
+#   make fuzz-ffmpeg   the FFmpeg codec wrapper under libFuzzer (needs build/ffmpeg)
 #   make install PREFIX=DIR   build, then install bin/lwc, lib/liblwc.{a,so}, lib/pkgconfig/lwc.pc,
 #               include/lwc.h, share/lwc/lwc-default.lwcm under DIR (default /usr/local)
 #   make uninstall   remove exactly the files the last `make install` wrote
@@ -22,7 +23,7 @@ export FUZZ_SECONDS
 # which any later `cmake --install` of the tree (tests do one) overwrites.
 INSTALL_MANIFEST ?= $(BUILD)/make_install_manifest.txt
 
-BUILD_PKGS = cmake make gcc pkg-config libpng-dev libjpeg62-turbo-dev libopenblas-dev check
+BUILD_PKGS = cmake make gcc pkg-config libpng-dev libjpeg62-turbo-dev libopenblas-dev check libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
 TEST_PKGS  = libjpeg-turbo-progs webp ffmpeg $(NEON_PKGS) $(TORCH_PKGS)
 # tests/cli_train_gpu.sh: the PyTorch trainer (tools/train-gpu) on the CPU
 TORCH_PKGS = python3-torch python3-numpy python3-pil
@@ -30,7 +31,7 @@ TORCH_PKGS = python3-torch python3-numpy python3-pil
 NEON_PKGS  = gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 FUZZ_PKGS  = clang libclang-rt-14-dev
 
-.PHONY: all run test build install uninstall clean deps deps-test deps-fuzz fuzz
+.PHONY: all run test build install uninstall clean deps deps-test deps-fuzz fuzz fuzz-ffmpeg
 
 all: build
 
@@ -61,6 +62,10 @@ test: deps-test $(BUILD)/Makefile
 
 fuzz: deps-fuzz
 	FUZZ_BUILD=$(BUILD_FUZZ) bash tests/cli_fuzz.sh - $(BUILD)
+
+# The FFmpeg codec wrapper (tools/ffmpeg/liblwc.c) under libFuzzer, FUZZ_SECONDS
+fuzz-ffmpeg: deps-fuzz
+	bash tests/fuzz/ffmpeg-codec-fuzz.sh $(BUILD)
 
 # --prefix: PREFIX wins over the prefix the tree was configured with. The CLI
 # finds its model next to itself (../share/lwc) and lwc.pc is relocatable, so

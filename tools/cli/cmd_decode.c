@@ -1,4 +1,5 @@
-/* lwc decode: .lwc -> PNG / PPM / PGM, .lwcv -> Y4M / raw RGB */
+/* lwc decode: .lwc -> PNG / PPM / PGM; .lwcv -> Y4M / raw RGB, or through
+ * FFmpeg's libraries to FFV1 (MKV, NUT), PNG (MP4) or an image pattern */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -7,11 +8,14 @@
 #include "common/common.h"
 #include "imageio/imageio.h"
 #include "tools/cli/cli.h"
+#include "tools/cli/cli_libav.h"
 #include "tools/cli/cli_video.h"
 
 #define MAX_STREAM ((size_t)1 << 30)
 /* Video output formats (--format y4m | rgb), beside the LWC_FMT_* image ones. */
 enum { FMT_Y4M = 100, FMT_RAW = 101 };
+/* Where a .lwcv's frames go. */
+enum { OUT_Y4M, OUT_RAW, OUT_AV, OUT_REFUSED };
 
 typedef struct DecOpts {
     const char *in, *out, *model;
@@ -21,11 +25,13 @@ typedef struct DecOpts {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: lwc decode INPUT.lwc -o OUTPUT [options]\n"
-               "       lwc decode INPUT.lwcv -o OUTPUT.y4m [options]\n"
+               "       lwc decode INPUT.lwcv -o OUTPUT.y4m|.mkv|.nut|.mp4|out_%%03d.png [options]\n"
                "  -o, --output FILE  PNG (8/16-bit), PPM/PGM by extension; '-' writes PNG to stdout.\n"
                "                     For a .lwcv: Y4M in the source's layout (RGB sources as C444),\n"
                "                     or raw frames for .rgb (packed RGB24; gray8 for gray streams);\n"
-               "                     '-' writes Y4M to stdout\n"
+               "                     '-' writes Y4M to stdout. Through FFmpeg's libraries, lossless\n"
+               "                     at the stream's frame rate: .mkv/.nut (FFV1), .mp4 (PNG), or an\n"
+               "                     image pattern such as out_%%03d.png (numbered from 1)\n"
                "  --format F         png | ppm (images), y4m | rgb (video), overriding the extension\n"
                "  --model FILE       model (default: the shipped models/lwc-default.lwcm)\n"
                "  --threads N        worker threads, 1..64; default: the CPU cores (%d here)\n"
@@ -115,6 +121,7 @@ typedef struct VideoDec {
     LwcY4mInfo yi;
     int raw;
     LwcCliOutput out;
+    LwcAvWriter *av;
     uint8_t *pkt, *frame;
     size_t pkt_cap;
     double seconds;
@@ -148,7 +155,11 @@ static int video_read_packet(VideoDec *v, uint32_t n, size_t *len)
 
 static int video_write_frame(VideoDec *v, const LwcImage *img)
 {
-    char err[256];
+    char err[320];
+    if (v->av) {
+        if (lwc_av_writer_frame(v->av, img, err, sizeof(err)) == 0) return 0;
+        return lwc_cli_error("decode", "cannot write '%s': %s", v->o->out, err);
+    }
     if (!v->raw) {
         lwc_y4m_from_image(&v->yi, img, v->frame);
         if (lwc_y4m_write_frame(v->out.f, &v->yi, v->frame, err, sizeof(err)) == 0) return 0;
@@ -187,6 +198,29 @@ static int video_frames(VideoDec *v, uint32_t *count)
     return 0;
 }
 
+/* Y4M and raw frames by hand (pipes included); other names that one of
+ * FFmpeg's muxers claims go through libavformat; a single image is refused. */
+static int output_kind(const DecOpts *o)
+{
+    if (o->format == FMT_RAW) return OUT_RAW;
+    if (o->format == FMT_Y4M || !strcmp(o->out, "-")) return OUT_Y4M;
+    if (o->format == LWC_FMT_PNG || o->format == LWC_FMT_PPM) return OUT_REFUSED;
+    const char *dot = strrchr(o->out, '.');
+    if (dot && (!strcmp(dot, ".rgb") || !strcmp(dot, ".raw"))) return OUT_RAW;
+    if (dot && !strcmp(dot, ".y4m")) return OUT_Y4M;
+    if (lwc_format_from_path(o->out) >= 0 && !lwc_av_is_pattern(o->out)) return OUT_REFUSED;
+    return lwc_av_output_wanted(o->out) ? OUT_AV : OUT_Y4M; /* unknown names: Y4M, as always */
+}
+
+static int video_setup_av(VideoDec *v)
+{
+    char err[320];
+    int channels = v->vh.source_format == LWC_VIDEO_SRC_GRAY ? 1 : 3;
+    int r = lwc_av_writer_open(v->o->out, v->vh.width, v->vh.height, channels, v->vh.fps_num, v->vh.fps_den, &v->av,
+                               err, sizeof(err));
+    return r < 0 ? lwc_cli_error("decode", "cannot write '%s': %s", v->o->out, err) : 0;
+}
+
 static int video_setup(VideoDec *v, const uint8_t *head, const LwcModel *m)
 {
     uint8_t hdr[LWC_VIDEO_HEADER_SIZE];
@@ -196,10 +230,12 @@ static int video_setup(VideoDec *v, const uint8_t *head, const LwcModel *m)
     if (r < 0) return lwc_cli_error("decode", "'%s' is not a valid lwc video: %s", v->o->in, lwc_strerror(r));
     if (v->vh.model_id != lwc_model_id(m)) return model_mismatch(v->o->in, v->vh.model_id, m);
     const DecOpts *o = v->o;
-    if (o->format == LWC_FMT_PNG || o->format == LWC_FMT_PPM || (!o->format && strcmp(o->out, "-") && lwc_format_from_path(o->out) >= 0))
-        return lwc_cli_error("decode", "a .lwcv decodes to Y4M (.y4m, '-') or raw frames (.rgb), not to '%s'", o->out) + 1;
-    const char *dot = strrchr(o->out, '.');
-    v->raw = o->format == FMT_RAW || (!o->format && dot && (!strcmp(dot, ".rgb") || !strcmp(dot, ".raw")));
+    int kind = output_kind(o);
+    if (kind == OUT_REFUSED)
+        return lwc_cli_error("decode", "a .lwcv decodes to Y4M (.y4m, '-'), raw frames (.rgb), .mkv, .nut, .mp4 "
+                                       "or an image pattern such as out_%%03d.png, not to '%s'", o->out) + 1;
+    if (kind == OUT_AV) return video_setup_av(v);
+    v->raw = kind == OUT_RAW;
     v->yi = (LwcY4mInfo){ .width = v->vh.width, .height = v->vh.height, .fps_num = v->vh.fps_num,
                           .fps_den = v->vh.fps_den, .interlace = 'p',
                           .chroma = v->vh.source_format == LWC_VIDEO_SRC_RGB ? LWC_VIDEO_SRC_YUV444 : v->vh.source_format };
@@ -209,6 +245,15 @@ static int video_setup(VideoDec *v, const uint8_t *head, const LwcModel *m)
     char err[256];
     if (r == 0 && !v->raw && lwc_y4m_write_header(v->out.f, &v->yi, err, sizeof(err)) < 0) r = LWC_ERR_IO;
     if (r < 0) return lwc_cli_error("decode", "cannot write '%s'", o->out);
+    return 0;
+}
+
+static int video_commit(VideoDec *v)
+{
+    char err[320];
+    if (v->av && lwc_av_writer_finish(v->av, err, sizeof(err)) < 0)
+        return lwc_cli_error("decode", "cannot write '%s': %s", v->o->out, err);
+    if (!v->av && lwc_cli_output_commit(&v->out) < 0) return lwc_cli_error("decode", "cannot write '%s'", v->o->out);
     return 0;
 }
 
@@ -222,13 +267,15 @@ static int decode_video(const DecOpts *o, LwcContext *ctx, const LwcModel *m, Lw
     uint32_t n = 0;
     int ret = video_setup(&v, in->head, m);
     if (!ret) ret = video_frames(&v, &n);
-    if (!ret && lwc_cli_output_commit(&v.out) < 0) ret = lwc_cli_error("decode", "cannot write '%s'", o->out);
+    if (!ret) ret = video_commit(&v);
     lwc_cli_output_abort(&v.out);
     if (!ret && !o->quiet)
         fprintf(strcmp(o->out, "-") ? stdout : stderr, "%s -> %s: %dx%d, %u frame(s) at %u/%u fps, %s, %.3f s\n",
                 o->in, o->out, v.vh.width, v.vh.height, n, v.vh.fps_num, v.vh.fps_den,
-                v.raw ? (v.yi.chroma == LWC_VIDEO_SRC_GRAY ? "raw gray8" : "raw rgb24") : lwc_y4m_chroma_name(v.yi.chroma),
+                v.av ? lwc_av_writer_desc(v.av) : v.raw ? (v.yi.chroma == LWC_VIDEO_SRC_GRAY ? "raw gray8" : "raw rgb24")
+                                                      : lwc_y4m_chroma_name(v.yi.chroma),
                 v.seconds);
+    lwc_av_writer_close(&v.av);
     lwc_free(v.pkt);
     lwc_free(v.frame);
     return ret;

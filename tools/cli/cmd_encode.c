@@ -1,4 +1,4 @@
-/* lwc encode: image -> .lwc, Y4M video -> .lwcv */
+/* lwc encode: image -> .lwc; Y4M, or any video FFmpeg's libraries decode -> .lwcv */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,11 +9,12 @@
 #include "codec/ystripes.h"
 #include "imageio/imageio.h"
 #include "tools/cli/cli.h"
+#include "tools/cli/cli_libav.h"
 #include "tools/cli/cli_video.h"
 #include "tools/lib/metrics.h"
 
 typedef struct EncOpts {
-    const char *in, *out, *model;
+    const char *in, *out, *model, *dump_rgb;
     double quality, bpp;
     int threads, verbose, quiet, force, ref, stripe_rows, plain, effort;
 } EncOpts;
@@ -21,9 +22,12 @@ typedef struct EncOpts {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: lwc encode INPUT -o OUTPUT.lwc [options]\n"
-               "       lwc encode INPUT.y4m -o OUTPUT.lwcv [options]\n"
+               "       lwc encode VIDEO -o OUTPUT.lwcv [options]\n"
                "  INPUT              PNG, JPEG, PPM/PGM, or Y4M video (8-bit 420, 422, 444, mono;\n"
                "                     every frame coded as an image); '-' reads stdin\n"
+               "  VIDEO              Y4M, or any video or image sequence (frame%%03d.png) FFmpeg's\n"
+               "                     libraries decode: frames in RGB (the matrix and range the\n"
+               "                     stream declares) or gray, at the stream's frame rate\n"
                "  -o, --output FILE  output stream ('-' writes stdout, never to a terminal)\n"
                "  -q, --quality Q    0 (smallest) .. 100 (best), fractional allowed; default 50\n"
                "  --bpp X            search the quality that lands closest to X bits per pixel\n"
@@ -40,6 +44,8 @@ static void usage(FILE *f)
                "  --stripe-rows N    testing: latent rows per entropy-coded stripe of y, 1..65536\n"
                "                     (default: chosen from the image size; see docs/bitstream.md)\n"
                "  -f, --force        allow OUTPUT to be the same file as INPUT\n"
+               "  --dump-rgb FILE    video: also write the frames as coded, raw RGB24 (gray8 for\n"
+               "                     gray), to check the colour conversion\n"
                "  -v, --verbose      per-stage times and section sizes\n"
                "  --quiet            print nothing on success\n", lwc_cli_default_threads());
 }
@@ -50,7 +56,8 @@ static int parse(int argc, char **argv, EncOpts *o)
         { "output", 1, 0, 'o' }, { "quality", 1, 0, 'q' }, { "bpp", 1, 0, 'b' }, { "model", 1, 0, 'm' },
         { "threads", 1, 0, 't' }, { "reference", 0, 0, 'r' }, { "force", 0, 0, 'f' },
         { "stripe-rows", 1, 0, 's' }, { "plain-rounding", 0, 0, 'P' }, { "effort", 1, 0, 'e' },
-        { "verbose", 0, 0, 'v' }, { "quiet", 0, 0, 'Q' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+        { "verbose", 0, 0, 'v' }, { "quiet", 0, 0, 'Q' }, { "help", 0, 0, 'h' }, { "dump-rgb", 1, 0, 'D' },
+        { 0, 0, 0, 0 } };
     memset(o, 0, sizeof(*o));
     o->quality = 50; o->bpp = -1; o->threads = lwc_cli_default_threads(); o->effort = LWC_EFFORT_DEFAULT;
     optind = 1;
@@ -70,6 +77,7 @@ static int parse(int argc, char **argv, EncOpts *o)
         case 'f': o->force = 1; break;
         case 'v': o->verbose = 1; break;
         case 'Q': o->quiet = 1; break;
+        case 'D': o->dump_rgb = optarg; break;
         case 'h': usage(stdout); return -1;
         case ':': return lwc_cli_error("encode", "option '%s' needs a value", argv[optind - 1]) + 1;
         default: return lwc_cli_error("encode", "unknown option '%s' (try --help)", argv[optind - 1]) + 1;
@@ -196,14 +204,17 @@ static int run(const EncOpts *o, LwcContext *ctx, const LwcImage *img)
     return 0;
 }
 
-/* ---- Y4M video -> .lwcv */
+/* ---- video (Y4M, or through FFmpeg's libraries) -> .lwcv */
 
 typedef struct VideoRun {
     const EncOpts *o;
     LwcContext *ctx;
+    FILE *in;                   /* Y4M input */
     LwcY4mInfo yi;
+    LwcAvReader *av;            /* else input through libavformat */
+    LwcAvInfo ai;
     LwcVideoHeader vh;
-    LwcCliOutput out;
+    LwcCliOutput out, dump;
     uint8_t *frame;
     LwcImage img;
     uint64_t bytes;
@@ -250,53 +261,102 @@ static int video_header(VideoRun *v)
     return 0;
 }
 
-/* Frames until the end of input; returns 0 or the exit code. */
-static int video_frames(VideoRun *v, FILE *in, uint32_t *count)
+/* --dump-rgb: the frame as it is coded, raw rows. */
+static int video_dump(VideoRun *v)
 {
-    char err[256];
+    if (!v->dump.f) return 0;
+    size_t row = (size_t)v->img.width * v->img.channels;
+    for (int y = 0; y < v->img.height; y++)
+        if (fwrite(v->img.data + (size_t)y * v->img.stride, 1, row, v->dump.f) != row)
+            return lwc_cli_error("encode", "cannot write '%s'", v->o->dump_rgb);
+    return 0;
+}
+
+/* The next frame into v->img: 1, 0 at the end, or -(exit code). Reader
+ * messages that concern a frame name it themselves ("frame N: ..."). */
+static int video_next(VideoRun *v, uint32_t n)
+{
+    char err[320];
+    if (v->av) {
+        int r = lwc_av_reader_next(v->av, &v->img, err, sizeof(err));
+        return r < 0 ? -lwc_cli_error("encode", "cannot read '%s': %s", v->o->in, err) : r;
+    }
+    int r = lwc_y4m_read_frame(v->in, &v->yi, v->frame, err, sizeof(err));
+    if (r < 0) return -lwc_cli_error("encode", "cannot read '%s': frame %u: %s", v->o->in, n, err);
+    if (r > 0) lwc_y4m_to_image(&v->yi, v->frame, &v->img);
+    return r;
+}
+
+/* Frames until the end of input; returns 0 or the exit code. */
+static int video_frames(VideoRun *v, uint32_t *count)
+{
     uint32_t n = 0;
     for (;; n++) {
-        int r = lwc_y4m_read_frame(in, &v->yi, v->frame, err, sizeof(err));
+        int r = video_next(v, n);
+        if (r < 0) return -r;
         if (r == 0) break;
-        if (r < 0) return lwc_cli_error("encode", "cannot read '%s': frame %u: %s", v->o->in, n, err);
         if (n == UINT32_MAX) return lwc_cli_error("encode", "'%s': too many frames", v->o->in);
-        lwc_y4m_to_image(&v->yi, v->frame, &v->img);
-        if (video_frame(v, n)) return 1;
+        if (video_dump(v) || video_frame(v, n)) return 1;
     }
     if (n == 0) return lwc_cli_error("encode", "'%s' holds no frames", v->o->in);
     *count = n;
     return 0;
 }
 
+/* One summary line; for FFmpeg input it names the decoder, the source pixel
+ * format and the colour conversion used. */
 static void video_report(const VideoRun *v, uint32_t n)
 {
     const EncOpts *o = v->o;
-    double px = (double)v->yi.width * v->yi.height * n;
+    double px = (double)v->vh.width * v->vh.height * n;
     FILE *f = strcmp(o->out, "-") ? stdout : stderr;
-    fprintf(f, "%s: %dx%d Y4M C%s, %u frame(s) at %u/%u fps -> %s: %llu bytes, %.4f bpp, q %.2f, "
-               "mean PSNR %.2f dB, %.3f s\n", o->in, v->yi.width, v->yi.height,
-            lwc_y4m_chroma_name(v->yi.chroma), n, v->yi.fps_num, v->yi.fps_den, o->out,
-            (unsigned long long)v->bytes, 8.0 * v->bytes / px, v->sum_q / n,
-            v->finite_psnr ? v->sum_psnr / v->finite_psnr : INFINITY, v->seconds);
+    if (v->av)
+        fprintf(f, "%s: %dx%d %s %s, matrix %s, range %s, ", o->in, v->vh.width, v->vh.height, v->ai.codec,
+                v->ai.pix_fmt, v->ai.matrix, v->ai.range);
+    else
+        fprintf(f, "%s: %dx%d Y4M C%s, ", o->in, v->yi.width, v->yi.height, lwc_y4m_chroma_name(v->yi.chroma));
+    fprintf(f, "%u frame(s) at %u/%u fps -> %s: %llu bytes, %.4f bpp, q %.2f, mean PSNR %.2f dB, %.3f s\n",
+            n, v->vh.fps_num, v->vh.fps_den, o->out, (unsigned long long)v->bytes, 8.0 * v->bytes / px,
+            v->sum_q / n, v->finite_psnr ? v->sum_psnr / v->finite_psnr : INFINITY, v->seconds);
 }
 
-static int run_video_body(VideoRun *v, const LwcModel *m, FILE *in)
+static int open_outputs(VideoRun *v)
 {
-    v->vh = (LwcVideoHeader){ .width = v->yi.width, .height = v->yi.height, .fps_num = v->yi.fps_num,
-                              .fps_den = v->yi.fps_den, .model_id = lwc_model_id(m),
-                              .source_format = v->yi.chroma };
     int r = lwc_cli_output_open(v->o->out, 0, &v->out);
     if (r == LWC_ERR_INVAL) return lwc_cli_error("encode", "refusing to write binary data to a terminal");
     if (r < 0) return lwc_cli_error("encode", "cannot write '%s'", v->o->out);
+    if (v->o->dump_rgb && lwc_cli_output_open(v->o->dump_rgb, 0, &v->dump) < 0)
+        return lwc_cli_error("encode", "cannot write '%s'", v->o->dump_rgb);
+    return 0;
+}
+
+static int run_video_body(VideoRun *v)
+{
+    if (open_outputs(v)) return 1;
     uint32_t n = 0;
-    if (video_header(v) || video_frames(v, in, &n)) return 1;
+    if (video_header(v) || video_frames(v, &n)) return 1;
     if (lwc_cli_output_seekable(&v->out)) {
         v->vh.frame_count = n;
         if (fseek(v->out.f, 0, SEEK_SET) || video_header(v)) return 1;
     }
+    if (v->dump.f && lwc_cli_output_commit(&v->dump) < 0) return lwc_cli_error("encode", "cannot write '%s'", v->o->dump_rgb);
     if (lwc_cli_output_commit(&v->out) < 0) return lwc_cli_error("encode", "cannot write '%s'", v->o->out);
     if (!v->o->quiet) video_report(v, n);
     return 0;
+}
+
+static int run_video_with(VideoRun *v, int channels)
+{
+    int ret;
+    v->img = (LwcImage){ 0 };
+    if (lwc_image_alloc(&v->img, v->vh.width, v->vh.height, channels, 8) < 0)
+        ret = lwc_cli_error("encode", "%s", lwc_strerror(LWC_ERR_NOMEM));
+    else
+        ret = run_video_body(v);
+    lwc_cli_output_abort(&v->dump);
+    lwc_cli_output_abort(&v->out);
+    lwc_image_free(&v->img);
+    return ret;
 }
 
 static int run_video(const EncOpts *o, LwcContext *ctx, const LwcModel *m, FILE *in)
@@ -306,17 +366,32 @@ static int run_video(const EncOpts *o, LwcContext *ctx, const LwcModel *m, FILE 
     memset(&v, 0, sizeof(v));
     v.o = o;
     v.ctx = ctx;
+    v.in = in;
     int r = lwc_y4m_read_header(in, 1, &v.yi, err, sizeof(err));
     if (r < 0) return lwc_cli_error("encode", "cannot read '%s': %s", o->in, err);
-    v.frame = lwc_malloc(lwc_y4m_frame_size(&v.yi));
-    if (!v.frame || lwc_image_alloc(&v.img, v.yi.width, v.yi.height, lwc_y4m_image_channels(&v.yi), 8) < 0) {
-        lwc_free(v.frame);
-        return lwc_cli_error("encode", "%s", lwc_strerror(LWC_ERR_NOMEM));
-    }
-    int ret = run_video_body(&v, m, in);
-    lwc_cli_output_abort(&v.out);
+    v.vh = (LwcVideoHeader){ .width = v.yi.width, .height = v.yi.height, .fps_num = v.yi.fps_num,
+                             .fps_den = v.yi.fps_den, .model_id = lwc_model_id(m), .source_format = v.yi.chroma };
+    if (!(v.frame = lwc_malloc(lwc_y4m_frame_size(&v.yi)))) return lwc_cli_error("encode", "%s", lwc_strerror(LWC_ERR_NOMEM));
+    int ret = run_video_with(&v, lwc_y4m_image_channels(&v.yi));
     lwc_free(v.frame);
-    lwc_image_free(&v.img);
+    return ret;
+}
+
+/* Video through libavformat: the same frame coding as Y4M, so equal RGB
+ * frames give equal packets whatever the container. */
+static int run_av(const EncOpts *o, LwcContext *ctx, const LwcModel *m, uint64_t max_pixels)
+{
+    char err[320];
+    VideoRun v;
+    memset(&v, 0, sizeof(v));
+    v.o = o;
+    v.ctx = ctx;
+    int r = lwc_av_reader_open(o->in, max_pixels, o->threads, &v.av, &v.ai, err, sizeof(err));
+    if (r < 0) return lwc_cli_error("encode", "cannot read '%s': %s", o->in, err);
+    v.vh = (LwcVideoHeader){ .width = v.ai.width, .height = v.ai.height, .fps_num = v.ai.fps_num,
+                             .fps_den = v.ai.fps_den, .model_id = lwc_model_id(m), .source_format = v.ai.source_format };
+    int ret = run_video_with(&v, v.ai.channels);
+    lwc_av_reader_close(&v.av);
     return ret;
 }
 
@@ -351,7 +426,13 @@ int lwc_cmd_encode(int argc, char **argv)
     LwcCliInput in;
     LwcImage img = { 0 };
     int video = lwc_cli_input_open(o.in, 9, &in) == 0 && in.n == 9 && !memcmp(in.head, "YUV4MPEG2", 9);
-    if (!video && read_image(&o, &in, &img)) {
+    /* not Y4M, not an image by its magic bytes: FFmpeg's demuxers may know it */
+    int av = !video && (in.f ? lwc_format_detect(in.head, in.n) < 0 : 1) && lwc_av_input_wanted(o.in);
+    if (o.dump_rgb && !video && !av) {
+        lwc_cli_input_close(&in);
+        return lwc_cli_error("encode", "--dump-rgb is for video input") + 1;
+    }
+    if (!video && !av && read_image(&o, &in, &img)) {
         lwc_cli_input_close(&in);
         return 1;
     }
@@ -364,7 +445,8 @@ int lwc_cmd_encode(int argc, char **argv)
     lwc_set_ystripe_rows(o.stripe_rows);
     int ret = 1, r;
     if (m && (r = lwc_open(&ctx, m, &s)) < 0) lwc_cli_error("encode", "%s", lwc_strerror(r));
-    if (ctx) ret = video ? run_video(&o, ctx, m, in.f) : run(&o, ctx, &img);
+    if (ctx && av) ret = run_av(&o, ctx, m, s.max_pixels);
+    else if (ctx) ret = video ? run_video(&o, ctx, m, in.f) : run(&o, ctx, &img);
     lwc_close(&ctx);
     lwc_model_free(&m);
     lwc_image_free(&img);
