@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build a lean FFmpeg 5.1 with the lwc filter (vf_lwc.c) into BUILD/ffmpeg/.
+# Build a lean FFmpeg 5.1 with the lwc filter (vf_lwc.c) and the liblwc
+# encoder/decoder (liblwc.c, codec id AV_CODEC_ID_LWC) into BUILD/ffmpeg/.
 #
 #   tools/ffmpeg/build-ffmpeg.sh [--build DIR] [--source TARBALL|DIR] [--jobs N] [--quiet]
 #
@@ -17,13 +18,14 @@
 #   --jobs N        parallel make jobs (default 2); make runs under nice -n 10.
 #
 # Steps: install liblwc into DIR/ffmpeg/prefix (cmake --install), unpack the
-# source into DIR/ffmpeg/src, copy vf_lwc.c in and register it in
-# libavfilter/allfilters.c and libavfilter/Makefile (failing loudly if the
-# anchor lines moved), configure a lean static build (only the protocols,
-# formats, codecs and filters listed below, no external libraries), make.
-# Reruns reuse everything: configure runs again only when its options
-# change, and ffmpeg/ffprobe are relinked only when liblwc or the filter
-# changed.
+# source into DIR/ffmpeg/src, copy vf_lwc.c and liblwc.c in and register
+# them (allfilters.c, allcodecs.c, the Makefiles; the codec id in
+# codec_id.h and codec_desc.c, its Matroska id V_LWC in matroska.c and NUT
+# tag LWC1 in nut.c), failing loudly if an anchor line moved, configure a
+# lean static build (only the protocols, formats, codecs and filters listed
+# below, no other external libraries), make. Reruns reuse everything:
+# configure runs again only when its options change, and ffmpeg/ffprobe are
+# relinked only when liblwc, the filter or the codec changed.
 #
 # Exit codes: 0 built (or up to date); 1 build failed; 3 the FFmpeg source
 # could not be obtained (a message says why and what to do).
@@ -40,7 +42,7 @@ while [[ $# -gt 0 ]]; do
     --source) SOURCE=${2:?--source needs a tarball or folder}; shift 2 ;;
     --jobs) JOBS=${2:?--jobs needs a number}; shift 2 ;;
     --quiet) QUIET=1; shift ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build-ffmpeg: unknown option '$1' (try --help)" >&2; exit 1 ;;
   esac
 done
@@ -179,12 +181,56 @@ register() {
   grep -qxF "$line" "$file" && return 0
   grep -qxF "$anchor" "$file" || die "anchor line not found in $file (FFmpeg changed?): $anchor"
   awk -v a="$anchor" -v l="$line" '{ print } $0 == a { print l }' "$file" > "$file.new" && mv "$file.new" "$file"
-  grep -qxF "$line" "$file" || die "could not register the filter in $file"
+  grep -qxF "$line" "$file" || die "could not register lwc in $file"
+}
+# insert_before FILE ANCHOR MARKER TEXT: insert the lines TEXT before the line
+# ANCHOR, which must occur exactly once, unless MARKER is already in FILE.
+insert_before() {
+  local file=$1 anchor=$2 marker=$3 n
+  grep -qF "$marker" "$file" && return 0
+  n=$(grep -cxF "$anchor" "$file" || true)
+  [[ $n = 1 ]] || die "anchor line found $n times in $file, wanted once (FFmpeg changed?): $anchor"
+  A=$anchor T=$4 awk '$0 == ENVIRON["A"] { print ENVIRON["T"] } { print }' "$file" > "$file.new" && mv "$file.new" "$file"
+  grep -qF "$marker" "$file" || die "could not register lwc in $file"
 }
 register "$SRC/libavfilter/allfilters.c" 'extern const AVFilter ff_vf_lutyuv;' 'extern const AVFilter ff_vf_lwc;'
 register "$SRC/libavfilter/Makefile" \
   'OBJS-$(CONFIG_LUTYUV_FILTER)                 += vf_lut.o' \
   'OBJS-$(CONFIG_LWC_FILTER)                    += vf_lwc.o'
+
+# ---- codec source and registration
+cmp -s "$ROOT/tools/ffmpeg/liblwc.c" "$SRC/libavcodec/liblwc.c" || cp "$ROOT/tools/ffmpeg/liblwc.c" "$SRC/libavcodec/liblwc.c"
+cfg="#define LWC_CODEC_DEFAULT_MODEL \"$PREFIX/share/lwc/lwc-default.lwcm\""
+[[ -f $SRC/libavcodec/liblwc_config.h && $(cat "$SRC/libavcodec/liblwc_config.h") = "$cfg" ]] ||
+  echo "$cfg" > "$SRC/libavcodec/liblwc_config.h"
+# The id goes last among the video ids and its descriptor last among the
+# video descriptors (both just before the PCM block): codec_desc.c is
+# searched with bsearch, so the descriptors must stay in id order.
+insert_before "$SRC/libavcodec/codec_id.h" '    /* various PCM "codecs" */' AV_CODEC_ID_LWC \
+'    AV_CODEC_ID_LWC,
+'
+insert_before "$SRC/libavcodec/codec_desc.c" '    /* various PCM "codecs" */' AV_CODEC_ID_LWC \
+'    {
+        .id        = AV_CODEC_ID_LWC,
+        .type      = AVMEDIA_TYPE_VIDEO,
+        .name      = "lwc",
+        .long_name = NULL_IF_CONFIG_SMALL("lwc learned image codec"),
+        .props     = AV_CODEC_PROP_INTRA_ONLY | AV_CODEC_PROP_LOSSY,
+    },
+'
+register "$SRC/libavcodec/allcodecs.c" 'extern const FFCodec ff_libjxl_encoder;' 'extern const FFCodec ff_liblwc_encoder;'
+register "$SRC/libavcodec/allcodecs.c" 'extern const FFCodec ff_liblwc_encoder;' 'extern const FFCodec ff_liblwc_decoder;'
+register "$SRC/libavcodec/Makefile" \
+  'OBJS-$(CONFIG_LIBJXL_ENCODER)             += libjxlenc.o libjxl.o' \
+  'OBJS-$(CONFIG_LIBLWC_ENCODER)             += liblwc.o'
+register "$SRC/libavcodec/Makefile" \
+  'OBJS-$(CONFIG_LIBLWC_ENCODER)             += liblwc.o' \
+  'OBJS-$(CONFIG_LIBLWC_DECODER)             += liblwc.o'
+# Containers: Matroska CodecID "V_LWC" (no CodecPrivate) and NUT fourcc LWC1.
+register "$SRC/libavformat/matroska.c" '    {"V_FFV1"           , AV_CODEC_ID_FFV1},' \
+  '    {"V_LWC"            , AV_CODEC_ID_LWC},'
+register "$SRC/libavformat/nut.c" 'const AVCodecTag ff_nut_video_tags[] = {' \
+  "    { AV_CODEC_ID_LWC,              MKTAG('L', 'W', 'C', '1') },"
 
 # ---- configure (only when the options changed)
 asm=()
@@ -199,11 +245,11 @@ conf=(
   "${asm[@]}" "${zlib[@]}"
   --enable-protocol=file,pipe
   --enable-demuxer=h264,hevc,matroska,mov,ivf,av1,obu,image2,image2pipe,png_pipe,mjpeg,rawvideo,yuv4mpegpipe,nut
-  --enable-decoder=h264,hevc,vp9,av1,png,mjpeg,rawvideo,ffv1,wrapped_avframe
+  --enable-decoder=h264,hevc,vp9,av1,png,mjpeg,rawvideo,ffv1,wrapped_avframe,liblwc
   --enable-parser=h264,hevc,vp9,av1,png,mjpeg
   --enable-bsf=h264_mp4toannexb,hevc_mp4toannexb,vp9_superframe_split,av1_frame_split
   --enable-muxer=yuv4mpegpipe,nut,matroska,rawvideo,framemd5,md5,framecrc,null,image2,image2pipe
-  --enable-encoder=ffv1,rawvideo,png,wrapped_avframe
+  --enable-encoder=ffv1,rawvideo,png,wrapped_avframe,liblwc
   --enable-indev=lavfi
   --enable-filter=lwc,scale,format,psnr,metadata,testsrc2,testsrc,null,nullsink,copy,split,trim,fps,setpts,crop,pad,showinfo,select,anull,anullsrc,aformat,aresample,anullsink
   --extra-cflags="$LWC_CFLAGS" --extra-libs="$LWC_LIBS"
@@ -213,13 +259,16 @@ if [[ ! -f $SRC/ffbuild/config.mak || ! -f $FF/configure.stamp || $(cat "$FF/con
   say "configuring (log: $LOG)"
   (cd "$SRC" && logged ./configure "${conf[@]}")
   grep -qs 'CONFIG_LWC_FILTER 1' "$SRC/config.h" "$SRC/config_components.h" || die "configure did not enable the lwc filter (see $LOG)"
+  for c in LIBLWC_ENCODER LIBLWC_DECODER; do
+    grep -qs "CONFIG_$c 1" "$SRC/config.h" "$SRC/config_components.h" || die "configure did not enable $c (see $LOG)"
+  done
   echo "$stamp" > "$FF/configure.stamp"
 fi
 
 # ---- relink when liblwc changed: the FFmpeg Makefile does not track it
 libsum=$(cat "$LIBDIR/liblwc.a" "$PREFIX/include/lwc.h" | cksum)
 if [[ ! -f $FF/liblwc.stamp || $(cat "$FF/liblwc.stamp") != "$libsum" ]]; then
-  rm -f "$SRC/ffmpeg_g" "$SRC/ffprobe_g" "$SRC/ffmpeg" "$SRC/ffprobe" "$SRC/libavfilter/vf_lwc.o"
+  rm -f "$SRC/ffmpeg_g" "$SRC/ffprobe_g" "$SRC/ffmpeg" "$SRC/ffprobe" "$SRC/libavfilter/vf_lwc.o" "$SRC/libavcodec/liblwc.o"
 fi
 
 say "make -j$JOBS (log: $LOG)"
@@ -230,4 +279,5 @@ for p in ffmpeg ffprobe ffmpeg_g ffprobe_g; do
   cmp -s "$SRC/$p" "$FF/$p" || cp "$SRC/$p" "$FF/$p"
 done
 "$FF/ffmpeg" -hide_banner -h filter=lwc > /dev/null 2>&1 || die "$FF/ffmpeg does not know the lwc filter"
+[[ $("$FF/ffmpeg" -hide_banner -h encoder=liblwc 2>&1) = *"Encoder liblwc"* ]] || die "$FF/ffmpeg does not know the liblwc encoder"
 say "done in $(( $(date +%s) - start )) s: $FF/ffmpeg, $FF/ffprobe"
