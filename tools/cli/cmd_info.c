@@ -70,6 +70,7 @@ static void model_info(const char *path, const LwcModel *m)
     printf("  arch: M=%d Nz=%d N=%d Ch=%d slices=%d Cc=%d P=%d D=%d blocks=%d levels=%d\n", a->M, a->Nz,
            a->N, a->Ch, a->S, a->Cc, a->P, a->D, a->B, a->L);
     if (m->zigain || m->ab) printf("  hyper-latent gains: %s; analysis branch: %d channels\n", m->zigain ? "yes" : "no", m->ab);
+    if (m->version >= 3) printf("  z density: one per rate level (%d x %d tables)\n", m->a.L, m->a.Nz);
     printf("  multiply-adds per pixel: decoder %.0f (synthesis %.0f, entropy %.0f, hyper %.0f), "
            "encoder %.0f + entropy %.0f + hyper %.0f\n", syn + ent + hyp, syn, ent, hyp, enc, ent, hyp);
 }
