@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Make a compact training pack for tools/train-gpu/train.py.
 
-  /usr/bin/python3 tools/train-gpu/pack.py [--data ../shared/datasets/train] --out train.pack \
+  /usr/bin/python3 tools/train-gpu/pack.py [--data DIR (default datasets/train, as models/train.sh)] --out train.pack \
       [--crop 256] [--max-mib 59] [--side N]
 
 Selection as the C data loader's (tools/train/data.c): the files with a
@@ -79,7 +79,7 @@ def load_pack(path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default="../shared/datasets/train")
+    ap.add_argument("--data", default="datasets/train")
     ap.add_argument("--out", required=True)
     ap.add_argument("--crop", type=int, default=256, help="smallest side kept (the training crop)")
     ap.add_argument("--val-split", type=int, default=20)
