@@ -61,11 +61,9 @@ static const LwcSection *find(const LwcSection *s, int n, uint32_t tag)
 int lwc_reconstruct(const LwcModel *m, const LwcGeom *g, const int32_t *yq, double quality,
                     int channels, int bit_depth, int threads, LwcImage *out, LwcStats *st)
 {
-    float gain[1024], igain[1024];
     double t0 = lwc_now();
-    lwc_model_gains(m, quality, gain, igain);
     int r = lwc_image_alloc(out, g->w, g->h, channels, bit_depth);
-    if (r == LWC_OK) r = lwc_synthesize(m, g, yq, igain, threads, out);
+    if (r == LWC_OK) r = lwc_synthesize(m, g, yq, quality, threads, out);
     if (st) st->t_synthesis = lwc_now() - t0;
     return r;
 }

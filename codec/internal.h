@@ -83,10 +83,11 @@ struct LwcCtx;
 /* The hyper features (lwc_ctx_hyper_input + _range) on the context's workers. */
 void lwc_ctx_hyper_mt(struct LwcCtx *c, const int32_t *zhat);
 
-/* Synthesis: y_hat (Q4 integers, [M][hy][wy]) -> pixels of img (allocated
- * by the caller at the geometry's size; alpha untouched), band by band. */
-int lwc_synthesize(const LwcModel *m, const LwcGeom *g, const int32_t *yq, const float *igain,
-                   int threads, LwcImage *img);
+/* Synthesis: y_hat (Q4 integers, [M][hy][wy]) coded at `quality` -> pixels
+ * of img (allocated by the caller at the geometry's size; alpha untouched),
+ * band by band; in integers when the model has an integer synthesis. */
+int lwc_synthesize(const LwcModel *m, const LwcGeom *g, const int32_t *yq, double quality, int threads,
+                   LwcImage *img);
 
 /* Lossless alpha plane coding (the last channel of 2- and 4-channel images). */
 int lwc_alpha_encode(const LwcImage *img, uint8_t **out, size_t *size);

@@ -1,6 +1,7 @@
 /* .lwcm model files: parsing with bounds checks, validation, writing. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/common.h"
@@ -233,6 +234,60 @@ static int load_zgains(Parser *ps)
     return LWC_OK;
 }
 
+/* Every output channel's accumulator provably fits int32 for inputs in
+ * [-LWC_SYN_ACT, LWC_SYN_ACT]: sum |w| * LWC_SYN_ACT + |bias| < 2^31. */
+static int syn_layer_fits(const LwcIntConv *l)
+{
+    int K = l->cin * l->k * l->k;
+    for (int o = 0; o < l->cout; o++) {
+        int64_t s = 0;
+        for (int i = 0; i < K; i++) s += abs(l->w[(size_t)o * K + i]);
+        if (s * LWC_SYN_ACT + llabs((long long)l->bias[o]) > INT32_MAX) return 0;
+    }
+    return 1;
+}
+
+/* Version 4: the integer synthesis. Malformed tensors are LWC_ERR_CORRUPT;
+ * weights whose accumulator could overflow are LWC_ERR_MODEL (a model this
+ * decoder refuses to run, though well-formed). */
+static int load_int_synthesis(Parser *ps)
+{
+    LwcModel *m = ps->m;
+    const LwcArch *a = &m->a;
+    char nm[32];
+    size_t lm = (size_t)a->L * a->M;
+    LWC_FWD(get(ps, "syn.igain", LWC_DT_I32, lm, (void **)&m->syn_igain));
+    for (size_t i = 0; i < lm; i++) LWC_RET_IF(m->syn_igain[i] < 0 || m->syn_igain[i] > LWC_SYN_IGAIN_MAX, LWC_ERR_CORRUPT);
+    LWC_FWD(get(ps, "syn.oscale", LWC_DT_F32, LWC_WPT_CHANNELS, (void **)&m->syn_oscale));
+    for (int c = 0; c < LWC_WPT_CHANNELS; c++)
+        LWC_RET_IF(!(m->syn_oscale[c] > 0 && m->syn_oscale[c] < 1e6f), LWC_ERR_CORRUPT);
+    LWC_FWD(get_iconv(ps, "syn_in", &m->syn_in, a->M, a->D, 3));
+    for (int i = 0; i < 2 * a->B; i++) {
+        snprintf(nm, sizeof(nm), "syn_rb%d", i);
+        LWC_FWD(get_iconv(ps, nm, &m->syn_rb[i], a->D, a->D, 3));
+    }
+    LWC_FWD(get_iconv(ps, "syn_out", &m->syn_out, a->D + a->M, LWC_WPT_CHANNELS, 1));
+    /* activations stay within +-LWC_SYN_ACT, so the bound below holds */
+    LWC_RET_IF(m->syn_in.lo < 0 || m->syn_in.hi > LWC_SYN_ACT, LWC_ERR_CORRUPT);
+    for (int i = 0; i < 2 * a->B; i++)
+        LWC_RET_IF(m->syn_rb[i].lo < -LWC_SYN_ACT || m->syn_rb[i].hi > LWC_SYN_ACT, LWC_ERR_CORRUPT);
+    LWC_RET_IF(!syn_layer_fits(&m->syn_in) || !syn_layer_fits(&m->syn_out), LWC_ERR_MODEL);
+    for (int i = 0; i < 2 * a->B; i++) LWC_RET_IF(!syn_layer_fits(&m->syn_rb[i]), LWC_ERR_MODEL);
+    m->int_synthesis = 1;
+    return LWC_OK;
+}
+
+/* Versions 1, 2: Nz tables (one density); 3: L * Nz (one per level);
+ * 4: either. */
+static int fact_count(Parser *ps)
+{
+    const LwcArch *a = &ps->m->a;
+    if (ps->m->version < 3) return a->Nz;
+    if (ps->m->version == 3) return a->L * a->Nz;
+    const Entry *e = find_entry(ps, "fact.starts");
+    return e && e->count == (size_t)a->Nz ? a->Nz : a->L * a->Nz;
+}
+
 static int load_all(Parser *ps)
 {
     LwcModel *m = ps->m;
@@ -253,7 +308,8 @@ static int load_all(Parser *ps)
     LWC_FWD(get(ps, "scale_thr", LWC_DT_I32, LWC_NUM_SCALES, (void **)&thr));
     memcpy(m->scale_thr, thr, sizeof(m->scale_thr));
     LWC_FWD(get_cdfs(ps, "gauss", &m->gauss, LWC_NUM_SCALES));
-    return get_cdfs(ps, "fact", &m->fact, m->version >= 3 ? a->L * a->Nz : a->Nz);
+    LWC_FWD(get_cdfs(ps, "fact", &m->fact, fact_count(ps)));
+    return m->version >= 4 ? load_int_synthesis(ps) : LWC_OK;
 }
 
 int lwc_model_load(LwcModel **out, const uint8_t *buf, size_t size)
@@ -339,17 +395,31 @@ int lwc_model_ztable(const LwcModel *m, int quality_x100)
     return (int)((q * (m->a.L - 1) + 5000) / 10000) * m->a.Nz;
 }
 
-void lwc_model_zigains_q(const LwcModel *m, int quality_x100, int32_t *zi)
+/* Row interpolation of a Q16 table [L][n] at quality_x100 in exact integer
+ * arithmetic: levels l and l + 1 weighted 10000 - f and f. */
+static void interp_q16(const int32_t *tab, int L, int n, int quality_x100, int32_t *out)
 {
-    int Nz = m->a.Nz, L = m->a.L;
     int64_t q = LWC_CLAMP(quality_x100, 0, 10000), t = q * (L - 1), l = t / 10000, f = t % 10000;
     if (L == 1) l = 0, f = 0;
     else if (l >= L - 1) l = L - 2, f = 10000;
-    for (int c = 0; c < Nz; c++) {
-        if (!m->zigain) { zi[c] = LWC_ZIGAIN_ONE; continue; }
-        int64_t a = m->zigain[l * Nz + c], b = L > 1 ? m->zigain[(l + 1) * Nz + c] : a;
-        zi[c] = (int32_t)((a * (10000 - f) + b * f + 5000) / 10000);
+    for (int c = 0; c < n; c++) {
+        int64_t a = tab[l * n + c], b = L > 1 ? tab[(l + 1) * n + c] : a;
+        out[c] = (int32_t)((a * (10000 - f) + b * f + 5000) / 10000);
     }
+}
+
+void lwc_model_zigains_q(const LwcModel *m, int quality_x100, int32_t *zi)
+{
+    if (m->zigain) {
+        interp_q16(m->zigain, m->a.L, m->a.Nz, quality_x100, zi);
+        return;
+    }
+    for (int c = 0; c < m->a.Nz; c++) zi[c] = LWC_ZIGAIN_ONE;
+}
+
+void lwc_model_syn_igains_q(const LwcModel *m, int quality_x100, int32_t *ig)
+{
+    interp_q16(m->syn_igain, m->a.L, m->a.M, quality_x100, ig);
 }
 
 void lwc_model_hyper_input(const LwcModel *m, int quality_x100, const int32_t *zhat, size_t n, int32_t *out)

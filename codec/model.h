@@ -2,7 +2,7 @@
  * synthesis networks, integer weights of the entropy-parameter path, and the
  * integer CDF tables. File format (.lwcm), all little-endian:
  *
- *   "LWCM" u32 version (1 or 2) u32 tensor_count
+ *   "LWCM" u32 version (1 .. LWC_MODEL_VERSION_MAX) u32 tensor_count
  *   per tensor: u16 name_len, name bytes, u8 dtype (0 f32, 1 i16, 2 i32, 3 u32, 4 u8),
  *               u8 ndim (1..4), u32 dims[ndim], payload (prod(dims)*sizeof(dtype))
  *
@@ -15,6 +15,11 @@
  * the gains (encoder only).
  * Version 3 is version 2 with one z density per rate level: "fact" holds
  * L * Nz tables, level l's at l * Nz (lwc_model_ztable).
+ * Version 4 adds the integer synthesis (docs/bitstream.md, "Integer
+ * synthesis"): "syn.igain" (i32 [L][M], Q16), "syn.oscale" (f32 [192]) and
+ * the integer layers syn_in, syn_rb0.., syn_out; decoders use it instead of
+ * the float synthesis, which stays in the file for the encoder's search.
+ * From version 3 on, "fact" holds Nz or L * Nz tables.
  * The model id is a 64-bit FNV-1a hash of the whole file. */
 #ifndef LWC_MODEL_H
 #define LWC_MODEL_H
@@ -33,7 +38,9 @@
 #define LWC_MAX_RB 8
 #define LWC_MAX_LEVELS 16
 #define LWC_MODEL_VERSION 2     /* written for a shared z density; versions 1..3 are read */
-#define LWC_MODEL_VERSION_MAX 3 /* version 3: one z density (Nz tables) per rate level */
+#define LWC_MODEL_VERSION_MAX 4 /* 3: one z density (Nz tables) per rate level; 4: integer synthesis */
+#define LWC_SYN_ACT 2047 /* the integer synthesis' activations lie in [-LWC_SYN_ACT, LWC_SYN_ACT] */
+#define LWC_SYN_IGAIN_MAX (1 << 30) /* bound of syn.igain */
 #define LWC_ZIGAIN_ONE 65536 /* zigain's fixed point: Q16 */
 #define LWC_ZIN_FRAC 4 /* fraction bits of h_s's input in version-2 models */
 
@@ -66,7 +73,7 @@ struct LwcModel {
     int ab;                          /* width of the analysis branch (0: none; version 2) */
     LwcFloatConv gab1, gab2;         /* 1x1 192 -> ab (+ReLU), ab -> M (no bias), added to g_a */
     float *gain, *igain, *lambda;    /* [L][M], [L][M], [L] */
-    uint32_t version;                /* of the file (1 or 2) */
+    uint32_t version;                /* of the file (1 .. LWC_MODEL_VERSION_MAX) */
     float *zgain;                    /* [L][Nz] z's gains (version 2, else NULL) */
     int32_t *zigain;                 /* [L][Nz] z_hat's inverse gains, Q16 (version 2, else NULL) */
     /* synthesis (float) */
@@ -74,6 +81,13 @@ struct LwcModel {
     LwcFloatConv gs_rb[2 * LWC_MAX_RB]; /* 3x3 D -> D, pairs */
     LwcFloatConv gs_out;             /* 1x1 D -> 192 */
     LwcFloatConv gs_skip;            /* 1x1 M -> 192, no bias */
+    /* integer synthesis (version 4; int_synthesis = 0: none) */
+    int int_synthesis;
+    int32_t *syn_igain;              /* [L][M] Q16: y_hat (Q4) -> the first layer's input */
+    float *syn_oscale;               /* [192] value of one output unit */
+    LwcIntConv syn_in;               /* 3x3 M -> D, ReLU */
+    LwcIntConv syn_rb[2 * LWC_MAX_RB]; /* 3x3 D -> D, pairs (ReLU; residual) */
+    LwcIntConv syn_out;              /* 1x1 [t; a0] (D + M) -> 192 */
     /* entropy-parameter path (integer) */
     LwcIntConv hs0, hs1;             /* up2 + 3x3: Nz -> N, N -> Ch */
     LwcIntConv ctx[LWC_MAX_SLICES];  /* 3x3 over anchors: M/S -> Cc */
@@ -116,6 +130,9 @@ void lwc_model_zgains(const LwcModel *m, double quality, float *zgain);
  *   zi[c] = (zigain[l][c] * (10000 - f) + zigain[l + 1][c] * f + 5000) / 10000
  * (L = 1: zigain[0][c]). */
 void lwc_model_zigains_q(const LwcModel *m, int quality_x100, int32_t *zi);
+/* The integer synthesis' input gains (Q16, [M]) at quality_x100, from
+ * syn.igain interpolated like lwc_model_zigains_q (version 4 only). */
+void lwc_model_syn_igains_q(const LwcModel *m, int quality_x100, int32_t *ig);
 /* The input of h_s from z_hat ([Nz][n] values): z_hat itself for a
  * version-1 model; else, Q4, round_shift(z_hat * zi[c], 16 - LWC_ZIN_FRAC)
  * (entropy/intconv.h's rounding), clamped to int32. */

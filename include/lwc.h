@@ -76,7 +76,9 @@ LWC_API void lwc_image_free(LwcImage *img);
 typedef struct LwcModel LwcModel;
 
 /* Load a .lwcm model from memory or a file. On success *out owns a new model
- * (free with lwc_model_free); on failure *out is NULL. */
+ * (free with lwc_model_free); on failure *out is NULL. LWC_ERR_MODEL: a
+ * well-formed model this library refuses to run (an integer synthesis whose
+ * 32-bit sums could overflow). */
 LWC_API int lwc_model_load(LwcModel **out, const uint8_t *buf, size_t size);
 LWC_API int lwc_model_load_file(LwcModel **out, const char *path);
 /* Free a model and set *m to NULL. NULL-safe. */

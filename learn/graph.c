@@ -313,26 +313,40 @@ static float igain_of(const LwcGraph *g, int level, int c)
     return expf(g->n->params[g->n->igain_off + (size_t)level * g->n->a.M + c]);
 }
 
-static void synthesis(LwcGraph *g, int level)
+/* Largest |x| of each of c channels of hw values, into am[0..c-1]. */
+static void track_channels(float *am, const float *x, int c, size_t hw)
+{
+    for (int i = 0; am && i < c; i++) track_max(&am[i], x + i * hw, hw);
+}
+
+/* act_max (may be NULL): the calibration slots LWC_SA_* (net.h). */
+static void synthesis(LwcGraph *g, int level, float *act_max)
 {
     const LwcNet *n = g->n;
     const LwcArch *a = &n->a;
-    size_t hw = g->hw;
+    size_t hw = g->hw, dhw = (size_t)a->D * hw;
+    float *am = act_max;
     for (int c = 0; c < a->M; c++) {
         float ig = igain_of(g, level, c);
         for (size_t i = 0; i < hw; i++) g->yf[c * hw + i] = g->yh[c * hw + i] * ig;
     }
+    track_channels(am ? &am[LWC_SA_A0(0)] : NULL, g->yf, a->M, hw);
     fwd(g, &n->gs_in, g->yf, g->h, g->w, g->t[0]);
-    lwc_relu_forward(g->t[0], (size_t)a->D * hw);
+    lwc_relu_forward(g->t[0], dhw);
+    track_channels(am ? &am[LWC_SA_T(0)] : NULL, g->t[0], a->D, hw);
     for (int b = 0; b < a->B; b++) {
         fwd(g, &n->gs_rb[2 * b], g->t[b], g->h, g->w, g->r1[b]);
-        lwc_relu_forward(g->r1[b], (size_t)a->D * hw);
+        lwc_relu_forward(g->r1[b], dhw);
+        track_max(am ? &am[LWC_SA_R(b)] : NULL, g->r1[b], dhw);
         fwd(g, &n->gs_rb[2 * b + 1], g->r1[b], g->h, g->w, g->t[b + 1]);
-        for (size_t i = 0; i < (size_t)a->D * hw; i++) g->t[b + 1][i] += g->t[b][i];
+        track_channels(am ? &am[LWC_SA_T(0)] : NULL, g->t[b + 1], a->D, hw); /* the residual */
+        for (size_t i = 0; i < dhw; i++) g->t[b + 1][i] += g->t[b][i];
+        track_channels(am ? &am[LWC_SA_T(0)] : NULL, g->t[b + 1], a->D, hw);
     }
     fwd(g, &n->gs_out, g->t[a->B], g->h, g->w, g->o);
     fwd(g, &n->gs_skip, g->yf, g->h, g->w, g->o2);
     for (size_t i = 0; i < (size_t)LWC_WPT_CHANNELS * hw; i++) g->o[i] += g->o2[i];
+    track_channels(am ? &am[LWC_SA_O(0)] : NULL, g->o, LWC_WPT_CHANNELS, hw);
     lwc_wpt_inverse(g->o, 3, g->ph, g->pw, LWC_WPT_LEVELS, g->xr, g->work);
 }
 
@@ -536,7 +550,7 @@ int lwc_graph_run(LwcGraph *g, const float *x, int level, int train, uint64_t *r
     analysis(g, level, train, rng);
     hyper(g, act_max);
     entropy_fwd(g, act_max);
-    synthesis(g, level);
+    synthesis(g, level, act_max);
     double lambda = n->lambda[level], se = 0;
     for (size_t i = 0; i < 3 * px; i++) {
         double d = (double)g->xr[i] - g->x[i];
@@ -665,7 +679,7 @@ int lwc_graph_latent_step(LwcGraph *g, const float *y, const float *z, float *dy
     double bz = z ? latent_z(g, z) : 0;
     memcpy(g->y, y, n * sizeof(float));
     entropy_fwd(g, NULL);
-    synthesis(g, 0);
+    synthesis(g, 0, NULL);
     double se = latent_se(g, dy != NULL), bits = latent_rates(g) + bz;
     if (st) {
         st->bits = bits;

@@ -1,6 +1,7 @@
 /* Float model layout, initialisation and export to the integer .lwcm form. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/common.h"
@@ -275,32 +276,45 @@ static void fixed_ratio(double ratio, int32_t *mult, uint8_t *shift)
     *shift = (uint8_t)s;
 }
 
-/* Quantise a float conv whose input channel i has scale s_in[i] and whose
- * output channel o must come out in units of s_out[o]. Folding s_in into the
- * weights lets one layer take inputs of mixed fixed-point formats. */
-static int put_iconv(LwcModelWriter *w, const LwcNet *n, const char *name, const LwcNetConv *c,
-                     const float *s_in, const float *s_out, int relu)
+/* The largest |accumulator| of output channel o, for inputs bounded by inmax. */
+static double acc_bound(const int16_t *wq, int32_t bias, int K, int o, int inmax)
 {
-    int kk = c->k * c->k, K = c->cin * kk;
-    size_t cnt = (size_t)c->cout * K;
+    double s = 0;
+    for (int i = 0; i < K; i++) s += abs(wq[(size_t)o * K + i]);
+    return s * inmax + fabs((double)bias);
+}
+
+/* Quantise a float conv (wf [cout][cin][k][k], bf [cout] or NULL) whose input
+ * channel i has scale s_in[i] and whose output channel o must come out in
+ * units of s_out[o], clamped to [lo, hi]. Folding s_in into the weights lets
+ * one layer take inputs of mixed fixed-point formats. inmax > 0: inputs are
+ * bounded by inmax and every channel's accumulator must provably fit int32
+ * (a channel that would not gets a coarser weight scale). */
+static int put_iconv_raw(LwcModelWriter *w, const char *name, const float *wf, const float *bf, int cin,
+                         int cout, int k, const float *s_in, const float *s_out, int lo, int hi, int inmax)
+{
+    int kk = k * k, K = cin * kk;
+    size_t cnt = (size_t)cout * K;
     int16_t *wq = lwc_malloc_array(cnt, sizeof(int16_t));
-    int32_t *bq = lwc_malloc_array((size_t)c->cout, 4), *mq = lwc_malloc_array((size_t)c->cout, 4);
-    uint8_t *sq = lwc_malloc((size_t)c->cout);
+    int32_t *bq = lwc_malloc_array((size_t)cout, 4), *mq = lwc_malloc_array((size_t)cout, 4);
+    uint8_t *sq = lwc_malloc((size_t)cout);
     if (!wq || !bq || !mq || !sq) { lwc_free(wq); lwc_free(bq); lwc_free(mq); lwc_free(sq); return LWC_ERR_NOMEM; }
-    const float *wf = n->params + c->w_off, *bf = n->params + c->b_off;
-    for (int o = 0; o < c->cout; o++) {
+    for (int o = 0; o < cout; o++) {
         double wmax = 0;
         for (int i = 0; i < K; i++) wmax = fmax(wmax, fabs(wf[(size_t)o * K + i] * (double)s_in[i / kk]));
         double sw = wmax > 0 ? wmax / 2047.0 : 1.0;
-        for (int i = 0; i < K; i++)
-            wq[(size_t)o * K + i] = (int16_t)floor(wf[(size_t)o * K + i] * (double)s_in[i / kk] / sw + 0.5);
-        double b = c->b_off == (size_t)-1 ? 0 : floor(bf[o] / sw + 0.5);
-        bq[o] = (int32_t)LWC_CLAMP(b, -1073741824.0, 1073741824.0);
+        for (int tries = 0; tries < 16; tries++, sw *= 2) {
+            for (int i = 0; i < K; i++)
+                wq[(size_t)o * K + i] = (int16_t)floor(wf[(size_t)o * K + i] * (double)s_in[i / kk] / sw + 0.5);
+            double b = bf ? floor(bf[o] / sw + 0.5) : 0;
+            bq[o] = (int32_t)LWC_CLAMP(b, -1073741824.0, 1073741824.0);
+            if (inmax <= 0 || acc_bound(wq, bq[o], K, o, inmax) <= 2147483647.0) break;
+        }
         fixed_ratio(sw / s_out[o], &mq[o], &sq[o]);
     }
     char nm[64];
-    uint32_t d[4] = { (uint32_t)c->cout, (uint32_t)c->cin, (uint32_t)c->k, (uint32_t)c->k }, two = 2;
-    int32_t clamp[2] = { relu ? 0 : -32767, 32767 };
+    uint32_t d[4] = { (uint32_t)cout, (uint32_t)cin, (uint32_t)k, (uint32_t)k }, two = 2;
+    int32_t clamp[2] = { lo, hi };
     snprintf(nm, sizeof(nm), "%s.w", name); lwc_mw_tensor(w, nm, LWC_DT_I16, 4, d, wq);
     snprintf(nm, sizeof(nm), "%s.bias", name); lwc_mw_tensor(w, nm, LWC_DT_I32, 1, d, bq);
     snprintf(nm, sizeof(nm), "%s.mult", name); lwc_mw_tensor(w, nm, LWC_DT_I32, 1, d, mq);
@@ -308,6 +322,67 @@ static int put_iconv(LwcModelWriter *w, const LwcNet *n, const char *name, const
     snprintf(nm, sizeof(nm), "%s.clamp", name); lwc_mw_tensor(w, nm, LWC_DT_I32, 1, &two, clamp);
     lwc_free(wq); lwc_free(bq); lwc_free(mq); lwc_free(sq);
     return LWC_OK;
+}
+
+static int put_iconv(LwcModelWriter *w, const LwcNet *n, const char *name, const LwcNetConv *c,
+                     const float *s_in, const float *s_out, int relu)
+{
+    const float *bf = c->b_off == (size_t)-1 ? NULL : n->params + c->b_off;
+    return put_iconv_raw(w, name, n->params + c->w_off, bf, c->cin, c->cout, c->k, s_in, s_out,
+                         relu ? 0 : -32767, 32767, 0);
+}
+
+/* The integer synthesis (model version 4; docs/bitstream.md, "Integer
+ * synthesis"): scales from the calibration slots LWC_SA_* of act_max, the
+ * activations held to +-LWC_SYN_ACT, the output in int16 units of
+ * syn.oscale. */
+static int put_int_synthesis(LwcModelWriter *w, const LwcNet *n, const float *am)
+{
+    const LwcArch *a = &n->a;
+    const int M = a->M, D = a->D, C = LWC_WPT_CHANNELS, A = LWC_SYN_ACT;
+    float s_a0[1024], s_t[LWC_WPT_CHANNELS], s_o[LWC_WPT_CHANNELS], s_r[LWC_WPT_CHANNELS], s_cat[1024 + LWC_WPT_CHANNELS];
+    char nm[32];
+    for (int c = 0; c < M; c++) s_a0[c] = am[LWC_SA_A0(c)] / A;
+    for (int c = 0; c < D; c++) s_t[c] = am[LWC_SA_T(c)] / A;
+    for (int c = 0; c < C; c++) s_o[c] = am[LWC_SA_O(c)] / 32767;
+    /* a0 = round_shift(yq * ig, 16) with yq = y_hat in Q4 */
+    size_t lm = (size_t)a->L * M;
+    int32_t *ig = lwc_malloc_array(lm, sizeof(int32_t));
+    float *wcat = lwc_malloc_array((size_t)C * (D + M), sizeof(float));
+    int r = ig && wcat ? LWC_OK : LWC_ERR_NOMEM;
+    for (size_t i = 0; r == LWC_OK && i < lm; i++) {
+        double v = exp((double)n->params[n->igain_off + i]) / 16.0 / s_a0[i % M] * 65536.0;
+        ig[i] = (int32_t)LWC_CLAMP(floor(v + 0.5), 0.0, (double)LWC_SYN_IGAIN_MAX);
+    }
+    uint32_t d[2] = { (uint32_t)a->L, (uint32_t)M }, dc = (uint32_t)C;
+    if (r == LWC_OK) {
+        lwc_mw_tensor(w, "syn.igain", LWC_DT_I32, 2, d, ig);
+        lwc_mw_tensor(w, "syn.oscale", LWC_DT_F32, 1, &dc, s_o);
+        const LwcNetConv *c = &n->gs_in;
+        r = put_iconv_raw(w, "syn_in", n->params + c->w_off, n->params + c->b_off, M, D, 3, s_a0, s_t, 0, A, A);
+    }
+    for (int b = 0; b < a->B && r == LWC_OK; b++) {
+        const LwcNetConv *c1 = &n->gs_rb[2 * b], *c2 = &n->gs_rb[2 * b + 1];
+        for (int c = 0; c < D; c++) s_r[c] = am[LWC_SA_R(b)] / A;
+        snprintf(nm, sizeof(nm), "syn_rb%d", 2 * b);
+        r = put_iconv_raw(w, nm, n->params + c1->w_off, n->params + c1->b_off, D, D, 3, s_t, s_r, 0, A, A);
+        snprintf(nm, sizeof(nm), "syn_rb%d", 2 * b + 1);
+        if (r == LWC_OK)
+            r = put_iconv_raw(w, nm, n->params + c2->w_off, n->params + c2->b_off, D, D, 3, s_r, s_t, -A, A, A);
+    }
+    if (r == LWC_OK) { /* one 1x1 layer over [t; a0]: g_s's output and skip summed in one accumulator */
+        const float *wo = n->params + n->gs_out.w_off, *ws = n->params + n->gs_skip.w_off;
+        for (int o = 0; o < C; o++) {
+            memcpy(wcat + (size_t)o * (D + M), wo + (size_t)o * D, (size_t)D * sizeof(float));
+            memcpy(wcat + (size_t)o * (D + M) + D, ws + (size_t)o * M, (size_t)M * sizeof(float));
+        }
+        memcpy(s_cat, s_t, (size_t)D * sizeof(float));
+        memcpy(s_cat + D, s_a0, (size_t)M * sizeof(float));
+        r = put_iconv_raw(w, "syn_out", wcat, n->params + n->gs_out.b_off, D + M, C, 1, s_cat, s_o, -32767, 32767, A);
+    }
+    lwc_free(ig);
+    lwc_free(wcat);
+    return r;
 }
 
 #define MAX_TAB 4096
@@ -428,13 +503,14 @@ static int put_zgains(LwcModelWriter *w, const LwcNet *n)
     return LWC_OK;
 }
 
-int lwc_net_export(const LwcNet *n, const float *act_max, uint8_t **out, size_t *size)
+int lwc_net_export_flags(const LwcNet *n, const float *act_max, int flags, uint8_t **out, size_t *size)
 {
     const LwcArch *a = &n->a;
     LWC_RET_IF(a->Ch + a->M + a->Cc > 2048 || a->P > 2048, LWC_ERR_INVAL);
     LwcModelWriter w;
     lwc_mw_init(&w);
     if (lwc_net_zdensity_sets(n) > 1) w.version = 3;
+    if (flags & LWC_EXPORT_INT_SYNTHESIS) w.version = 4;
     uint32_t d = LWC_ARCH_FIELDS, lm[2] = { (uint32_t)a->L, (uint32_t)a->M }, l1 = (uint32_t)a->L;
     lwc_mw_tensor(&w, "arch", LWC_DT_I32, 1, &d, &n->a);
     LwcLayerSpec t[LWC_MAX_LAYERS];
@@ -453,38 +529,13 @@ int lwc_net_export(const LwcNet *n, const float *act_max, uint8_t **out, size_t 
     put_group(&w, n, t, count, LWC_GROUP_SYNTHESIS);
     int r = put_int_layers(&w, n, act_max);
     if (r == LWC_OK) r = put_tables(&w, n);
+    if (r == LWC_OK && (flags & LWC_EXPORT_INT_SYNTHESIS)) r = put_int_synthesis(&w, n, act_max);
     if (r == LWC_OK) r = lwc_mw_finish(&w, out, size);
     lwc_mw_free(&w);
     return r;
 }
 
-int lwc_net_random_model_z(const LwcArch *a, uint64_t seed, int zsets, uint8_t **out, size_t *size)
+int lwc_net_export(const LwcNet *n, const float *act_max, uint8_t **out, size_t *size)
 {
-    LwcNet n;
-    float act_max[LWC_IL_COUNT(LWC_MAX_SLICES)];
-    LWC_FWD(lwc_net_init(&n, a, seed));
-    for (int i = 0; i < LWC_IL_COUNT(a->S); i++) act_max[i] = 8.0f;
-    /* hyper-latent gains away from 1, so that tests run their path */
-    for (int l = 0; l < a->L; l++)
-        for (int c = 0; c < a->Nz; c++) {
-            float g = 0.3f * sinf(1.7f * (float)l + 0.9f * (float)c);
-            n.params[n.zgain_off + (size_t)l * a->Nz + c] = g;
-            n.params[n.zigain_off + (size_t)l * a->Nz + c] = -g + 0.1f * cosf((float)c);
-        }
-    int r = zsets > 1 ? lwc_net_split_zdensity(&n, NULL, NULL) : LWC_OK;
-    /* per level: each level's densities shifted and widened differently, so
-     * that a coder using another level's tables cannot decode */
-    for (int c = 0; r == LWC_OK && zsets > 1 && c < n.fact.channels; c++) {
-        int l = c / a->Nz;
-        n.fact.params[n.fact.bias_off[LWC_FACT_LAYERS - 1] + c] += 0.7f * (float)l;
-        n.fact.params[n.fact.matrix_off[0] + 3 * (size_t)c] -= 0.4f * (float)l;
-    }
-    if (r == LWC_OK) r = lwc_net_export(&n, act_max, out, size);
-    lwc_net_free(&n);
-    return r;
-}
-
-int lwc_net_random_model(const LwcArch *a, uint64_t seed, uint8_t **out, size_t *size)
-{
-    return lwc_net_random_model_z(a, seed, 1, out, size);
+    return lwc_net_export_flags(n, act_max, 0, out, size);
 }

@@ -21,6 +21,15 @@ typedef struct LwcNetConv {
 enum { LWC_IL_HS0 = 0, LWC_IL_HS1 = 1, LWC_IL_CTX0 = 2 };
 #define LWC_IL_P(s, j, S) (2 + (S) + 3 * (s) + (j))
 #define LWC_IL_COUNT(S) (2 + 4 * (S))
+/* Calibration slots after them: the synthesis' tensors, for its integer
+ * export (model version 4): r of residual block b (whole tensor), and per
+ * channel c the synthesis input y_hat * igain, the trunk t (every block's,
+ * before and after each residual add) and the output coefficients. */
+#define LWC_SA_R(b) (LWC_IL_COUNT(LWC_MAX_SLICES) + (b))
+#define LWC_SA_A0(c) (LWC_SA_R(LWC_MAX_RB) + (c))     /* c < 1024 */
+#define LWC_SA_T(c) (LWC_SA_A0(1024) + (c))           /* c < LWC_WPT_CHANNELS (D's bound) */
+#define LWC_SA_O(c) (LWC_SA_T(LWC_WPT_CHANNELS) + (c)) /* c < LWC_WPT_CHANNELS */
+#define LWC_ACT_SLOTS LWC_SA_O(LWC_WPT_CHANNELS)
 
 typedef struct LwcNet {
     LwcArch a;
@@ -72,16 +81,15 @@ const LwcNetConv *lwc_net_int_layer(const LwcNet *n, int i);
  * values (the model holds only its tables). */
 int lwc_net_from_model(LwcNet *n, const LwcModel *m);
 
-/* Export to a .lwcm file image. act_max[i] is the largest activation
- * magnitude expected at the output of integer layer i (from calibration);
- * it sets that layer's fixed-point scale. */
+/* Export to a .lwcm file image. act_max[i] (LWC_ACT_SLOTS of them) is the
+ * largest activation magnitude expected at calibration slot i (the output
+ * of integer layer i, then the synthesis' slots); it sets the fixed-point
+ * scales. flags LWC_EXPORT_INT_SYNTHESIS adds the integer synthesis (model
+ * version 4, docs/bitstream.md), which decoders then use instead of the
+ * float one. */
+#define LWC_EXPORT_INT_SYNTHESIS 1
+int lwc_net_export_flags(const LwcNet *n, const float *act_max, int flags, uint8_t **out, size_t *size);
+/* lwc_net_export_flags with flags 0: float synthesis only. */
 int lwc_net_export(const LwcNet *n, const float *act_max, uint8_t **out, size_t *size);
-
-/* A model with fixed pseudo-random weights from `seed` (for tests: it codes
- * and decodes correctly but compresses poorly), hyper-latent gains not 1. */
-int lwc_net_random_model(const LwcArch *a, uint64_t seed, uint8_t **out, size_t *size);
-/* The same with zsets densities of z (1, or L: one per level, each
- * different; a version-3 model). */
-int lwc_net_random_model_z(const LwcArch *a, uint64_t seed, int zsets, uint8_t **out, size_t *size);
 
 #endif

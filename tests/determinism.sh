@@ -8,7 +8,9 @@
 # decode every stream with every build and require a clean decode and pixels
 # within 1 code value of each other (float synthesis), identical within a build.
 # Searched streams (-e 3) must be identical across thread counts within a build
-# and decode with every build.
+# and decode with every build. With a model that has an integer synthesis
+# (model version 4) the pixels must be identical everywhere: every build,
+# thread count and kernel set (LWC_CPU_MASK), compared by MD5.
 #   bash tests/determinism.sh PATH_TO_LWC BUILD_DIR     (ctest passes these)
 # Builds are cached under BUILD_DIR/determinism/.
 set -u -o pipefail
@@ -87,6 +89,26 @@ for b in A B C; do
   decode_everywhere "$tmp/e${b}1.lwc" "e$b" "build $b's effort 3 stream"
 done
 echo "effort 3: streams identical across thread counts; across builds: $same_across (allowed to differ)"
+# Integer synthesis: identical pixels, not within one code value.
+"$BUILD/tests/lwc_test_mkmodel" "$tmp/mi.lwcm" 5 32,16,32,32,4,16,32,32,2,4 int || exit 1
+exact_cells=0
+for i in "${!inputs[@]}"; do
+  LWC_MODEL=$tmp/mi.lwcm "$D/A/lwc" encode "${inputs[$i]}" -o "$tmp/i$i.lwc" -q 45 --quiet || { fail "int-synthesis encode $i"; continue; }
+  want=""
+  for b in A B C; do
+    for th in 1 2; do
+      for mask in 0 1 ffffffff; do
+        LWC_MODEL=$tmp/mi.lwcm LWC_CPU_MASK=$mask "$D/$b/lwc" decode "$tmp/i$i.lwc" -o "$tmp/di.ppm" --threads $th --quiet ||
+          { fail "int-synthesis decode $i with $b threads=$th mask=$mask"; continue; }
+        got=$(md5sum <"$tmp/di.ppm" | cut -d' ' -f1)
+        [[ -z $want ]] && want=$got
+        [[ $got == "$want" ]] || fail "int synthesis: input $i decodes to other pixels with $b threads=$th mask=$mask"
+        exact_cells=$((exact_cells + 1))
+      done
+    done
+  done
+  echo "integer synthesis, input $i: pixels md5 $want in all $exact_cells decodes so far"
+done
 echo "determinism matrix: $cells encodes (3 inputs x 3 builds x 2 thread counts x 2 core types), all streams identical: $([[ $fails = 0 ]] && echo yes || echo NO)"
 if [[ $fails = 0 ]]; then echo "1 passed, 0 failed"; exit 0; fi
 echo "0 passed, 1 failed ($fails checks)"; exit 1

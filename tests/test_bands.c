@@ -5,9 +5,11 @@
 #include <string.h>
 
 #include "common/common.h"
+#include "common/cpu.h"
 #include "codec/internal.h"
 #include "testutil.h"
 #include "learn/net.h"
+#include "learn/random_model.h"
 #include "transforms/gemm.h"
 #include "transforms/layers.h"
 #include "transforms/wpt.h"
@@ -171,7 +173,7 @@ START_TEST(banded_synthesis_equals_whole_frame)
         for (int th = 1; th <= 2; th++) {
             lwc_set_band_rows(rows);
             ck_assert_int_eq(lwc_image_alloc(&got, g.w, g.h, 3, 8), 0);
-            ck_assert_int_eq(lwc_synthesize(g_model, &g, yq, igain, th, &got), 0);
+            ck_assert_int_eq(lwc_synthesize(g_model, &g, yq, 50.0, th, &got), 0);
             ck_assert_msg(images_equal(&want, &got), "%dx%d: bands of %d rows differ", g.w, g.h, rows);
             lwc_image_free(&got);
         }
@@ -179,6 +181,111 @@ START_TEST(banded_synthesis_equals_whole_frame)
     lwc_gemm_force_reference(0);
     lwc_image_free(&want);
     free(yq);
+}
+END_TEST
+
+/* ---- integer synthesis (model version 4) ---- */
+
+/* floor((v + 2^(s-1)) / 2^s), written out independently of the library. */
+static int64_t oracle_round_shift(int64_t v, int s)
+{
+    int64_t d = (int64_t)1 << s, t = v + d / 2;
+    return t >= 0 ? t / d : -((-t + d - 1) / d);
+}
+
+/* One integer layer over a whole h x w map, plainly: 64-bit sums, zero
+ * padding, then the requantisation of docs/bitstream.md. */
+static void iconv_whole(const LwcIntConv *l, const int16_t *x, int h, int w, int16_t *y)
+{
+    int k = l->k, p = k / 2, K = l->cin * k * k;
+    for (int o = 0; o < l->cout; o++)
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < w; j++) {
+                int64_t acc = l->bias[o];
+                for (int c = 0; c < l->cin; c++)
+                    for (int u = 0; u < k; u++)
+                        for (int v = 0; v < k; v++) {
+                            int yy = i + u - p, xx = j + v - p;
+                            if (yy >= 0 && yy < h && xx >= 0 && xx < w)
+                                acc += (int64_t)l->w[(size_t)o * K + (c * k + u) * k + v] * x[((size_t)c * h + yy) * w + xx];
+                        }
+                ck_assert(acc >= INT32_MIN && acc <= INT32_MAX); /* the load-time bound */
+                int64_t r = oracle_round_shift(acc * l->mult[o], l->shift[o]);
+                y[((size_t)o * h + i) * w + j] = (int16_t)(r < l->lo ? l->lo : r > l->hi ? l->hi : r);
+            }
+}
+
+static int16_t clamp_act(int64_t v) { return (int16_t)(v < -LWC_SYN_ACT ? -LWC_SYN_ACT : v > LWC_SYN_ACT ? LWC_SYN_ACT : v); }
+
+/* The integer synthesis of model m over the whole frame, as an oracle. */
+static void isynth_whole(const LwcModel *m, const LwcGeom *g, const int32_t *yq, int q100, LwcImage *out)
+{
+    const LwcArch *a = &m->a;
+    size_t hw = (size_t)g->hy * g->wy, nd = (size_t)a->D * hw, no = (size_t)LWC_WPT_CHANNELS * hw;
+    int16_t *ta = malloc((nd + a->M * hw) * 2), *r = malloc(nd * 2), *y = malloc(LWC_MAX(nd, no) * 2);
+    float *o = malloc(no * 4), *pl = malloc(3 * 64 * hw * 4), *work = malloc(lwc_wpt_work_size(g->hp, g->wp) * 4);
+    int16_t *a0 = ta + nd;
+    int32_t ig[1024];
+    /* the input gains: syn.igain rows interpolated at q100, exactly */
+    int64_t t = (int64_t)q100 * (a->L - 1), l = t / 10000, f = t % 10000;
+    if (l >= a->L - 1) l = a->L - 2, f = 10000;
+    for (int c = 0; c < a->M; c++)
+        ig[c] = (int32_t)((m->syn_igain[l * a->M + c] * (10000 - f) + m->syn_igain[(l + 1) * a->M + c] * f + 5000) / 10000);
+    for (int c = 0; c < a->M; c++)
+        for (size_t i = 0; i < hw; i++) a0[c * hw + i] = clamp_act(oracle_round_shift((int64_t)yq[c * hw + i] * ig[c], 16));
+    iconv_whole(&m->syn_in, a0, g->hy, g->wy, ta);
+    for (int b = 0; b < a->B; b++) {
+        iconv_whole(&m->syn_rb[2 * b], ta, g->hy, g->wy, r);
+        iconv_whole(&m->syn_rb[2 * b + 1], r, g->hy, g->wy, y);
+        for (size_t i = 0; i < nd; i++) ta[i] = clamp_act((int64_t)ta[i] + y[i]);
+    }
+    iconv_whole(&m->syn_out, ta, g->hy, g->wy, y);
+    for (size_t i = 0; i < no; i++) o[i] = (float)y[i] * m->syn_oscale[i / hw];
+    lwc_wpt_inverse(o, 3, g->hp, g->wp, LWC_WPT_LEVELS, pl, work);
+    lwc_planes_to_image_rows(pl, (size_t)g->hp * g->wp, g, 0, g->hp, out);
+    free(ta); free(r); free(y); free(o); free(pl); free(work);
+}
+
+/* The banded integer synthesis (bands of 1..6 rows, 1..3 threads, every
+ * kernel set the CPU has) equals the whole-frame oracle exactly, at levels
+ * and between them. */
+START_TEST(integer_synthesis_equals_whole_frame)
+{
+    uint8_t *buf;
+    size_t len;
+    LwcModel *m;
+    ck_assert_int_eq(lwc_net_random_model_flags(&k_arch, 23, 1, LWC_EXPORT_INT_SYNTHESIS, &buf, &len), 0);
+    ck_assert_int_eq(lwc_model_load(&m, buf, len), 0);
+    ck_assert(m->int_synthesis);
+    LwcGeom g;
+    lwc_geom_init(&g, k_sizes[_i].w, k_sizes[_i].h);
+    size_t n = (size_t)m->a.M * g.hy * g.wy;
+    int32_t *yq = malloc(n * sizeof(*yq));
+    TestRng r;
+    trng_seed(&r, 77 + _i);
+    for (size_t i = 0; i < n; i++) yq[i] = (int32_t)(trng_normal(&r) * 40);
+    static const unsigned masks[] = { 0, LWC_CPU_LEVEL_SSE2, ~0u };
+    for (int q100 = 0; q100 <= 10000; q100 += 3700) {
+        LwcImage want, got;
+        ck_assert_int_eq(lwc_image_alloc(&want, g.w, g.h, 3, 8), 0);
+        isynth_whole(m, &g, yq, q100, &want);
+        for (int rows = 1; rows <= 6; rows += 1 + (q100 > 0) * 2)
+            for (int th = 1; th <= 3; th++) {
+                unsigned old = lwc_cpu_set_flags_mask(masks[(rows + th) % 3]);
+                lwc_set_band_rows(rows);
+                ck_assert_int_eq(lwc_image_alloc(&got, g.w, g.h, 3, 8), 0);
+                ck_assert_int_eq(lwc_synthesize(m, &g, yq, q100 / 100.0, th, &got), 0);
+                ck_assert_msg(images_equal(&want, &got), "%dx%d q %d: bands of %d rows, %d threads differ",
+                              g.w, g.h, q100, rows, th);
+                lwc_image_free(&got);
+                lwc_cpu_set_flags_mask(old);
+            }
+        lwc_image_free(&want);
+    }
+    lwc_set_band_rows(0);
+    free(yq);
+    lwc_model_free(&m);
+    lwc_free(buf);
 }
 END_TEST
 
@@ -226,6 +333,7 @@ static Suite *bands_suite(void)
     tcase_set_timeout(t, 600);
     tcase_add_loop_test(t, bands_and_threads_identical, 0, sizeof(k_sizes) / sizeof(k_sizes[0]));
     tcase_add_loop_test(t, banded_synthesis_equals_whole_frame, 0, sizeof(k_sizes) / sizeof(k_sizes[0]));
+    tcase_add_loop_test(t, integer_synthesis_equals_whole_frame, 0, sizeof(k_sizes) / sizeof(k_sizes[0]));
     tcase_add_test(t, wpt_halo_is_enough);
     suite_add_tcase(s, t);
     return s;

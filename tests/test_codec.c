@@ -9,6 +9,7 @@
 #include "codec/internal.h"
 #include "testutil.h"
 #include "learn/net.h"
+#include "learn/random_model.h"
 #include "transforms/gemm.h"
 #include "codec/ystripes.h"
 

@@ -15,6 +15,7 @@
 #include "ref_ctxmodel.h"
 #include "testutil.h"
 #include "learn/net.h"
+#include "learn/random_model.h"
 
 static const LwcArch k_arch = { .M = 16, .Nz = 8, .N = 16, .Ch = 16, .S = 4, .Cc = 8, .P = 16, .D = 16, .B = 1, .L = 4 };
 static const struct { int hy, wy; } k_sizes[] = { { 4, 4 }, { 8, 12 }, { 12, 20 }, { 20, 36 }, { 36, 8 } };

@@ -108,6 +108,52 @@ static size_t tensor_payload(const uint8_t *b, size_t len, const char *name)
     return 0;
 }
 
+/* Version 4: the integer synthesis loads; malformed parts are corrupt, and
+ * weights whose 32-bit accumulator could overflow are refused as a model
+ * this decoder will not run (LWC_ERR_MODEL). */
+START_TEST(integer_synthesis_is_checked)
+{
+    uint8_t *b;
+    size_t len;
+    LwcModel *m = load("tests/golden/tiny-is.lwcm", &b, &len);
+    ck_assert_int_eq(m->version, 4);
+    ck_assert(m->int_synthesis);
+    int K = m->syn_rb[0].cin * 9;
+    lwc_model_free(&m);
+    uint8_t *x = malloc(len);
+    int32_t big = INT32_MAX - 1000, hi = LWC_SYN_ACT + 1, neg = -1;
+    float nan = NAN;
+    memcpy(x, b, len);
+    memcpy(x + tensor_payload(x, len, "syn_in.bias"), &big, 4); /* sum |w| * 2047 + |bias| > 2^31 - 1 */
+    ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_MODEL);
+    memcpy(x, b, len);
+    int32_t b16 = 1600000000; /* with its own weights channel 0 still fits ... */
+    memcpy(x + tensor_payload(x, len, "syn_rb1.bias"), &b16, 4);
+    ck_assert_int_eq(lwc_model_load(&m, x, len), 0);
+    lwc_model_free(&m);
+    size_t w = tensor_payload(x, len, "syn_rb1.w"); /* ... with the largest weights it would not */
+    for (int i = 0; i < K; i++) { int16_t v = (int16_t)(i & 1 ? -2047 : 2047); memcpy(x + w + 2 * i, &v, 2); }
+    ck_assert(2047.0 * 2047 * K + b16 > INT32_MAX);
+    ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_MODEL);
+    memcpy(x, b, len);
+    memcpy(x + tensor_payload(x, len, "syn_rb0.clamp") + 4, &hi, 4); /* activations beyond +-2047 */
+    ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_CORRUPT);
+    memcpy(x, b, len);
+    memcpy(x + tensor_payload(x, len, "syn.igain") + 12, &neg, 4);
+    ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_CORRUPT);
+    memcpy(x, b, len);
+    memcpy(x + tensor_payload(x, len, "syn.oscale") + 8, &nan, 4);
+    ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_CORRUPT);
+    free(x);
+    free(b);
+    /* a version-3 file called version 4 lacks the synthesis tensors */
+    b = test_slurp("tests/golden/tiny-zl.lwcm", &len);
+    b[4] = 4;
+    ck_assert_int_eq(lwc_model_load(&m, b, len), LWC_ERR_CORRUPT);
+    free(b);
+}
+END_TEST
+
 START_TEST(broken_gains_and_versions_are_refused)
 {
     uint8_t *b;
@@ -128,7 +174,7 @@ START_TEST(broken_gains_and_versions_are_refused)
         ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_CORRUPT);
     }
     memcpy(x, b, len);
-    x[4] = 4; /* a newer version */
+    x[4] = LWC_MODEL_VERSION_MAX + 1; /* a newer version */
     ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_VERSION);
     x[4] = 3; /* version 3 needs L * Nz z tables; this file has Nz */
     ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_CORRUPT);
@@ -202,6 +248,7 @@ static Suite *model_suite(void)
     tcase_add_test(t, zigain_interpolation_is_exact);
     tcase_add_test(t, version1_model_keeps_z_unscaled);
     tcase_add_test(t, broken_gains_and_versions_are_refused);
+    tcase_add_test(t, integer_synthesis_is_checked);
     tcase_add_test(t, layer_table_matches_models);
     suite_add_tcase(s, t);
     return s;

@@ -12,6 +12,7 @@
 #include "imageio/imageio.h"
 #include "testutil.h"
 #include "learn/net.h"
+#include "learn/random_model.h"
 
 static LwcModel *g_model, *g_other;
 static uint8_t *g_model_buf, *g_other_buf;

@@ -53,6 +53,14 @@ LWC_MODEL=$G/tiny-zg.lwcm enc "$t/tall.pgm" -o $G/zg-tall-q100-s5.lwc -q 100 --s
 LWC_MODEL=$G/tiny-zl.lwcm enc "$t/rgb.ppm" -o $G/zl-rgb-q0.lwc -q 0
 LWC_MODEL=$G/tiny-zl.lwcm enc "$t/rgb.ppm" -o $G/zl-rgb-q37.lwc -q 37
 LWC_MODEL=$G/tiny-zl.lwcm enc "$t/tall.pgm" -o $G/zl-tall-q100-s5.lwc -q 100 --stripe-rows 5
+# Model version 4 (integer synthesis): tiny-is.lwcm, frozen; its streams
+# must decode to the same pixels with every kernel set (test_golden.c).
+[[ -f $G/tiny-is.lwcm ]] || "$B/tests/lwc_test_mkmodel" $G/tiny-is.lwcm 17 - int
+LWC_MODEL=$G/tiny-is.lwcm enc "$t/rgb.ppm" -o $G/is-rgb-q0.lwc -q 0
+LWC_MODEL=$G/tiny-is.lwcm enc "$t/rgb.ppm" -o $G/is-rgb-q37.lwc -q 37
+LWC_MODEL=$G/tiny-is.lwcm enc "$t/gray.pgm" -o $G/is-gray-q50.lwc -q 50
+LWC_MODEL=$G/tiny-is.lwcm enc "$t/tall.pgm" -o $G/is-tall-q100-s5.lwc -q 100 --stripe-rows 5
+LWC_MODEL=$G/tiny-is.lwcm enc "$t/deep.ppm" -o $G/is-deep16-q70.lwc -q 70
 src=$G/rgb-q30.lwc; n=$(stat -c %s $src)
 head -c 20 $src > $G/err-truncated-header.lwc
 head -c $((n - 5)) $src > $G/err-truncated-payload.lwc

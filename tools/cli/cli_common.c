@@ -100,7 +100,10 @@ LwcModel *lwc_cli_load_model(const char *cmd, const char *path)
     const char *p = path ? path : (env && *env) ? env : NULL;
     if (p) {
         int r = lwc_model_load_file(&m, p);
-        if (r < 0) lwc_cli_error(cmd, "cannot load model '%s': %s", p, lwc_strerror(r));
+        if (r == LWC_ERR_MODEL)
+            lwc_cli_error(cmd, "cannot load model '%s': its integer synthesis could overflow 32-bit sums; refused", p);
+        else if (r < 0)
+            lwc_cli_error(cmd, "cannot load model '%s': %s", p, lwc_strerror(r));
         return m;
     }
     char exe[PATH_MAX], cand[PATH_MAX + 64];

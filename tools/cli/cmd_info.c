@@ -70,7 +70,9 @@ static void model_info(const char *path, const LwcModel *m)
     printf("  arch: M=%d Nz=%d N=%d Ch=%d slices=%d Cc=%d P=%d D=%d blocks=%d levels=%d\n", a->M, a->Nz,
            a->N, a->Ch, a->S, a->Cc, a->P, a->D, a->B, a->L);
     if (m->zigain || m->ab) printf("  hyper-latent gains: %s; analysis branch: %d channels\n", m->zigain ? "yes" : "no", m->ab);
-    if (m->version >= 3) printf("  z density: one per rate level (%d x %d tables)\n", m->a.L, m->a.Nz);
+    if (m->fact.count != m->a.Nz) printf("  z density: one per rate level (%d x %d tables)\n", m->a.L, m->a.Nz);
+    printf("  synthesis: %s\n", m->int_synthesis ? "integer (the same pixels on every build and CPU)"
+                                                 : "float (pixels may differ by 1 between builds)");
     printf("  multiply-adds per pixel: decoder %.0f (synthesis %.0f, entropy %.0f, hyper %.0f), "
            "encoder %.0f + entropy %.0f + hyper %.0f\n", syn + ent + hyp, syn, ent, hyp, enc, ent, hyp);
 }

@@ -15,6 +15,8 @@ static void usage(FILE *f, const LwcTrainOpts *d)
                "  --checkpoint FILE checkpoint path (default OUT.ckpt); written every --ckpt-every s and on SIGINT/SIGTERM\n"
                "  --resume          continue from the checkpoint (same data and options)\n"
                "  --export-only     load the checkpoint and export it (calibrates on validation crops)\n"
+               "  --int-synthesis   export the synthesis in integer arithmetic too (model version 4:\n"
+               "                    every build then decodes the same pixels)\n"
                "  --diagnose        with --export-only: also print the validation PSNR without quantisation\n"
                "                    and the rate with the coder's Q4 means and table scales\n"
                "  --steps N         total optimiser steps to reach (default %ld)\n"
@@ -111,6 +113,7 @@ static int parse_opt(int c, const char *arg, LwcTrainOpts *o)
     case 'B': if (lwc_cli_parse_double(arg, 1, 1e12, &d)) return bad("--budget", arg); o->budget = (long)d; break;
     case 'm': if (lwc_cli_parse_double(arg, 0, 1, &o->lr_min)) return bad("--lr-min", arg); break;
     case 'Z': o->diagnose = 1; break;
+    case 'I': o->int_synthesis = 1; break;
     case 'g': if (lwc_cli_parse_int(arg, 1, 4096, &o->grow_analysis)) return bad("--grow-analysis", arg); break;
     case 'Q': o->grow_zdensity = 1; break;
     case 'X': if (lwc_cli_parse_int(arg, 1, 512, &o->val_crops)) return bad("--val-crops", arg); break;
@@ -134,7 +137,7 @@ int lwc_cmd_train(int argc, char **argv)
         { "no-pca-init", 0, 0, 'P' }, { "log-every", 1, 0, 'G' }, { "add-levels", 1, 0, 'K' },
         { "schedule", 1, 0, 'Y' }, { "warmup", 1, 0, 'W' }, { "budget", 1, 0, 'B' }, { "lr-min", 1, 0, 'm' },
         { "val-crops", 1, 0, 'X' }, { "diagnose", 0, 0, 'Z' }, { "grow-analysis", 1, 0, 'g' },
-        { "grow-zdensity", 0, 0, 'Q' },
+        { "grow-zdensity", 0, 0, 'Q' }, { "int-synthesis", 0, 0, 'I' },
         { "parity", 1, 0, 'p' }, { "parity-level", 1, 0, 'e' }, { "parity-seed", 1, 0, 'n' }, { "parity-grad", 1, 0, 'j' },
         { 0, 0, 0, 0 } };
     LwcTrainOpts o;

@@ -165,7 +165,7 @@ static int validate(Trainer *t, ValResult *res, float *act_max)
     for (int k = 0; k < 3; k++) {
         for (int i = 0; i < t->nw; i++) {
             t->w[i].nitems = 0; t->w[i].level = levels[k]; t->w[i].train = 0;
-            t->w[i].act_max = act_max ? act_max + (size_t)i * 64 : NULL;
+            t->w[i].act_max = act_max ? act_max + (size_t)i * LWC_ACT_SLOTS : NULL;
         }
         for (int v = 0; v < nv; v++) {
             Worker *w = &t->w[v % t->nw];
@@ -267,21 +267,22 @@ static void log_val(Trainer *t, const ValResult *v);
 
 static int export_model(Trainer *t)
 {
-    float am[MAX_WORKERS * 64], act_max[64];
     ValResult v;
-    memset(am, 0, sizeof(am));
     LWC_RET_IF(t->ds.nval == 0, LWC_ERR_INVAL);
-    LWC_FWD(validate(t, &v, am));
-    log_val(t, &v);
-    for (int i = 0; i < 64; i++) {
-        act_max[i] = 0;
-        for (int w = 0; w < t->nw; w++) act_max[i] = fmaxf(act_max[i], am[w * 64 + i]);
+    float *am = lwc_calloc((size_t)(t->nw + 1) * LWC_ACT_SLOTS, sizeof(float)), *act_max = am;
+    LWC_RET_IF(!am, LWC_ERR_NOMEM);
+    int r = validate(t, &v, am + LWC_ACT_SLOTS);
+    if (r == LWC_OK) log_val(t, &v);
+    for (int i = 0; i < LWC_ACT_SLOTS; i++) {
+        for (int w = 1; w <= t->nw; w++) act_max[i] = fmaxf(act_max[i], am[(size_t)w * LWC_ACT_SLOTS + i]);
         act_max[i] = fmaxf(act_max[i] * 1.25f, 1e-3f); /* headroom for images unlike the calibration set */
     }
-    uint8_t *buf;
+    uint8_t *buf = NULL;
     size_t len;
-    LWC_FWD(lwc_net_export(&t->st.net, act_max, &buf, &len));
-    int r = write_file(t->o->out, buf, len);
+    int flags = t->o->int_synthesis ? LWC_EXPORT_INT_SYNTHESIS : 0;
+    if (r == LWC_OK) r = lwc_net_export_flags(&t->st.net, act_max, flags, &buf, &len);
+    lwc_free(am);
+    if (r == LWC_OK) r = write_file(t->o->out, buf, len);
     if (r == LWC_OK && !t->o->quiet) {
         printf("exported %s (%zu bytes, id %016llx) at step %ld\n", t->o->out, len,
                (unsigned long long)lwc_fnv1a64(buf, len), t->st.step);

@@ -1,0 +1,69 @@
+/* Models with fixed pseudo-random weights, for tests (random_model.h). */
+#include <math.h>
+
+#include "common/common.h"
+#include "learn/graph.h"
+#include "learn/random_model.h"
+
+/* The synthesis' calibration slots from one smooth 64x64 test card coded at
+ * every level (with headroom, as the trainer's export), so that the integer
+ * synthesis of a random model clamps no more than a trained one. */
+static int calibrate_synthesis(const LwcNet *n, float *act_max)
+{
+    const int size = 64;
+    LwcGraph *g;
+    float *x = lwc_malloc_array((size_t)3 * size * size, sizeof(float));
+    float *am = lwc_calloc(LWC_ACT_SLOTS, sizeof(float));
+    int r = x && am ? lwc_graph_create(&g, n, size) : LWC_ERR_NOMEM;
+    for (int i = 0; x && i < 3 * size * size; i++)
+        x[i] = 0.4f * sinf(0.15f * (float)(i % size) + 0.1f * (float)(i / size % size) + (float)(i / (size * size)));
+    for (int l = 0; r == LWC_OK && l < n->a.L; l++) {
+        uint64_t rng = 1;
+        r = lwc_graph_run(g, x, l, 0, &rng, 0, NULL, NULL, am, NULL);
+    }
+    for (int i = LWC_SA_R(0); r == LWC_OK && i < LWC_ACT_SLOTS; i++) act_max[i] = fmaxf(am[i] * 1.25f, 1e-3f);
+    if (x && am) lwc_graph_free(&g);
+    lwc_free(x);
+    lwc_free(am);
+    return r;
+}
+
+int lwc_net_random_model_flags(const LwcArch *a, uint64_t seed, int zsets, int flags, uint8_t **out, size_t *size)
+{
+    LwcNet n;
+    float *act_max = lwc_malloc_array(LWC_ACT_SLOTS, sizeof(float));
+    LWC_RET_IF(!act_max, LWC_ERR_NOMEM);
+    for (int i = 0; i < LWC_ACT_SLOTS; i++) act_max[i] = 8.0f;
+    int r = lwc_net_init(&n, a, seed);
+    if (r < 0) { lwc_free(act_max); return r; }
+    /* hyper-latent gains away from 1, so that tests run their path */
+    for (int l = 0; l < a->L; l++)
+        for (int c = 0; c < a->Nz; c++) {
+            float g = 0.3f * sinf(1.7f * (float)l + 0.9f * (float)c);
+            n.params[n.zgain_off + (size_t)l * a->Nz + c] = g;
+            n.params[n.zigain_off + (size_t)l * a->Nz + c] = -g + 0.1f * cosf((float)c);
+        }
+    r = zsets > 1 ? lwc_net_split_zdensity(&n, NULL, NULL) : LWC_OK;
+    /* per level: each level's densities shifted and widened differently, so
+     * that a coder using another level's tables cannot decode */
+    for (int c = 0; r == LWC_OK && zsets > 1 && c < n.fact.channels; c++) {
+        int l = c / a->Nz;
+        n.fact.params[n.fact.bias_off[LWC_FACT_LAYERS - 1] + c] += 0.7f * (float)l;
+        n.fact.params[n.fact.matrix_off[0] + 3 * (size_t)c] -= 0.4f * (float)l;
+    }
+    if (r == LWC_OK && (flags & LWC_EXPORT_INT_SYNTHESIS)) r = calibrate_synthesis(&n, act_max);
+    if (r == LWC_OK) r = lwc_net_export_flags(&n, act_max, flags, out, size);
+    lwc_net_free(&n);
+    lwc_free(act_max);
+    return r;
+}
+
+int lwc_net_random_model_z(const LwcArch *a, uint64_t seed, int zsets, uint8_t **out, size_t *size)
+{
+    return lwc_net_random_model_flags(a, seed, zsets, 0, out, size);
+}
+
+int lwc_net_random_model(const LwcArch *a, uint64_t seed, uint8_t **out, size_t *size)
+{
+    return lwc_net_random_model_z(a, seed, 1, out, size);
+}

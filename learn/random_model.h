@@ -1,0 +1,16 @@
+/* Models with fixed pseudo-random weights, for tests: they code and decode
+ * correctly but compress poorly. */
+#ifndef LWC_RANDOM_MODEL_H
+#define LWC_RANDOM_MODEL_H
+
+#include "learn/net.h"
+
+/* A model from `seed`, hyper-latent gains not 1. */
+int lwc_net_random_model(const LwcArch *a, uint64_t seed, uint8_t **out, size_t *size);
+/* The same with zsets densities of z (1, or L: one per level, each
+ * different; a version-3 model). */
+int lwc_net_random_model_z(const LwcArch *a, uint64_t seed, int zsets, uint8_t **out, size_t *size);
+/* The same with export flags (LWC_EXPORT_INT_SYNTHESIS: a version-4 model). */
+int lwc_net_random_model_flags(const LwcArch *a, uint64_t seed, int zsets, int flags, uint8_t **out, size_t *size);
+
+#endif
