@@ -131,7 +131,8 @@ void lwc_model_zgains(const LwcModel *m, double quality, float *zgain);
  * (L = 1: zigain[0][c]). */
 void lwc_model_zigains_q(const LwcModel *m, int quality_x100, int32_t *zi);
 /* The integer synthesis' input gains (Q16, [M]) at quality_x100, from
- * syn.igain interpolated like lwc_model_zigains_q (version 4 only). */
+ * syn.igain: geometric interpolation between levels in integer arithmetic
+ * (docs/bitstream.md; version 4 only). */
 void lwc_model_syn_igains_q(const LwcModel *m, int quality_x100, int32_t *ig);
 /* The input of h_s from z_hat ([Nz][n] values): z_hat itself for a
  * version-1 model; else, Q4, round_shift(z_hat * zi[c], 16 - LWC_ZIN_FRAC)

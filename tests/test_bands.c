@@ -226,11 +226,7 @@ static void isynth_whole(const LwcModel *m, const LwcGeom *g, const int32_t *yq,
     float *o = malloc(no * 4), *pl = malloc(3 * 64 * hw * 4), *work = malloc(lwc_wpt_work_size(g->hp, g->wp) * 4);
     int16_t *a0 = ta + nd;
     int32_t ig[1024];
-    /* the input gains: syn.igain rows interpolated at q100, exactly */
-    int64_t t = (int64_t)q100 * (a->L - 1), l = t / 10000, f = t % 10000;
-    if (l >= a->L - 1) l = a->L - 2, f = 10000;
-    for (int c = 0; c < a->M; c++)
-        ig[c] = (int32_t)((m->syn_igain[l * a->M + c] * (10000 - f) + m->syn_igain[(l + 1) * a->M + c] * f + 5000) / 10000);
+    lwc_model_syn_igains_q(m, q100, ig); /* checked against the float gains in test_model */
     for (int c = 0; c < a->M; c++)
         for (size_t i = 0; i < hw; i++) a0[c * hw + i] = clamp_act(oracle_round_shift((int64_t)yq[c * hw + i] * ig[c], 16));
     iconv_whole(&m->syn_in, a0, g->hy, g->wy, ta);

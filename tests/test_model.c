@@ -154,6 +154,37 @@ START_TEST(integer_synthesis_is_checked)
 }
 END_TEST
 
+/* The integer synthesis' input gains: exact at the levels, and in between
+ * within rounding + 1e-6 of the geometric path the float gains follow. */
+START_TEST(syn_igains_follow_the_geometric_path)
+{
+    uint8_t *b;
+    size_t len;
+    LwcModel *m = load("tests/golden/tiny-is.lwcm", &b, &len);
+    int M = m->a.M, L = m->a.L;
+    int32_t ig[1024];
+    double worst = 0;
+    for (int q = 0; q <= 10000; q += 7) {
+        lwc_model_syn_igains_q(m, q, ig);
+        double t = q * (L - 1) / 10000.0;
+        int l = (int)t;
+        if (l >= L - 1) l = L - 2;
+        double f = t - l;
+        for (int c = 0; c < M; c++) {
+            double a = m->syn_igain[l * M + c], bb = m->syn_igain[(l + 1) * M + c];
+            double want = a > 0 && bb > 0 ? a * pow(bb / a, f) : a + (bb - a) * f;
+            if (f == 0) ck_assert_int_eq(ig[c], m->syn_igain[l * M + c]);
+            worst = fmax(worst, (fabs(ig[c] - want) - 0.5) / fmax(want, 1)); /* beyond the rounding */
+        }
+    }
+    ck_assert_msg(worst < 1e-6, "worst relative error %g", worst);
+    lwc_model_syn_igains_q(m, 10000, ig);
+    for (int c = 0; c < M; c++) ck_assert_int_eq(ig[c], m->syn_igain[(L - 1) * M + c]);
+    lwc_model_free(&m);
+    free(b);
+}
+END_TEST
+
 START_TEST(broken_gains_and_versions_are_refused)
 {
     uint8_t *b;
@@ -249,6 +280,7 @@ static Suite *model_suite(void)
     tcase_add_test(t, version1_model_keeps_z_unscaled);
     tcase_add_test(t, broken_gains_and_versions_are_refused);
     tcase_add_test(t, integer_synthesis_is_checked);
+    tcase_add_test(t, syn_igains_follow_the_geometric_path);
     tcase_add_test(t, layer_table_matches_models);
     suite_add_tcase(s, t);
     return s;
