@@ -23,9 +23,10 @@
 #define LWC_CPU_SSE41 (1u << 1)
 #define LWC_CPU_AVX2 (1u << 2)
 #define LWC_CPU_FMA (1u << 3)        /* detected only: no kernel may fuse (bit-exactness) */
-#define LWC_CPU_AVX512F (1u << 4)    /* AVX-512: detected for future kernels, none yet */
+#define LWC_CPU_AVX512F (1u << 4)    /* AVX-512 (each only with the OS saving zmm/opmask state) */
 #define LWC_CPU_AVX512BW (1u << 5)
 #define LWC_CPU_AVX512VNNI (1u << 6)
+#define LWC_CPU_AVX512VL (1u << 7)
 /* AArch64: Advanced SIMD, part of the base ISA, so always detected there */
 #define LWC_CPU_NEON (1u << 8)
 
@@ -35,6 +36,10 @@
  * is present, and masking out a lower flag also disables the sets above. */
 #define LWC_CPU_LEVEL_SSE2 LWC_CPU_SSE2
 #define LWC_CPU_LEVEL_AVX2 (LWC_CPU_SSE2 | LWC_CPU_SSE41 | LWC_CPU_AVX2)
+/* target("avx512f,avx512bw,avx512vl,avx512vnni"): the compiler may also
+ * emit 128/256-bit EVEX (VL) forms and anything of AVX2, hence all of it. */
+#define LWC_CPU_LEVEL_AVX512VNNI \
+    (LWC_CPU_LEVEL_AVX2 | LWC_CPU_AVX512F | LWC_CPU_AVX512BW | LWC_CPU_AVX512VL | LWC_CPU_AVX512VNNI)
 
 static inline int lwc_cpu_has(unsigned flags, unsigned level) { return (flags & level) == level; }
 
@@ -43,7 +48,8 @@ unsigned lwc_cpu_flags(void);
 /* Replace the mask; returns the previous one (dav1d_set_cpu_flags_mask). */
 unsigned lwc_cpu_set_flags_mask(unsigned mask);
 /* Name of one flag bit ("sse2", "sse4.1", "avx2", "fma", "avx512f",
- * "avx512bw", "avx512vnni", "neon"), or NULL for a bit without a meaning. */
+ * "avx512bw", "avx512vnni", "avx512vl", "neon"), or NULL for a bit without
+ * a meaning. */
 const char *lwc_cpu_flag_name(unsigned flag);
 
 /* The float kernels' mode of the calling thread: on, the C reference GEMM

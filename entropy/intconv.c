@@ -6,9 +6,9 @@
  * low half and row r+1 in its high half; a missing last row is zero). One
  * pmaddwd then multiplies two weights with two inputs and adds them, and the
  * GEMM with the requantisation fused behind it is a kernel in a table of
- * function pointers (dav1d habit): the C reference first, overridden by SSE2
- * and AVX2 versions as the CPU flags allow (common/cpu.h; the x86 kernels
- * use target attributes, so no -mavx2 is needed), or on AArch64 by NEON
+ * function pointers (dav1d habit): the C reference first, overridden by SSE2,
+ * AVX2 and AVX-512 VNNI versions as the CPU flags allow (common/cpu.h; the
+ * x86 kernels use target attributes, so no -mavx2 is needed), or on AArch64 by NEON
  * (part of the base ISA, so always); lwc_intconv_force_reference(1) keeps
  * the C entries.
  *
@@ -17,7 +17,8 @@
  * same result. Every int16 x int16 product is exact in int32 (|p| <= 2^30);
  * pmaddwd adds two of them in 32 bits, which leaves the int32 range only for
  * (-32768)(-32768) + (-32768)(-32768) = 2^31, returned as 0x80000000: the
- * same residue mod 2^32. paddd then wraps exactly like the reference. NEON
+ * same residue mod 2^32. paddd then wraps exactly like the reference, and so
+ * does VPDPWSSD (AVX-512 VNNI), which fuses the two. NEON
  * has no pmaddwd: SMLAL multiplies lane by lane into int32 (exact) and adds
  * with wrap-around, and a pairwise add folds the two halves of each word at
  * the end, again sums mod 2^32.
@@ -286,6 +287,156 @@ AVX2_FN static void gemm_avx2(const LwcIntConv *l, const uint32_t *xp, int n, in
 
 static const LwcIntConvDsp k_dsp_avx2 = { "avx2", gemm_avx2 };
 
+/* --- AVX-512 VNNI: 16 positions per vector, VPDPWSSD ---
+ * VPDPWSSD does pmaddwd and the add in one instruction: each int32 lane
+ * gets lo*lo + hi*hi of its two int16 pairs added, all in 32 bits with
+ * wrap-around (the non-saturating form; VPDPWSSDS would saturate and break
+ * the sums mod 2^32), so it gives the reference's residues like pmaddwd +
+ * paddd. Tiles of 4 outputs x up to 4 vectors (64 positions) in 16 named
+ * zmm accumulators; no C tail: the last vector of a range is masked (masked
+ * loads do not touch the masked-off words, masked stores do not write them).
+ * Requantisation in 64-bit lanes: VPMULDQ is exact, VPSRAQ (the arithmetic
+ * shift AVX2 lacks) is the floor of round_shift, the clamp tests v < lo
+ * after v > hi as requant() does, and VPMOVDW narrows by truncation as the
+ * conversion to int16_t does. */
+#define AVX512_TARGET "avx512f,avx512bw,avx512vl,avx512vnni"
+#define AVX512_FN __attribute__((target(AVX512_TARGET)))
+#define AVX512_INLINE static inline __attribute__((target(AVX512_TARGET), always_inline))
+
+/* 16 int32 accumulators of output o -> int16 at y[0..15] where `m` is set. */
+AVX512_INLINE void store_rq_avx512(const LwcIntConv *l, int o, __m512i acc, __mmask16 m, int16_t *y)
+{
+    __m512i mult = _mm512_set1_epi32(l->mult[o]);
+    __m512i half = _mm512_set1_epi64((int64_t)1 << (l->shift[o] - 1));
+    __m512i lo = _mm512_set1_epi64(l->lo), hi = _mm512_set1_epi64(l->hi);
+    __m128i cnt = _mm_cvtsi32_si128(l->shift[o]);
+    /* even positions in the 64-bit lanes' low halves, odd ones shifted down */
+    __m512i ev = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(acc, mult), half), cnt);
+    __m512i od = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), mult), half), cnt);
+    __m512i e = _mm512_mask_mov_epi64(_mm512_min_epi64(ev, hi), _mm512_cmplt_epi64_mask(ev, lo), lo);
+    __m512i d = _mm512_mask_mov_epi64(_mm512_min_epi64(od, hi), _mm512_cmplt_epi64_mask(od, lo), lo);
+    __m512i r = _mm512_mask_blend_epi32(0xAAAA, e, _mm512_slli_epi64(d, 32));
+    _mm512_mask_cvtepi32_storeu_epi16(y, m, r);
+}
+
+/* The broadcast weight pair ip of row w: (w[2ip], w[2ip+1]), and the odd
+ * last row of a layer with kk odd: (w[2ip], 0). */
+#define PAIR512(w, ip) _mm512_set1_epi32(load_pair((w) + 2 * (ip)))
+#define LAST512(w, ip) _mm512_set1_epi32((uint16_t)(w)[2 * (ip)])
+
+/* GCC 12 adds zmm register copies around the VPDPWSSDs of the 4-vector
+ * loop below (it does not keep each accumulator in the instruction's tied
+ * destination register; clang does): 1.25x slower on the n 1024 row of test_checkasm --bench, no
+ * difference at the chunk sizes the layers use (48-336 positions). */
+#define DP512(acc, x, wv) acc = _mm512_dpwssd_epi32(acc, x, wv)
+
+/* Vector j (0..3) of the pair row at x, the last of the nv masked by m. */
+#define LOADX512(j) _mm512_maskz_loadu_epi32((j) + 1 < nv ? (__mmask16)0xFFFF : m, x + 16 * (j))
+
+/* One pair row of tile4_avx512 (BC = PAIR512 or LAST512). */
+#define STEP4_512(BC)                                                          \
+    do {                                                                       \
+        __m512i b0 = BC(w0, ip), b1 = BC(w1, ip), b2 = BC(w2, ip), b3 = BC(w3, ip); \
+        __m512i xv = LOADX512(0);                                              \
+        DP512(a00, xv, b0); DP512(a10, xv, b1); DP512(a20, xv, b2); DP512(a30, xv, b3); \
+        if (nv > 1) {                                                          \
+            xv = LOADX512(1);                                                  \
+            DP512(a01, xv, b0); DP512(a11, xv, b1); DP512(a21, xv, b2); DP512(a31, xv, b3); \
+        }                                                                      \
+        if (nv > 2) {                                                          \
+            xv = LOADX512(2);                                                  \
+            DP512(a02, xv, b0); DP512(a12, xv, b1); DP512(a22, xv, b2); DP512(a32, xv, b3); \
+        }                                                                      \
+        if (nv > 3) {                                                          \
+            xv = LOADX512(3);                                                  \
+            DP512(a03, xv, b0); DP512(a13, xv, b1); DP512(a23, xv, b2); DP512(a33, xv, b3); \
+        }                                                                      \
+    } while (0)
+
+/* Requantise and store output o's accumulators a_0..a_(nv-1). */
+#define STORE512(o, a0, a1, a2, a3)                                            \
+    do {                                                                       \
+        int16_t *yr = y + (o) * ys + p;                                        \
+        store_rq_avx512(l, o, a0, nv > 1 ? (__mmask16)0xFFFF : m, yr);         \
+        if (nv > 1) store_rq_avx512(l, o, a1, nv > 2 ? (__mmask16)0xFFFF : m, yr + 16); \
+        if (nv > 2) store_rq_avx512(l, o, a2, nv > 3 ? (__mmask16)0xFFFF : m, yr + 32); \
+        if (nv > 3) store_rq_avx512(l, o, a3, m, yr + 48);                     \
+    } while (0)
+
+/* Outputs o..o+3 at positions p..p+16*nv-1 (nv = 1..4, a constant after
+ * inlining); m masks the positions of the last vector. The odd last row (kk
+ * odd) comes first, so the loop over the full pairs broadcasts plain 32-bit
+ * loads, with no test per row, and ends at the stores. */
+AVX512_INLINE void tile4_avx512(const LwcIntConv *l, const uint32_t *xp, int n, int o, int p, int nv,
+                                __mmask16 m, int16_t *y, size_t ys)
+{
+    int kk = l->cin * l->k * l->k, npair = kk / 2;
+    const int16_t *w0 = l->w + (size_t)o * kk, *w1 = w0 + kk, *w2 = w1 + kk, *w3 = w2 + kk;
+    __m512i a00 = _mm512_set1_epi32(l->bias[o]), a01 = a00, a02 = a00, a03 = a00;
+    __m512i a10 = _mm512_set1_epi32(l->bias[o + 1]), a11 = a10, a12 = a10, a13 = a10;
+    __m512i a20 = _mm512_set1_epi32(l->bias[o + 2]), a21 = a20, a22 = a20, a23 = a20;
+    __m512i a30 = _mm512_set1_epi32(l->bias[o + 3]), a31 = a30, a32 = a30, a33 = a30;
+    int ip = npair;
+    const uint32_t *x = xp + p + (size_t)npair * n;
+    if (kk & 1) STEP4_512(LAST512);
+    for (ip = 0, x = xp + p; ip < npair; ip++, x += n) STEP4_512(PAIR512);
+    STORE512(o, a00, a01, a02, a03);
+    STORE512(o + 1, a10, a11, a12, a13);
+    STORE512(o + 2, a20, a21, a22, a23);
+    STORE512(o + 3, a30, a31, a32, a33);
+}
+
+/* One pair row of tile1_avx512. */
+#define STEP1_512(BC)                                                          \
+    do {                                                                       \
+        __m512i b0 = BC(w0, ip);                                               \
+        DP512(a00, LOADX512(0), b0);                                           \
+        if (nv > 1) DP512(a01, LOADX512(1), b0);                               \
+        if (nv > 2) DP512(a02, LOADX512(2), b0);                               \
+        if (nv > 3) DP512(a03, LOADX512(3), b0);                               \
+    } while (0)
+
+/* One output channel (the cout % 4 left over), as tile4_avx512. */
+AVX512_INLINE void tile1_avx512(const LwcIntConv *l, const uint32_t *xp, int n, int o, int p, int nv,
+                                __mmask16 m, int16_t *y, size_t ys)
+{
+    int kk = l->cin * l->k * l->k, npair = kk / 2;
+    const int16_t *w0 = l->w + (size_t)o * kk;
+    __m512i a00 = _mm512_set1_epi32(l->bias[o]), a01 = a00, a02 = a00, a03 = a00;
+    int ip = npair;
+    const uint32_t *x = xp + p + (size_t)npair * n;
+    if (kk & 1) STEP1_512(LAST512);
+    for (ip = 0, x = xp + p; ip < npair; ip++, x += n) STEP1_512(PAIR512);
+    STORE512(o, a00, a01, a02, a03);
+}
+
+/* Positions [p, p + 16*nv) of every output, the last vector masked by m. */
+AVX512_INLINE void cols_avx512(const LwcIntConv *l, const uint32_t *xp, int n, int p, int nv, __mmask16 m,
+                               int16_t *y, size_t ys)
+{
+    int o_full = l->cout / OB * OB;
+    for (int o = 0; o < o_full; o += OB) tile4_avx512(l, xp, n, o, p, nv, m, y, ys);
+    for (int o = o_full; o < l->cout; o++) tile1_avx512(l, xp, n, o, p, nv, m, y, ys);
+}
+
+AVX512_FN static void gemm_avx512vnni(const LwcIntConv *l, const uint32_t *xp, int n, int16_t *y, size_t ys,
+                                      uint32_t *scratch)
+{
+    int p = 0;
+    for (; p + 64 <= n; p += 64) cols_avx512(l, xp, n, p, 4, 0xFFFF, y, ys);
+    int r = n - p; /* 0..63 positions left: nv vectors, the last one holding 1..16 */
+    __mmask16 m = (__mmask16)((1u << (r - (r - 1) / 16 * 16)) - 1);
+    switch ((r + 15) / 16) {
+    case 4: cols_avx512(l, xp, n, p, 4, m, y, ys); break;
+    case 3: cols_avx512(l, xp, n, p, 3, m, y, ys); break;
+    case 2: cols_avx512(l, xp, n, p, 2, m, y, ys); break;
+    case 1: cols_avx512(l, xp, n, p, 1, m, y, ys); break;
+    default: break;
+    }
+}
+
+static const LwcIntConvDsp k_dsp_avx512vnni = { "avx512vnni", gemm_avx512vnni };
+
 /* --- SSE2: 4 positions per vector, scalar requantisation --- */
 #define SSE2_INLINE static inline __attribute__((target("sse2"), always_inline))
 
@@ -490,6 +641,7 @@ const LwcIntConvDsp *lwc_intconv_dsp(unsigned flags)
 #if LWC_INTCONV_X86
     if (lwc_cpu_has(flags, LWC_CPU_LEVEL_SSE2)) d = &k_dsp_sse2;
     if (lwc_cpu_has(flags, LWC_CPU_LEVEL_AVX2)) d = &k_dsp_avx2;
+    if (lwc_cpu_has(flags, LWC_CPU_LEVEL_AVX512VNNI)) d = &k_dsp_avx512vnni;
 #endif
 #if LWC_INTCONV_NEON
     if (flags & LWC_CPU_NEON) d = &k_dsp_neon;

@@ -9,10 +9,13 @@
  * compared with the C reference's by memcmp: the sets are designed to be
  * bit-identical (see the comments of each file). The public entry points
  * (lwc_intconv_forward..., lwc_wpt_*, lwc_wino_conv3x3_rows) are compared
- * the same way, each set selected with lwc_cpu_set_flags_mask. The float
- * GEMM (transforms/gemm.c) is the exception: OpenBLAS is not bit-exact with
- * the reference by design, so it is held to a tolerance. A self-check runs
- * the harness on deliberately perturbed kernels and must see it fail.
+ * the same way, each set selected with lwc_cpu_set_flags_mask, and each
+ * intconv gemm once more with its input and output ending at an
+ * inaccessible page (an over-read faults). The float GEMM
+ * (transforms/gemm.c) is the exception: OpenBLAS is not bit-exact with the
+ * reference by design, so it is held to a tolerance. A self-check runs
+ * the harness on deliberately perturbed kernels (the C ones, and a copy of
+ * every intconv set) and must see it fail.
  *
  *     build/tests/test_checkasm            the tests (what ctest runs)
  *     build/tests/test_checkasm --bench    then each set's speed-up over C
@@ -23,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -64,7 +68,8 @@ static const Family k_wpt = { "wpt", sel_wpt, name_wpt };
 static const Family k_wino = { "winograd", sel_wino, name_wino };
 
 /* Each level alone, then everything: a set needs its whole level. */
-static const unsigned k_levels[] = { LWC_CPU_LEVEL_SSE2, LWC_CPU_LEVEL_AVX2, LWC_CPU_NEON, ~0u };
+static const unsigned k_levels[] = { LWC_CPU_LEVEL_SSE2, LWC_CPU_LEVEL_AVX2, LWC_CPU_LEVEL_AVX512VNNI,
+                                     LWC_CPU_NEON, ~0u };
 _Static_assert(sizeof(k_levels) / sizeof(k_levels[0]) < MAX_SETS, "room for every level and the reference");
 
 static void sets_add(Sets *s, const void *d, const char *name, unsigned flags)
@@ -328,6 +333,66 @@ START_TEST(test_intconv_gemm)
             ic_gemm_case(s.d[0], s.d[set], &L, k_sizes[_i], &r, &rp);
             CK_REPORT(rp);
         }
+        ic_layer_free(&L);
+    }
+}
+END_TEST
+
+/* `bytes` that end where an inaccessible page begins: reading or writing one
+ * byte past them faults (the guards above catch stray writes, not reads). */
+typedef struct PageEnd { unsigned char *base; size_t len, page; void *p; } PageEnd;
+
+static PageEnd page_end(size_t bytes)
+{
+    PageEnd e;
+    e.page = (size_t)sysconf(_SC_PAGESIZE);
+    e.len = (bytes + e.page - 1) / e.page * e.page + e.page;
+    void *b = NULL;
+    ck_assert_int_eq(posix_memalign(&b, e.page, e.len), 0);
+    e.base = b;
+    ck_assert_int_eq(mprotect(e.base + e.len - e.page, e.page, PROT_NONE), 0);
+    e.p = e.base + e.len - e.page - bytes;
+    return e;
+}
+
+static void page_end_free(PageEnd *e)
+{
+    ck_assert_int_eq(mprotect(e->base + e->len - e->page, e->page, PROT_READ | PROT_WRITE), 0);
+    free(e->base);
+}
+
+/* Each set's gemm with its input and output each ending at an inaccessible
+ * page (ys = n, so the last output row ends there too): a load or store
+ * past the last position, masked or not, crashes the test. Odd and even
+ * pair-row counts, positions 1..100. */
+START_TEST(test_intconv_gemm_page_end)
+{
+    Sets s = find_sets(&k_intconv);
+    TestRng r;
+    trng_seed(&r, 300 + (uint64_t)_i);
+    int n = k_sizes[_i];
+    if (n > 100) return;
+    for (int rep = 0; rep < 4; rep++) {
+        int k = rep & 1 ? 3 : 1, cin = trng_range(&r, 1, 9), cout = trng_range(&r, 1, 9);
+        IcLayer L = ic_layer(&r, cin, cout, k, rep % TV_COUNT);
+        Buf src = ic_pairs(&r, &L, n);
+        size_t nx = src.n, ny = (size_t)cout * n;
+        PageEnd xe = page_end(nx * sizeof(uint32_t)), ye = page_end(ny * sizeof(int16_t));
+        memcpy(xe.p, src.p, nx * sizeof(uint32_t));
+        int16_t *ref = need(lwc_malloc_array(ny, sizeof(int16_t)));
+        uint32_t *scratch = need(lwc_malloc_array((size_t)n, sizeof(uint32_t)));
+        ((const LwcIntConvDsp *)s.d[0])->gemm(&L.l, xe.p, n, ref, (size_t)n, scratch);
+        for (int set = 1; set < s.n; set++) {
+            memset(ye.p, 0, ny * sizeof(int16_t));
+            ((const LwcIntConvDsp *)s.d[set])->gemm(&L.l, xe.p, n, ye.p, (size_t)n, scratch);
+            ck_assert_msg(!memcmp(ref, ye.p, ny * sizeof(int16_t)), "intconv %s gemm at a page end: cin %d cout %d k %d n %d",
+                          s.name[set], cin, cout, k, n);
+        }
+        lwc_free(ref);
+        lwc_free(scratch);
+        page_end_free(&xe);
+        page_end_free(&ye);
+        buf_free(&src);
         ic_layer_free(&L);
     }
 }
@@ -898,13 +963,27 @@ START_TEST(test_dispatch)
     ck_assert_str_eq(lwc_intconv_dsp(LWC_CPU_LEVEL_AVX2 & ~LWC_CPU_SSE41)->name, "sse2");
     ck_assert_str_eq(lwc_wino_dsp(LWC_CPU_LEVEL_AVX2 & ~LWC_CPU_SSE2)->name, "c");
     ck_assert_str_eq(lwc_wpt_dsp(LWC_CPU_NEON)->name, "c");
+    ck_assert_str_eq(lwc_intconv_dsp(LWC_CPU_LEVEL_AVX512VNNI)->name, "avx512vnni");
+    ck_assert_str_eq(lwc_wpt_dsp(LWC_CPU_LEVEL_AVX512VNNI)->name, "avx2"); /* no AVX-512 set there */
+    for (unsigned bit = 1; bit; bit <<= 1) /* each flag of the level is needed (AVX2 without it) */
+        if (LWC_CPU_LEVEL_AVX512VNNI & bit & ~LWC_CPU_LEVEL_AVX2)
+            ck_assert_str_eq(lwc_intconv_dsp(LWC_CPU_LEVEL_AVX512VNNI & ~bit)->name, "avx2");
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2")) {
         ck_assert(lwc_cpu_has(all, LWC_CPU_LEVEL_AVX2));
-        ck_assert_str_eq(lwc_intconv_kernel_name(), "avx2");
         ck_assert_str_eq(lwc_wpt_kernel_name(), "avx2");
         ck_assert_str_eq(lwc_wino_kernel_name(), "avx2");
     }
+    /* __builtin_cpu_supports checks the OS state (XCR0) too, as cpu.c does */
+    int vnni = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    ck_assert_int_eq(lwc_cpu_has(all, LWC_CPU_LEVEL_AVX512VNNI), vnni);
+    if (vnni) ck_assert_str_eq(lwc_intconv_kernel_name(), "avx512vnni");
+    else if (__builtin_cpu_supports("avx2")) ck_assert_str_eq(lwc_intconv_kernel_name(), "avx2");
+    /* masking AVX-512 out (LWC_CPU_MASK=ff0f) falls back to AVX2 */
+    lwc_cpu_set_flags_mask(~(LWC_CPU_AVX512F | LWC_CPU_AVX512BW | LWC_CPU_AVX512VL | LWC_CPU_AVX512VNNI));
+    if (__builtin_cpu_supports("avx2")) ck_assert_str_eq(lwc_intconv_kernel_name(), "avx2");
+    lwc_cpu_set_flags_mask(~0u);
 #elif defined(__aarch64__)
     ck_assert(all & LWC_CPU_NEON); /* Advanced SIMD is baseline on AArch64 */
     ck_assert_str_eq(lwc_wpt_kernel_name(), "neon");
@@ -964,6 +1043,17 @@ static void ic_gemm_off(const LwcIntConv *l, const uint32_t *xp, int n, int16_t 
     y[(size_t)(l->cout - 1) * ys + (size_t)(n - 1)] ^= 1;
 }
 
+/* The same perturbation of any set: g_ic_wrapped's gemm, last output off by
+ * one (so every SIMD set's own tail path is covered, not only C's). */
+static const LwcIntConvDsp *g_ic_wrapped;
+
+static void ic_gemm_set_off(const LwcIntConv *l, const uint32_t *xp, int n, int16_t *y, size_t ys,
+                            uint32_t *scratch)
+{
+    g_ic_wrapped->gemm(l, xp, n, y, ys, scratch);
+    y[(size_t)(l->cout - 1) * ys + (size_t)(n - 1)] ^= 1;
+}
+
 static void wpt_scale_off(float *restrict dst, const float *restrict src, float k, size_t n)
 {
     lwc_wpt_dsp(0)->scale(dst, src, k, n);
@@ -997,6 +1087,17 @@ START_TEST(test_selfcheck_kernels)
     ic_gemm_case(lwc_intconv_dsp(0), lwc_intconv_dsp(0), &L, n, &r, &ok);
     ic_gemm_case(lwc_intconv_dsp(0), &ic_bad, &L, n, &r, &bad);
     ck_assert_msg(!ok.fail && bad.fail, "intconv: harness %s", ok.fail ? ok.msg : "missed a wrong kernel");
+    Sets is = find_sets(&k_intconv);
+    for (int k = 1; k < is.n; k++) { /* each SIMD set: itself passes, perturbed it fails */
+        g_ic_wrapped = is.d[k];
+        LwcIntConvDsp set_bad = *g_ic_wrapped;
+        set_bad.gemm = ic_gemm_set_off;
+        Report sok = { 0 }, sbad = { 0 };
+        ic_gemm_case(lwc_intconv_dsp(0), is.d[k], &L, n, &r, &sok);
+        ic_gemm_case(lwc_intconv_dsp(0), &set_bad, &L, n, &r, &sbad);
+        ck_assert_msg(!sok.fail && sbad.fail, "intconv %s: harness %s", is.name[k],
+                      sok.fail ? sok.msg : "missed a wrong kernel");
+    }
     ic_layer_free(&L);
 
     LwcWptDsp wpt_bad = *lwc_wpt_dsp(0);
@@ -1154,17 +1255,28 @@ static void bench_sgemm(const void *d, void *ctx)
     ((const LwcGemmDsp *)d)->sgemm(0, 0, g->m, g->n, g->k, 1.0f, g->a.p, g->k, g->b.p, g->n, 0.0f, g->c.p, g->n);
 }
 
+/* One gemm shape; n 1024, then the chunk the layers use for the shape
+ * (intconv.c: about 64 KiB of pair rows, 48 positions for hs1). */
+static void bench_ic_shape(TestRng *r, const Sets *s, int cin, int cout, int k, int n, const char *label)
+{
+    IcBench b = { .n = n };
+    b.L = ic_layer(r, cin, cout, k, TV_TYPICAL);
+    b.xp = ic_pairs(r, &b.L, b.n);
+    b.y = buf_new((size_t)cout * b.n, sizeof(int16_t), 0);
+    b.scratch = buf_new((size_t)b.n, sizeof(uint32_t), 0);
+    bench_row("intconv", label, s, bench_ic_gemm, &b);
+    ic_layer_free(&b.L);
+    buf_free(&b.xp); buf_free(&b.y); buf_free(&b.scratch);
+}
+
 static void bench_intconv(TestRng *r)
 {
     Sets s = find_sets(&k_intconv);
-    IcBench b = { .n = 1024 };
-    b.L = ic_layer(r, 64, 64, 3, TV_TYPICAL);
-    b.xp = ic_pairs(r, &b.L, b.n);
-    b.y = buf_new((size_t)64 * b.n, sizeof(int16_t), 0);
-    b.scratch = buf_new((size_t)b.n, sizeof(uint32_t), 0);
-    bench_row("intconv", "gemm 64->64 3x3, n 1024", &s, bench_ic_gemm, &b);
-    ic_layer_free(&b.L);
-    buf_free(&b.xp); buf_free(&b.y); buf_free(&b.scratch);
+    bench_ic_shape(r, &s, 64, 64, 3, 1024, "gemm 64->64 3x3, n 1024");
+    bench_ic_shape(r, &s, 64, 64, 3, 48, "gemm 64->64 3x3, n 48");
+    bench_ic_shape(r, &s, 32, 64, 3, 112, "gemm 32->64 3x3, n 112");
+    bench_ic_shape(r, &s, 96, 96, 1, 336, "gemm 96->96 1x1, n 336");
+    bench_ic_shape(r, &s, 96, 32, 1, 333, "gemm 96->32 1x1, n 333");
 }
 
 static void bench_wpt(TestRng *r)
@@ -1264,6 +1376,7 @@ static Suite *checkasm_suite(void)
     tcase_add_loop_test(t, test_selfcheck_kernels, 0, N_SIZES);
     tcase_add_test(t, test_selfcheck_compare);
     tcase_add_loop_test(t, test_intconv_gemm, 0, N_SIZES);
+    tcase_add_loop_test(t, test_intconv_gemm_page_end, 0, N_SIZES);
     tcase_add_loop_test(t, test_intconv_entries, 0, N_IC_SHAPES);
     tcase_add_loop_test(t, test_intconv_entries_random, 0, 40);
     tcase_add_loop_test(t, test_wpt_kernels, 0, N_SIZES);
