@@ -215,7 +215,8 @@ static int load_layers(Parser *ps)
         }
         LwcFloatConv *c = lwc_model_float_layer(m, l);
         LWC_FWD(get_fconv(ps, l->name, c, l->cin, l->cout, l->k, l->stride, l->bias));
-        if (l->winograd) LWC_FWD(add_winograd(m, c));
+        /* a version-4 model decodes with its integer synthesis: no Winograd copy */
+        if (l->winograd && m->version < 4) LWC_FWD(add_winograd(m, c));
     }
     return LWC_OK;
 }
