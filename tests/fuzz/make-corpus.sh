@@ -6,7 +6,7 @@
 #   decode/     golden streams of tests/golden (version 1, and version 2 with
 #               several y stripes) plus RGBA / gray+alpha streams (alpha
 #               modes 0 and 1), coded with tests/golden/tiny.lwcm
-#   model/      a minimal-architecture model (lwc_test_mkmodel)
+#   model/      minimal-architecture models (lwc_test_mkmodel), float and integer synthesis
 #   image/      small PNG (every colour type and bit depth, palette, tRNS,
 #               Adam7), JPEG (baseline, gray, progressive, restarts,
 #               arithmetic, 4:4:4, CMYK) and PPM/PGM (8/16-bit, odd maxval)
@@ -183,4 +183,5 @@ open(sys.argv[2], 'wb').write(hdr + (struct.pack('<I', len(img)) + img) * 2)
 PY
 # Model: the smallest architecture the loader accepts
 "$B/tests/lwc_test_mkmodel" "$C/model/min-arch.lwcm" 3 "2,1,2,2,1,1,2,1,1,2"
+"$B/tests/lwc_test_mkmodel" "$C/model/min-arch-int.lwcm" 3 "2,1,2,2,1,1,2,1,1,2" int   # model version 4
 du -sh "$C"/*
