@@ -6,6 +6,7 @@
 
 #include "common/common.h"
 #include "common/mem.h"
+#include "entropy/intwino.h"
 #include "layer_table.h"
 #include "model.h"
 #include "transforms/winograd.h"
@@ -248,6 +249,21 @@ static int syn_layer_fits(const LwcIntConv *l)
     return 1;
 }
 
+/* A 3x3 synthesis layer runs as an exact integer Winograd F(2x2, 3x3) when
+ * its every channel has sum |w| * LWC_SYN_ACT + |bias| < 2^29 (the
+ * exporter's bound, LWC_SYN_ACC_BOUND); otherwise it stays direct. */
+static int add_int_winograd(LwcModel *m, LwcIntConv *l)
+{
+    l->wu = NULL;
+    if (!lwc_intwino_eligible(l, LWC_SYN_ACT)) return LWC_OK;
+    int16_t *wu = lwc_malloc_array(lwc_intwino_weight_count(l), sizeof(int16_t));
+    LWC_RET_IF(!wu, LWC_ERR_NOMEM);
+    if (track(m, wu)) { lwc_free(wu); return LWC_ERR_NOMEM; }
+    lwc_intwino_weights(l, wu);
+    l->wu = wu;
+    return LWC_OK;
+}
+
 /* Version 4: the integer synthesis. Malformed tensors are LWC_ERR_CORRUPT;
  * weights whose accumulator could overflow are LWC_ERR_MODEL (a model this
  * decoder refuses to run, though well-formed). */
@@ -274,6 +290,8 @@ static int load_int_synthesis(Parser *ps)
         LWC_RET_IF(m->syn_rb[i].lo < -LWC_SYN_ACT || m->syn_rb[i].hi > LWC_SYN_ACT, LWC_ERR_CORRUPT);
     LWC_RET_IF(!syn_layer_fits(&m->syn_in) || !syn_layer_fits(&m->syn_out), LWC_ERR_MODEL);
     for (int i = 0; i < 2 * a->B; i++) LWC_RET_IF(!syn_layer_fits(&m->syn_rb[i]), LWC_ERR_MODEL);
+    LWC_FWD(add_int_winograd(m, &m->syn_in));
+    for (int i = 0; i < 2 * a->B; i++) LWC_FWD(add_int_winograd(m, &m->syn_rb[i]));
     m->int_synthesis = 1;
     return LWC_OK;
 }

@@ -17,12 +17,16 @@
  * A model with an integer synthesis (version 4) runs its layers instead
  * (docs/bitstream.md, "Integer synthesis"): the same bands and rows, int16
  * activations through the integer layers of entropy/intconv.h, whose every
- * kernel set gives the same bits; only the output coefficients become float
+ * kernel set gives the same bits (the 3x3 layers within the exporter's
+ * 2^29 bound run as the exact integer Winograd F(2x2, 3x3) of
+ * entropy/intwino.h, in tile rows at even band rows: the same bits as the
+ * direct convolution, by construction); only the output coefficients become float
  * (one exact product each) for the inverse transform, whose lifting is
  * bit-exact too. So the pixels do not depend on the build or the CPU. */
 #include <string.h>
 
 #include "common/common.h"
+#include "entropy/intwino.h"
 #include "internal.h"
 #include "transforms/layers.h"
 #include "transforms/winograd.h"
@@ -73,6 +77,10 @@ static int alloc_int(Syn *s, size_t n)
     s->iwork_n = LWC_MAX(lwc_intconv_work_size(&s->m->syn_in, h, s->g->wy),
                          lwc_intconv_work_size(&s->m->syn_rb[0], h, s->g->wy));
     s->iwork_n = LWC_MAX(s->iwork_n, lwc_intconv_work_size(&s->m->syn_out, h, s->g->wy));
+    if (s->m->syn_in.wu) s->iwork_n = LWC_MAX(s->iwork_n, lwc_intwino_work_size(&s->m->syn_in, h, s->g->wy));
+    for (int i = 0; i < 2 * a->B; i++)
+        if (s->m->syn_rb[i].wu)
+            s->iwork_n = LWC_MAX(s->iwork_n, lwc_intwino_work_size(&s->m->syn_rb[i], h, s->g->wy));
     s->ia = lwc_malloc_array((size_t)(a->D + a->M) * n, sizeof(int16_t));
     s->ir = lwc_malloc_array((size_t)a->D * n, sizeof(int16_t));
     s->iy = lwc_malloc_array((size_t)LWC_MAX(a->D, LWC_WPT_CHANNELS) * n, sizeof(int16_t));
@@ -200,6 +208,16 @@ static int dequant_int_task(void *arg, int task, int worker)
 
 #define IL_TASKS_PER_THREAD 4
 
+/* Row k of ntask + 1 cuts of [ilo, ihi) at even band rows (the exact
+ * Winograd's tile rows), so that no two tasks compute the same tiles. */
+static int even_cut(const Syn *s, int k, int ntask)
+{
+    if (k <= 0) return s->ilo;
+    if (k >= ntask) return s->ihi;
+    int r = (s->ilo + (int)((int64_t)(s->ihi - s->ilo) * k / ntask)) & ~1;
+    return LWC_CLAMP(r, s->ilo, s->ihi);
+}
+
 /* Part `task` of the running layer's output rows [ilo, ihi). */
 static int il_task(void *arg, int task, int worker)
 {
@@ -208,6 +226,11 @@ static int il_task(void *arg, int task, int worker)
     int p0 = s->ilo * wy, p1 = s->ihi * wy, len = p1 - p0;
     int a = p0 + (int)((int64_t)len * task / ntask), b = p0 + (int)((int64_t)len * (task + 1) / ntask);
     int32_t *work = s->iwork + (size_t)worker * s->iwork_n;
+    if (s->il->wu) { /* 3x3 layer with exact Winograd weights: whole tile rows */
+        int ra = even_cut(s, task, ntask), rb = even_cut(s, task + 1, ntask);
+        if (ra < rb) lwc_intwino_forward_rows(s->il, s->ix, s->n, wy, ra, rb, s->iout, work);
+        return LWC_OK;
+    }
     if (a >= b) return LWC_OK;
     if (s->il->k == 1) lwc_intconv_1x1_forward_range(s->il, s->ix, s->n * wy, a, b, s->iout, work);
     else lwc_intconv_forward_range(s->il, s->ix, s->n, wy, LWC_INT_ALL, a, b, s->iout, work);

@@ -26,6 +26,7 @@ typedef struct LwcIntConv {
     int32_t *bias, *mult; /* [cout] */
     uint8_t *shift;       /* [cout], 1..62 */
     int32_t lo, hi;       /* output clamp */
+    int16_t *wu;          /* exact Winograd weights (intwino.h) or NULL: 3x3 synthesis layers only */
 } LwcIntConv;
 
 #define LWC_INT_ALL (-1)

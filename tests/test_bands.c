@@ -253,6 +253,9 @@ START_TEST(integer_synthesis_equals_whole_frame)
     ck_assert_int_eq(lwc_net_random_model_flags(&k_arch, 23, 1, LWC_EXPORT_INT_SYNTHESIS, &buf, &len), 0);
     ck_assert_int_eq(lwc_model_load(&m, buf, len), 0);
     ck_assert(m->int_synthesis);
+    /* the exporter's bound holds: the 3x3 layers run as exact integer Winograd */
+    ck_assert(m->syn_in.wu != NULL);
+    for (int i = 0; i < 2 * m->a.B; i++) ck_assert(m->syn_rb[i].wu != NULL);
     LwcGeom g;
     lwc_geom_init(&g, k_sizes[_i].w, k_sizes[_i].h);
     size_t n = (size_t)m->a.M * g.hy * g.wy;

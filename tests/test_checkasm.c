@@ -1,7 +1,7 @@
 /* checkasm: every kernel set the CPU can run against the C reference.
  *
  * For each kernel family (entropy/intconv.c, transforms/wpt.c,
- * transforms/winograd.c) the sets come from the family's selector
+ * transforms/winograd.c, entropy/intwino.c) the sets come from the family's selector
  * lwc_<family>_dsp(flags) over the CPU levels that lwc_cpu_flags() allows;
  * each set's functions are called directly on random inputs at odd sizes
  * (size 1, non-multiples of every vector width, tails, unaligned offsets of
@@ -30,8 +30,10 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "codec/model.h"
 #include "common/cpu.h"
 #include "entropy/intconv.h"
+#include "entropy/intwino.h"
 #include "testutil.h"
 #include "transforms/gemm.h"
 #include "transforms/winograd.h"
@@ -59,13 +61,16 @@ typedef struct Family {
 static const void *sel_intconv(unsigned f) { return lwc_intconv_dsp(f); }
 static const void *sel_wpt(unsigned f) { return lwc_wpt_dsp(f); }
 static const void *sel_wino(unsigned f) { return lwc_wino_dsp(f); }
+static const void *sel_intwino(unsigned f) { return lwc_intwino_dsp(f); }
 static const char *name_intconv(const void *d) { return ((const LwcIntConvDsp *)d)->name; }
 static const char *name_wpt(const void *d) { return ((const LwcWptDsp *)d)->name; }
 static const char *name_wino(const void *d) { return ((const LwcWinoDsp *)d)->name; }
+static const char *name_intwino(const void *d) { return ((const LwcIntWinoDsp *)d)->name; }
 
 static const Family k_intconv = { "intconv", sel_intconv, name_intconv };
 static const Family k_wpt = { "wpt", sel_wpt, name_wpt };
 static const Family k_wino = { "winograd", sel_wino, name_wino };
+static const Family k_intwino = { "intwino", sel_intwino, name_intwino };
 
 /* Each level alone, then everything: a set needs its whole level. */
 static const unsigned k_levels[] = { LWC_CPU_LEVEL_SSE2, LWC_CPU_LEVEL_AVX2, LWC_CPU_LEVEL_AVX512VNNI,
@@ -1025,6 +1030,253 @@ START_TEST(test_env_mask)
 }
 END_TEST
 
+/* ==== exact integer Winograd (intwino) ======================================== */
+
+/* A 3x3 layer within the exact Winograd's bound (intwino.h) for inputs in
+ * +-LWC_SYN_ACT, its transformed weights attached. Modes: TV_TYPICAL random
+ * weights; TV_EXTREME weights +-2047 of random signs; TV_ALL_MAX / TV_ALL_MIN
+ * every weight +2047 / -2047 and the bias at the bound's end, so that with
+ * inputs +2047 4 * acc comes within 4 * 2047 of 2^31. Channels whose sum
+ * would pass the bound get weights zeroed from their end. */
+#define LWC_SYN_ACT_TEST LWC_SYN_ACT
+
+typedef struct IwLayer {
+    LwcIntConv l;
+    int mode;
+} IwLayer;
+
+static IwLayer iw_layer(TestRng *r, int cin, int cout, int mode)
+{
+    IwLayer L = { .mode = mode };
+    int kk = 9 * cin;
+    int16_t *w = need(lwc_malloc_array((size_t)cout * kk, sizeof(int16_t)));
+    int32_t *bias = need(lwc_malloc_array((size_t)cout, sizeof(int32_t)));
+    int32_t *mult = need(lwc_malloc_array((size_t)cout, sizeof(int32_t)));
+    uint8_t *shift = need(lwc_malloc((size_t)cout));
+    const int64_t bound = LWC_INTWINO_ACC_BOUND, act = LWC_SYN_ACT_TEST;
+    for (int o = 0; o < cout; o++) {
+        int16_t *wo = w + (size_t)o * kk;
+        int64_t sum = 0;
+        for (int i = 0; i < kk; i++) {
+            int v = mode == TV_TYPICAL ? trng_range(r, -400, 400)
+                  : mode == TV_EXTREME ? (trng_u64(r) & 1 ? 2047 : -2047)
+                  : mode == TV_ALL_MAX ? 2047 : -2047;
+            if ((sum + abs(v)) * act >= bound) v = 0;
+            wo[i] = (int16_t)v;
+            sum += abs(v);
+        }
+        int64_t slack = bound - 1 - sum * act; /* >= 0 */
+        if (mode == TV_TYPICAL || mode == TV_EXTREME)
+            bias[o] = (int32_t)trng_range(r, -(int)LWC_MIN(slack, 1 << 30), (int)LWC_MIN(slack, 1 << 30));
+        else bias[o] = (int32_t)(mode == TV_ALL_MAX ? slack : -slack);
+        /* requantisation that shows the low bits of acc half the time */
+        mult[o] = trng_u64(r) & 1 ? 1 : trng_range(r, 1, 1 << 20);
+        shift[o] = (uint8_t)(mult[o] == 1 ? trng_range(r, 1, 4) : trng_range(r, 16, 40));
+    }
+    int32_t lo = -32768, hi = 32767;
+    if (trng_u64(r) % 3 == 0) {
+        lo = -LWC_SYN_ACT_TEST;
+        hi = LWC_SYN_ACT_TEST;
+    }
+    L.l = (LwcIntConv){ .cin = cin, .cout = cout, .k = 3, .w = w, .bias = bias, .mult = mult,
+                        .shift = shift, .lo = lo, .hi = hi };
+    if (!lwc_intwino_eligible(&L.l, LWC_SYN_ACT_TEST)) return L; /* wu NULL: the callers check */
+    L.l.wu = need(lwc_malloc_array(lwc_intwino_weight_count(&L.l), sizeof(int16_t)));
+    lwc_intwino_weights(&L.l, L.l.wu);
+    return L;
+}
+
+static void iw_layer_free(IwLayer *L)
+{
+    lwc_free(L->l.w); lwc_free(L->l.bias); lwc_free(L->l.mult); lwc_free(L->l.shift); lwc_free(L->l.wu);
+}
+
+/* Inputs in +-2047: uniform (typical), +-2047 of random signs (extreme), all +2047. */
+static Buf iw_input(TestRng *r, int cin, int h, int w, int mode)
+{
+    size_t n = (size_t)cin * h * w;
+    Buf b = buf_new(n, sizeof(int16_t), 0);
+    int16_t *x = b.p;
+    for (size_t i = 0; i < n; i++)
+        x[i] = (int16_t)(mode == TV_TYPICAL ? trng_range(r, -LWC_SYN_ACT_TEST, LWC_SYN_ACT_TEST)
+                         : mode == TV_EXTREME ? (trng_u64(r) & 1 ? LWC_SYN_ACT_TEST : -LWC_SYN_ACT_TEST)
+                         : LWC_SYN_ACT_TEST);
+    return b;
+}
+
+typedef struct IwShape { int cin, cout, h, w; } IwShape;
+
+/* Odd sizes, channel counts off the vector widths, the shipped shapes
+ * (128 -> 96, 96 -> 96), and maps of several chunks of tiles. */
+static const IwShape k_iw_shapes[] = {
+    { 1, 1, 1, 1 },   { 1, 3, 2, 1 },    { 3, 5, 5, 7 },    { 5, 6, 9, 11 },  { 7, 9, 13, 3 },
+    { 13, 11, 1, 17 }, { 2, 4, 3, 17 },  { 9, 13, 17, 19 }, { 33, 7, 6, 5 },  { 15, 17, 2, 2 },
+    { 31, 5, 21, 35 }, { 96, 96, 9, 13 }, { 128, 96, 8, 12 }, { 96, 96, 27, 41 }, { 6, 18, 35, 70 },
+};
+#define N_IW_SHAPES ((int)(sizeof(k_iw_shapes) / sizeof(k_iw_shapes[0])))
+
+/* Set d over rows [r0, r1) of the map against the direct convolution's C
+ * reference (lwc_intconv_forward_range over the same positions): equal in
+ * those rows, the rest of y (and its guards) untouched, no write past the
+ * work buffer. */
+static void iw_case(const LwcIntWinoDsp *d, const IwLayer *L, const Buf *x, int h, int w, int r0, int r1,
+                    Report *rp)
+{
+    size_t ny = (size_t)L->l.cout * h * w;
+    Buf ref = buf_new(ny, sizeof(int16_t), 0), got = buf_clone(&ref);
+    size_t nwork = LWC_MAX(lwc_intconv_work_size(&L->l, h, w), lwc_intwino_work_size(&L->l, h, w));
+    Buf work = buf_new(nwork, sizeof(int32_t), 0);
+    lwc_intconv_force_reference(1);
+    lwc_intconv_forward_range(&L->l, x->p, h, w, LWC_INT_ALL, r0 * w, r1 * w, ref.p, work.p);
+    lwc_intconv_force_reference(0);
+    Buf work2 = buf_new(lwc_intwino_work_size(&L->l, h, w), sizeof(int32_t), 0);
+    lwc_intwino_forward_rows_dsp(d, &L->l, x->p, h, w, r0, r1, got.p, work2.p);
+    char what[200];
+    snprintf(what, sizeof(what), "intwino %s: cin %d cout %d %dx%d rows [%d, %d), %s values", d->name, L->l.cin,
+             L->l.cout, h, w, r0, r1, k_vnames[L->mode]);
+    buf_check(rp, &ref, &got, what);
+    if (!buf_tail_intact(&work2, lwc_intwino_work_size(&L->l, h, w))) report(rp, "%s: write past the work buffer", what);
+    buf_free(&ref); buf_free(&got); buf_free(&work); buf_free(&work2);
+}
+
+/* Every set, every value mode, the whole map and random row ranges (odd
+ * starts and ends included). */
+static void iw_shape(const IwShape *sh, uint64_t seed)
+{
+    Sets s = find_sets(&k_intwino);
+    for (int mode = 0; mode < TV_COUNT; mode++) {
+        TestRng r;
+        trng_seed(&r, seed * 16 + (uint64_t)mode);
+        IwLayer L = iw_layer(&r, sh->cin, sh->cout, mode);
+        ck_assert(L.l.wu != NULL);
+        Buf x = iw_input(&r, sh->cin, sh->h, sh->w, mode);
+        for (int rep = 0; rep < 4; rep++) {
+            int r0 = rep ? trng_range(&r, 0, sh->h - 1) : 0, r1 = rep ? trng_range(&r, r0 + 1, sh->h) : sh->h;
+            if (rep == 3 && sh->h > 2) { /* odd start and end */
+                r0 = 1;
+                r1 = sh->h - 1 - !(sh->h & 1);
+                if (r1 <= r0) r1 = r0 + 1;
+            }
+            for (int k = 0; k < s.n; k++) {
+                Report rp = { 0 };
+                iw_case(s.d[k], &L, &x, sh->h, sh->w, r0, r1, &rp);
+                CK_REPORT(rp);
+            }
+        }
+        buf_free(&x);
+        iw_layer_free(&L);
+    }
+}
+
+START_TEST(test_intwino_shapes)
+{
+    iw_shape(&k_iw_shapes[_i], 300 + (uint64_t)_i);
+}
+END_TEST
+
+START_TEST(test_intwino_random)
+{
+    TestRng r;
+    trng_seed(&r, 8000 + (uint64_t)_i);
+    IwShape sh = { trng_range(&r, 1, 40), trng_range(&r, 1, 21), trng_range(&r, 1, 23), trng_range(&r, 1, 23) };
+    iw_shape(&sh, 8100 + (uint64_t)_i);
+}
+END_TEST
+
+/* The public entry point (lwc_intwino_forward_rows) follows the CPU flags,
+ * and each set it picks equals the direct convolution. */
+START_TEST(test_intwino_entry)
+{
+    Sets s = find_sets(&k_intwino);
+    TestRng r;
+    trng_seed(&r, 42);
+    IwLayer L = iw_layer(&r, 19, 10, TV_EXTREME);
+    ck_assert(L.l.wu != NULL);
+    int h = 11, w = 9;
+    Buf x = iw_input(&r, 19, h, w, TV_EXTREME);
+    size_t ny = (size_t)L.l.cout * h * w;
+    Buf ref = buf_new(ny, sizeof(int16_t), 0), work = buf_new(LWC_MAX(lwc_intconv_work_size(&L.l, h, w), lwc_intwino_work_size(&L.l, h, w)), sizeof(int32_t), 0);
+    lwc_intconv_forward_range(&L.l, x.p, h, w, LWC_INT_ALL, 3 * w, 8 * w, ref.p, work.p);
+    for (int k = 0; k < s.n; k++) {
+        unsigned old = lwc_cpu_set_flags_mask(s.flags[k]);
+        Buf got = buf_new(ny, sizeof(int16_t), 0);
+        lwc_intwino_forward_rows(&L.l, x.p, h, w, 3, 5, got.p, work.p);
+        lwc_intwino_forward_rows(&L.l, x.p, h, w, 5, 8, got.p, work.p);
+        Report rp = { 0 };
+        buf_check(&rp, &ref, &got, s.name[k]);
+        CK_REPORT(rp);
+        buf_free(&got);
+        lwc_cpu_set_flags_mask(old);
+    }
+    buf_free(&x); buf_free(&ref); buf_free(&work);
+    iw_layer_free(&L);
+}
+END_TEST
+
+/* Layers past the bound get no Winograd weights: sum |w| * act + |bias|
+ * reaching 2^29 in one channel, a 1x1 layer, transformed weights past int16. */
+START_TEST(test_intwino_eligible)
+{
+    int16_t w[2 * 9];
+    int32_t bias[2] = { 0, 0 }, mult[2] = { 1, 1 };
+    uint8_t shift[2] = { 1, 1 };
+    for (int i = 0; i < 18; i++) w[i] = 2047;
+    LwcIntConv l = { .cin = 1, .cout = 2, .k = 3, .w = w, .bias = bias, .mult = mult, .shift = shift,
+                     .lo = -32768, .hi = 32767 };
+    int64_t s = 9 * 2047 * (int64_t)LWC_SYN_ACT_TEST;
+    bias[1] = (int32_t)(LWC_INTWINO_ACC_BOUND - 1 - s); /* the largest allowed */
+    ck_assert(lwc_intwino_eligible(&l, LWC_SYN_ACT_TEST));
+    bias[1] = -bias[1];
+    ck_assert(lwc_intwino_eligible(&l, LWC_SYN_ACT_TEST));
+    bias[1] = (int32_t)(LWC_INTWINO_ACC_BOUND - s); /* 2^29 exactly: out */
+    ck_assert(!lwc_intwino_eligible(&l, LWC_SYN_ACT_TEST));
+    bias[1] = -bias[1];
+    ck_assert(!lwc_intwino_eligible(&l, LWC_SYN_ACT_TEST));
+    bias[1] = 0;
+    ck_assert(!lwc_intwino_eligible(&l, 2 * LWC_SYN_ACT_TEST * 15)); /* a larger input range */
+    l.k = 1;
+    ck_assert(!lwc_intwino_eligible(&l, LWC_SYN_ACT_TEST));
+    l.k = 3;
+    for (int i = 0; i < 18; i++) w[i] = 10000; /* U' = 9 * 10000 > int16, though 90000 * 1 < 2^29 */
+    ck_assert(!lwc_intwino_eligible(&l, 1));
+    for (int i = 0; i < 18; i++) w[i] = 3640; /* 9 * 3640 = 32760: fits */
+    ck_assert(lwc_intwino_eligible(&l, 1));
+}
+END_TEST
+
+/* The C set with the last output of a call off by one code value. */
+static const LwcIntWinoDsp *g_iw_wrapped;
+
+static void iw_out_off(const int32_t *m, size_t ts, int n, int32_t bias, int32_t mult, int shift, int32_t lo,
+                       int32_t hi, int16_t *q)
+{
+    g_iw_wrapped->out(m, ts, n, bias, mult, shift, lo, hi, q);
+    q[0] ^= 1; /* row 0, column 0 of the chunk's first tile */
+}
+
+/* Each set against the C reference passes, its perturbed copy fails. */
+static void iw_selfcheck(void)
+{
+    Sets s = find_sets(&k_intwino);
+    TestRng r;
+    trng_seed(&r, 78);
+    IwLayer L = iw_layer(&r, 5, 6, TV_TYPICAL);
+    ck_assert(L.l.wu != NULL);
+    Buf x = iw_input(&r, 5, 7, 8, TV_TYPICAL);
+    for (int k = 0; k < s.n; k++) {
+        g_iw_wrapped = s.d[k];
+        LwcIntWinoDsp bad = *g_iw_wrapped;
+        bad.out = iw_out_off;
+        Report ok = { 0 }, fail = { 0 };
+        iw_case(s.d[k], &L, &x, 7, 8, 0, 7, &ok);
+        iw_case(&bad, &L, &x, 7, 8, 0, 7, &fail);
+        ck_assert_msg(!ok.fail && fail.fail, "intwino %s: harness %s", s.name[k],
+                      ok.fail ? ok.msg : "missed a wrong kernel");
+    }
+    buf_free(&x);
+    iw_layer_free(&L);
+}
+
 /* ==== self-check: the harness must see a wrong kernel ========================= */
 
 static void flip_lsb(float *v)
@@ -1121,6 +1373,8 @@ START_TEST(test_selfcheck_kernels)
     gemm_case(lwc_gemm_dsp(1), lwc_gemm_dsp(1), &g, &r, &gok);
     gemm_case(lwc_gemm_dsp(1), &gemm_bad, &g, &r, &gbad);
     ck_assert_msg(!gok.fail && gbad.fail, "gemm: harness %s", gok.fail ? gok.msg : "missed a wrong kernel");
+
+    if (_i == 0) iw_selfcheck();
 }
 END_TEST
 
@@ -1326,6 +1580,36 @@ static void bench_gemm(TestRng *r)
     buf_free(&g.a); buf_free(&g.b); buf_free(&g.c);
 }
 
+typedef struct IwBench { IwLayer L; Buf x, y, work; int h, w; } IwBench;
+
+static void bench_iw_forward(const void *d, void *ctx)
+{
+    IwBench *b = ctx;
+    lwc_intwino_forward_rows_dsp(d, &b->L.l, b->x.p, b->h, b->w, 0, b->h, b->y.p, b->work.p);
+}
+
+/* A whole layer of the shipped synthesis (96 -> 96 3x3) on a 24 x 96 band. */
+static void bench_intwino(TestRng *r)
+{
+    Sets s = find_sets(&k_intwino);
+    IwBench b = { .h = 24, .w = 96 };
+    b.L = iw_layer(r, 96, 96, TV_TYPICAL);
+    b.x = iw_input(r, 96, b.h, b.w, TV_TYPICAL);
+    b.y = buf_new((size_t)96 * b.h * b.w, sizeof(int16_t), 0);
+    b.work = buf_new(lwc_intwino_work_size(&b.L.l, b.h, b.w), sizeof(int32_t), 0);
+    if (b.L.l.wu) bench_row("intwino", "forward 96->96, 24x96", &s, bench_iw_forward, &b);
+    /* the direct layer's best set, for comparison */
+    Buf w2 = buf_new(lwc_intconv_work_size(&b.L.l, b.h, b.w), sizeof(int32_t), 0);
+    double t0 = lwc_now();
+    int n = 0;
+    for (; lwc_now() - t0 < 0.2; n++)
+        lwc_intconv_forward(&b.L.l, b.x.p, b.h, b.w, LWC_INT_ALL, b.y.p, w2.p);
+    printf("  %-8s %-26s %s %9.2f us (direct 3x3, for comparison)\n", "intconv", "forward 96->96, 24x96",
+           lwc_intconv_kernel_name(), (lwc_now() - t0) / n * 1e6);
+    buf_free(&w2); buf_free(&b.x); buf_free(&b.y); buf_free(&b.work);
+    iw_layer_free(&b.L);
+}
+
 static void run_bench(void)
 {
     TestRng r;
@@ -1334,6 +1618,7 @@ static void run_bench(void)
     bench_intconv(&r);
     bench_wpt(&r);
     bench_wino(&r);
+    bench_intwino(&r);
     bench_gemm(&r);
 }
 
@@ -1359,7 +1644,9 @@ static void print_flags(void)
         if (f & bit) printf(" %s", lwc_cpu_flag_name(bit) ? lwc_cpu_flag_name(bit) : "?");
     printf("\n");
     Sets si = find_sets(&k_intconv), sw = find_sets(&k_wpt), sc = find_sets(&k_wino), sg = gemm_sets();
+    Sets sx = find_sets(&k_intwino);
     print_sets("intconv", &si, ", bit-exact");
+    print_sets("intwino", &sx, ", bit-exact");
     print_sets("wpt", &sw, ", bit-exact");
     print_sets("winograd", &sc, ", bit-exact");
     print_sets("gemm", &sg, ", within a tolerance (not bit-exact by design)");
@@ -1385,6 +1672,10 @@ static Suite *checkasm_suite(void)
     tcase_add_loop_test(t, test_wino_kernels, 0, N_SIZES);
     tcase_add_loop_test(t, test_wino_entries, 0, N_WINO_CASES);
     tcase_add_loop_test(t, test_gemm_tolerance, 0, N_SIZES);
+    tcase_add_loop_test(t, test_intwino_shapes, 0, N_IW_SHAPES);
+    tcase_add_loop_test(t, test_intwino_random, 0, 24);
+    tcase_add_test(t, test_intwino_entry);
+    tcase_add_test(t, test_intwino_eligible);
     suite_add_tcase(s, t);
     return s;
 }
