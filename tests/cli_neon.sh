@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # NEON kernels of transforms/wpt.c and entropy/intconv.c vs the C reference,
-# bit for bit, on AArch64 under user-mode emulation. Cross-compiles
+# bit for bit, on AArch64 under user-mode emulation (and entropy/intwino.c's
+# exact Winograd, the C set there, vs the NEON direct convolution). Cross-compiles
 # tests/neon/neon_kernels.c with those two files (and wpt_enc.c),
 # common/alloc.c and common/cpu.c only (no Check, libpng, libjpeg or
 # OpenBLAS for arm64), with the main build's
@@ -38,8 +39,8 @@ fi
 CFLAGS=(-std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Wstrict-prototypes
         -Wmissing-prototypes -Wno-unused-parameter -ffp-contract=off -Werror
         -I"$SRC/include" -I"$SRC")
-SOURCES=(tests/neon/neon_kernels.c transforms/wpt.c transforms/wpt_enc.c entropy/intconv.c common/alloc.c
-         common/cpu.c)
+SOURCES=(tests/neon/neon_kernels.c transforms/wpt.c transforms/wpt_enc.c entropy/intconv.c entropy/intwino.c
+         common/alloc.c common/cpu.c)
 # FMADD/FMSUB/FNMADD/FNMSUB (scalar), FMLA/FMLS (vector), by element too.
 FUSED='[[:space:]](fmla|fmls|fmadd|fmsub|fnmadd|fnmsub)[[:space:]]'
 fail=0

@@ -1,8 +1,8 @@
 /* SIMD kernel sets vs the C reference, bit for bit, in a plain program (no
  * Check, no image libraries) so that it can be cross-compiled for AArch64
  * and run under qemu-user: tests/cli_neon.sh builds it with
- * transforms/wpt.c, transforms/wpt_enc.c, entropy/intconv.c, common/alloc.c
- * and common/cpu.c and nothing else.
+ * transforms/wpt.c, transforms/wpt_enc.c, entropy/intconv.c,
+ * entropy/intwino.c, common/alloc.c and common/cpu.c and nothing else.
  *
  * What it compares (the entry-point checks of tests/test_checkasm.c, on
  * more random shapes), selecting each set with lwc_cpu_set_flags_mask:
@@ -15,6 +15,10 @@
  *            layers, every parity, typical / extreme / all-min / all-max
  *            values (the pmaddwd-style overflow case included), vs the C
  *            reference; guards as above.
+ *   intwino: lwc_intwino_forward_rows (the exact integer Winograd; its C
+ *            set on AArch64) on 3x3 layers within its bound, inputs +-2047,
+ *            rows in random ranges, vs the direct convolution of the
+ *            default intconv set (NEON on AArch64).
  * It prints the kernel sets it compared. Built for AArch64 it fails unless
  * the NEON sets were selected (by default and by their mask bit), so a
  * build that silently fell back to C cannot pass.
@@ -27,6 +31,7 @@
 #include "common/common.h"
 #include "common/cpu.h"
 #include "entropy/intconv.h"
+#include "entropy/intwino.h"
 #include "transforms/wpt.h"
 
 #define GUARD 64
@@ -410,6 +415,79 @@ static Counts ic_run(const KernelSets *ks, int nrandom)
     return cnt;
 }
 
+/* ---- exact integer Winograd (entropy/intwino.c; the C set on AArch64) ------ */
+
+/* A 3x3 layer of shape s within the Winograd bound for inputs in +-2047
+ * (weights zeroed from a channel's end past it), inputs +-2047 (uniform or
+ * extreme): lwc_intwino_forward_rows over rows cut at random (odd rows
+ * too) equals the direct convolution of the selected intconv set. */
+static void iw_check_shape(const IcShape *s, uint64_t seed, int extreme, Counts *cnt)
+{
+    Rng r;
+    rng_seed(&r, seed);
+    int kk = 9 * s->cin, h = s->h, w = s->w;
+    size_t nw = (size_t)s->cout * kk, nx = (size_t)s->cin * h * w, ny = (size_t)s->cout * h * w;
+    int16_t *wt = alloc_guarded(nw, sizeof(int16_t)), *x = alloc_guarded(nx, sizeof(int16_t));
+    int32_t *bias = alloc_guarded((size_t)s->cout, sizeof(int32_t)), *mult = alloc_guarded((size_t)s->cout, sizeof(int32_t));
+    uint8_t *shift = alloc_guarded((size_t)s->cout, 1);
+    for (int o = 0; o < s->cout; o++) {
+        int64_t sum = 0;
+        for (int i = 0; i < kk; i++) {
+            int v = extreme ? (rng_u64(&r) & 1 ? 2047 : -2047) : rng_range(&r, -400, 400);
+            if ((sum + abs(v)) * 2047 >= LWC_INTWINO_ACC_BOUND) v = 0;
+            wt[(size_t)o * kk + i] = (int16_t)v;
+            sum += abs(v);
+        }
+        int32_t slack = (int32_t)(LWC_INTWINO_ACC_BOUND - 1 - sum * 2047);
+        bias[o] = extreme ? (rng_u64(&r) & 1 ? slack : -slack) : rng_range(&r, -100000, 100000);
+        mult[o] = rng_u64(&r) & 1 ? 1 : rng_range(&r, 1, 1 << 20);
+        shift[o] = (uint8_t)(mult[o] == 1 ? rng_range(&r, 1, 4) : rng_range(&r, 16, 40));
+    }
+    for (size_t i = 0; i < nx; i++) x[i] = (int16_t)(extreme ? (rng_u64(&r) & 1 ? 2047 : -2047) : rng_range(&r, -2047, 2047));
+    LwcIntConv l = { .cin = s->cin, .cout = s->cout, .k = 3, .w = wt, .bias = bias, .mult = mult,
+                     .shift = shift, .lo = -32768, .hi = 32767 };
+    CHECK(lwc_intwino_eligible(&l, 2047), "intwino: cin %d cout %d: layer not eligible", s->cin, s->cout);
+    l.wu = alloc_guarded(lwc_intwino_weight_count(&l), sizeof(int16_t));
+    lwc_intwino_weights(&l, l.wu);
+    size_t nwork = lwc_intconv_work_size(&l, h, w), nwork2 = lwc_intwino_work_size(&l, h, w);
+    int16_t *ref = alloc_guarded(ny, sizeof(int16_t)), *got = alloc_guarded(ny, sizeof(int16_t));
+    int32_t *work = alloc_guarded(nwork, sizeof(int32_t)), *work2 = alloc_guarded(nwork2, sizeof(int32_t));
+    memset(ref, 0x55, ny * sizeof(int16_t));
+    memset(got, 0x55, ny * sizeof(int16_t));
+    lwc_intconv_forward(&l, x, h, w, LWC_INT_ALL, ref, work);
+    int cut[4] = { 0, rng_range(&r, 0, h), rng_range(&r, 0, h), h };
+    if (cut[1] > cut[2]) { int t = cut[1]; cut[1] = cut[2]; cut[2] = t; }
+    for (int part = 0; part < 3; part++) lwc_intwino_forward_rows(&l, x, h, w, cut[part], cut[part + 1], got, work2);
+    size_t i = 0;
+    while (i < ny && got[i] == ref[i]) i++;
+    CHECK(i == ny, "intwino (%s) vs intconv %s: cin %d cout %d %dx%d cuts %d %d, %s: out[%zu] = %d, direct %d",
+          lwc_intwino_dsp(lwc_cpu_flags())->name, lwc_intconv_kernel_name(), s->cin, s->cout, h, w, cut[1], cut[2],
+          extreme ? "extreme" : "typical", i, i < ny ? got[i] : 0, i < ny ? ref[i] : 0);
+    CHECK(guard_ok(got, ny, sizeof(int16_t)) && guard_ok(work2, nwork2, sizeof(int32_t)),
+          "intwino: write past the output or work buffer");
+    cnt->calls += 3;
+    cnt->values += (long)ny;
+    cnt->shapes++;
+    lwc_free(wt); lwc_free(x); lwc_free(bias); lwc_free(mult); lwc_free(shift); lwc_free(l.wu);
+    lwc_free(ref); lwc_free(got); lwc_free(work); lwc_free(work2);
+}
+
+static Counts iw_run(int nrandom)
+{
+    Counts cnt = { 0, 0, 0 };
+    for (int s = 0; s < N_IC_SHAPES; s++)
+        if (k_ic_shapes[s].k == 3)
+            for (int e = 0; e < 2; e++) iw_check_shape(&k_ic_shapes[s], 500 + 2 * (uint64_t)s + e, e, &cnt);
+    Rng r;
+    rng_seed(&r, 7500);
+    for (int s = 0; s < nrandom; s++) {
+        IcShape sh = { rng_range(&r, 1, 40), rng_range(&r, 1, 21), 3, rng_range(&r, 1, 23), rng_range(&r, 1, 23),
+                       LWC_INT_ALL };
+        iw_check_shape(&sh, 9500 + (uint64_t)s, s & 1, &cnt);
+    }
+    return cnt;
+}
+
 /* ---- main ------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -440,6 +518,10 @@ int main(int argc, char **argv)
     printf("intconv: %ld shapes (%d fixed + %d random) x 4 value sets + madd-overflow, entry points "
            "forward, forward_range, 1x1_forward, 1x1_forward_range (1x1 only): %ld calls, %ld outputs compared\n",
            ci.shapes, N_IC_SHAPES, nrandom, ci.calls, ci.values);
+    Counts cx = iw_run(nrandom);
+    printf("intwino (%s): %ld 3x3 layers (typical and extreme, inputs +-2047), rows in 3 random ranges: "
+           "%ld calls, %ld outputs compared with the direct convolution\n",
+           lwc_intwino_dsp(lwc_cpu_flags())->name, cx.shapes, cx.calls, cx.values);
     printf("%s\n", g_fail ? "FAILED: outputs differ from the C reference (see above)"
                           : "ok: every output bit-identical to the C reference");
     return g_fail ? 1 : 0;
