@@ -433,14 +433,15 @@ const LwcIntWinoDsp *lwc_intwino_dsp(unsigned flags)
 
 /* ---- layer ------------------------------------------------------------------- */
 
-#define CHUNK_BYTES (96 * 1024)
+#define CHUNK_BYTES (128 * 1024)
 
-/* Tiles per chunk: V about CHUNK_BYTES, a multiple of 16. */
+/* Tiles per chunk: V about CHUNK_BYTES, a multiple of 16, at least 32 (two
+ * zmm of tiles per GEMM step). */
 static int chunk_tiles(const LwcIntConv *l, int ntile)
 {
     int npair = (l->cin + 1) / 2;
     int t = CHUNK_BYTES / (64 * npair) / 16 * 16;
-    t = LWC_MAX(t, 16);
+    t = LWC_MAX(t, 32);
     return LWC_MIN(t, round_up(LWC_MAX(ntile, 1), 16));
 }
 
