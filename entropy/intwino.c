@@ -14,7 +14,10 @@
  * reference in uint32, pmaddwd + paddd or vpdpwssd, never the saturating
  * vpdpwssds), the output transform in Z/2^32, Y' / 4 as an arithmetic shift
  * of the wrapped int32 (floor; exact when Y' = 4 * sum), and the same
- * requantisation as intconv.c. NEON uses the C reference. */
+ * requantisation as intconv.c. The input transform runs in 16-bit wrapping
+ * arithmetic (V is exact for inputs within +-2047: |V| <= 4 * 2047). The
+ * AVX-512 VNNI set shares the AVX2 set's transforms; NEON uses the C
+ * reference (no NEON kernels yet). */
 #include <string.h>
 
 #include "common/common.h"
