@@ -288,6 +288,54 @@ START_TEST(integer_synthesis_equals_whole_frame)
 }
 END_TEST
 
+/* A layer past the exact Winograd's bound (one bias raised to 2^29 in the
+ * file: still within the loader's 2^31) gets no Winograd weights and runs
+ * direct, beside Winograd layers; the banded result still equals the
+ * whole-frame oracle. */
+START_TEST(integer_synthesis_direct_layer_past_bound)
+{
+    uint8_t *buf;
+    size_t len;
+    LwcModel *m;
+    ck_assert_int_eq(lwc_net_random_model_flags(&k_arch, 29, 1, LWC_EXPORT_INT_SYNTHESIS, &buf, &len), 0);
+    static const char name[] = "syn_rb0.bias";
+    size_t nl = sizeof(name) - 1, at = 0;
+    for (size_t i = 2; i + nl + 2 <= len && !at; i++)
+        if (buf[i - 2] == nl && buf[i - 1] == 0 && !memcmp(buf + i, name, nl)) at = i + nl;
+    ck_assert(at && buf[at] == 2 /* i32 */ && buf[at + 1] == 1 /* ndim */);
+    size_t pay = at + 2 + 4;
+    uint32_t b = 1u << 29;
+    for (int k = 0; k < 4; k++) buf[pay + k] = (uint8_t)(b >> (8 * k)); /* little-endian */
+    ck_assert_int_eq(lwc_model_load(&m, buf, len), 0);
+    ck_assert(m->int_synthesis && m->syn_rb[0].bias[0] == (int32_t)b);
+    ck_assert(m->syn_rb[0].wu == NULL);
+    ck_assert(m->syn_in.wu != NULL && m->syn_rb[1].wu != NULL);
+    LwcGeom g;
+    lwc_geom_init(&g, 70, 61);
+    size_t n = (size_t)m->a.M * g.hy * g.wy;
+    int32_t *yq = malloc(n * sizeof(*yq));
+    TestRng r;
+    trng_seed(&r, 91);
+    for (size_t i = 0; i < n; i++) yq[i] = (int32_t)(trng_normal(&r) * 40);
+    LwcImage want, got;
+    ck_assert_int_eq(lwc_image_alloc(&want, g.w, g.h, 3, 8), 0);
+    isynth_whole(m, &g, yq, 5000, &want);
+    for (int rows = 1; rows <= 5; rows += 2)
+        for (int th = 1; th <= 2; th++) {
+            lwc_set_band_rows(rows);
+            ck_assert_int_eq(lwc_image_alloc(&got, g.w, g.h, 3, 8), 0);
+            ck_assert_int_eq(lwc_synthesize(m, &g, yq, 50.0, th, &got), 0);
+            ck_assert_msg(images_equal(&want, &got), "bands of %d rows, %d threads differ", rows, th);
+            lwc_image_free(&got);
+        }
+    lwc_image_free(&want);
+    lwc_set_band_rows(0);
+    free(yq);
+    lwc_model_free(&m);
+    lwc_free(buf);
+}
+END_TEST
+
 /* LWC_WPT_HALO latent rows around a band are enough for the packet
  * transform, both ways: every band of one latent row, cut out with its halo
  * and transformed alone, equals the whole-frame result. */
@@ -333,6 +381,7 @@ static Suite *bands_suite(void)
     tcase_add_loop_test(t, bands_and_threads_identical, 0, sizeof(k_sizes) / sizeof(k_sizes[0]));
     tcase_add_loop_test(t, banded_synthesis_equals_whole_frame, 0, sizeof(k_sizes) / sizeof(k_sizes[0]));
     tcase_add_loop_test(t, integer_synthesis_equals_whole_frame, 0, sizeof(k_sizes) / sizeof(k_sizes[0]));
+    tcase_add_test(t, integer_synthesis_direct_layer_past_bound);
     tcase_add_test(t, wpt_halo_is_enough);
     suite_add_tcase(s, t);
     return s;
