@@ -19,8 +19,8 @@
  * activations through the integer layers of entropy/intconv.h, whose every
  * kernel set gives the same bits (the 3x3 layers within the exporter's
  * 2^29 bound run as the exact integer Winograd F(2x2, 3x3) of
- * entropy/intwino.h, in tile rows at even band rows: the same bits as the
- * direct convolution, by construction); only the output coefficients become float
+ * entropy/intwino.h, in tile rows at even band rows, where it has a SIMD
+ * set: the same bits as the direct convolution, by construction); only the output coefficients become float
  * (one exact product each) for the inverse transform, whose lifting is
  * bit-exact too. So the pixels do not depend on the build or the CPU. */
 #include <string.h>
@@ -50,6 +50,7 @@ typedef struct Syn {
     const int16_t *ix;
     int16_t *iout;
     int ilo, ihi;         /* its output rows (band) */
+    int iwino;            /* 3x3 layers with Winograd weights run them (lwc_intwino_preferred) */
 } Syn;
 
 static int conv3_count(const LwcArch *a) { return 1 + 2 * a->B; }
@@ -226,7 +227,7 @@ static int il_task(void *arg, int task, int worker)
     int p0 = s->ilo * wy, p1 = s->ihi * wy, len = p1 - p0;
     int a = p0 + (int)((int64_t)len * task / ntask), b = p0 + (int)((int64_t)len * (task + 1) / ntask);
     int32_t *work = s->iwork + (size_t)worker * s->iwork_n;
-    if (s->il->wu) { /* 3x3 layer with exact Winograd weights: whole tile rows */
+    if (s->il->wu && s->iwino) { /* 3x3 layer with exact Winograd weights: whole tile rows */
         int ra = even_cut(s, task, ntask), rb = even_cut(s, task + 1, ntask);
         if (ra < rb) lwc_intwino_forward_rows(s->il, s->ix, s->n, wy, ra, rb, s->iout, work);
         return LWC_OK;
@@ -335,6 +336,7 @@ int lwc_synthesize(const LwcModel *m, const LwcGeom *g, const int32_t *yq, doubl
     float gain[1024];
     if (m->int_synthesis) {
         lwc_model_syn_igains_q(m, lwc_quality_x100(quality), s.ig);
+        s.iwino = lwc_intwino_preferred();
     } else {
         lwc_model_gains(m, quality, gain, s.igain);
         s.wino = lwc_conv_winograd(&m->gs_in);

@@ -556,6 +556,11 @@ void lwc_intwino_forward_rows_dsp(const LwcIntWinoDsp *d, const LwcIntConv *l, c
     }
 }
 
+int lwc_intwino_preferred(void)
+{
+    return lwc_intwino_dsp(lwc_cpu_flags()) != &k_dsp_c || !strcmp(lwc_intconv_kernel_name(), "c");
+}
+
 void lwc_intwino_forward_rows(const LwcIntConv *l, const int16_t *x, int h, int w, int r0, int r1,
                               int16_t *y, int32_t *work)
 {

@@ -68,6 +68,11 @@ typedef struct LwcIntWinoDsp {
  * lwc_intwino_dsp(lwc_cpu_flags()), or the C set while
  * lwc_intconv_force_reference(1) holds. */
 const LwcIntWinoDsp *lwc_intwino_dsp(unsigned flags);
+/* 1 when lwc_intwino_forward_rows would run a SIMD set, or the direct
+ * layers run their C reference too: where it returns 0 (AArch64, an x86
+ * with SSE2 only) the direct SIMD convolution is the faster of the two
+ * (same bits either way). */
+int lwc_intwino_preferred(void);
 void lwc_intwino_forward_rows_dsp(const LwcIntWinoDsp *d, const LwcIntConv *l, const int16_t *x, int h,
                                   int w, int r0, int r1, int16_t *y, int32_t *work);
 

@@ -1199,6 +1199,8 @@ START_TEST(test_intwino_entry)
     lwc_intconv_forward_range(&L.l, x.p, h, w, LWC_INT_ALL, 3 * w, 8 * w, ref.p, work.p);
     for (int k = 0; k < s.n; k++) {
         unsigned old = lwc_cpu_set_flags_mask(s.flags[k]);
+        /* the synthesis prefers it with a SIMD set, or with the direct C reference */
+        ck_assert_int_eq(lwc_intwino_preferred(), k > 0 || !strcmp(lwc_intconv_kernel_name(), "c"));
         Buf got = buf_new(ny, sizeof(int16_t), 0);
         lwc_intwino_forward_rows(&L.l, x.p, h, w, 3, 5, got.p, work.p);
         lwc_intwino_forward_rows(&L.l, x.p, h, w, 5, 8, got.p, work.p);
@@ -1208,6 +1210,10 @@ START_TEST(test_intwino_entry)
         buf_free(&got);
         lwc_cpu_set_flags_mask(old);
     }
+    unsigned old = lwc_cpu_set_flags_mask(LWC_CPU_SSE2 | LWC_CPU_NEON); /* a direct SIMD set, no intwino one */
+    if (strcmp(lwc_intconv_kernel_name(), "c") && lwc_intwino_dsp(lwc_cpu_flags()) == lwc_intwino_dsp(0))
+        ck_assert(!lwc_intwino_preferred());
+    lwc_cpu_set_flags_mask(old);
     buf_free(&x); buf_free(&ref); buf_free(&work);
     iw_layer_free(&L);
 }
