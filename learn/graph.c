@@ -19,6 +19,7 @@ struct LwcGraph {
     int level;            /* rate level of the run in progress */
     int exact;            /* y_hat = y: no quantisation (lwc_graph_set_exact) */
     int coder_like;       /* LWC_GRAPH_* flags (lwc_graph_set_coder_like) */
+    int direct;           /* 3x3 layers by im2col, not Winograd (lwc_graph_set_direct) */
     float scale_lv[LWC_SCALE_LEVELS], scale_bd[LWC_SCALE_LEVELS]; /* the coder's scale levels and their bounds */
     size_t hw;
     const LwcLatentTask *lt; /* latent search in progress (lwc_graph_latent_*), else NULL */
@@ -46,17 +47,27 @@ static float *buf(LwcGraph *g, size_t n)
 static const float *W(const LwcGraph *g, const LwcNetConv *c) { return g->n->params + c->w_off; }
 static const float *Bi(const LwcGraph *g, const LwcNetConv *c) { return c->b_off == (size_t)-1 ? NULL : g->n->params + c->b_off; }
 
+/* 3x3 stride-1 layers run forward and input-gradient through Winograd
+ * (transforms/layers.h), unless the graph is set to direct convolutions. */
+static int wino(const LwcGraph *g, const LwcNetConv *c) { return c->k == 3 && c->stride == 1 && !g->direct; }
+
 static void fwd(LwcGraph *g, const LwcNetConv *c, const float *x, int h, int w, float *y)
 {
-    lwc_conv2d_forward(x, 1, c->cin, h, w, W(g, c), Bi(g, c), c->cout, c->k, c->stride, y, g->work);
+    if (wino(g, c)) lwc_conv3x3_wino_forward(x, c->cin, h, w, W(g, c), Bi(g, c), c->cout, y, g->work);
+    else lwc_conv2d_forward(x, 1, c->cin, h, w, W(g, c), Bi(g, c), c->cout, c->k, c->stride, y, g->work);
 }
 
 /* grad == NULL: input gradient only (the latent search). */
 static void bwd(LwcGraph *g, const LwcNetConv *c, const float *x, const float *dy, int h, int w,
                 float *dx, float *grad)
 {
-    lwc_conv2d_backward(x, dy, 1, c->cin, h, w, W(g, c), c->cout, c->k, c->stride, dx, grad ? grad + c->w_off : NULL,
-                        !grad || c->b_off == (size_t)-1 ? NULL : grad + c->b_off, g->work);
+    float *dw = grad ? grad + c->w_off : NULL, *db = !grad || c->b_off == (size_t)-1 ? NULL : grad + c->b_off;
+    if (!wino(g, c)) {
+        lwc_conv2d_backward(x, dy, 1, c->cin, h, w, W(g, c), c->cout, c->k, c->stride, dx, dw, db, g->work);
+        return;
+    }
+    if (dw) lwc_conv2d_backward(x, dy, 1, c->cin, h, w, W(g, c), c->cout, 3, 1, NULL, dw, db, g->work);
+    if (dx) lwc_conv3x3_wino_backward_data(dy, c->cout, h, w, W(g, c), c->cin, dx, g->work);
 }
 
 static float rnd(float v) { return floorf(v + 0.5f); }
@@ -74,6 +85,7 @@ static size_t max_work(const LwcNet *n, int h, int w)
     m = LWC_MAX(m, lwc_conv2d_work_size(cmax, h, w, 3, 1));
     m = LWC_MAX(m, lwc_conv2d_work_size(cmax, h, w, 3, 2));
     m = LWC_MAX(m, lwc_conv2d_work_size(LWC_MAX(LWC_WPT_CHANNELS, n->ab), h, w, 1, 1));
+    m = LWC_MAX(m, lwc_conv3x3_wino_work_size(cmax, cmax, h, w));
     return m;
 }
 
@@ -121,6 +133,8 @@ int lwc_graph_create_rect(LwcGraph **out, const LwcNet *n, int width, int height
 }
 
 void lwc_graph_set_exact(LwcGraph *g, int on) { g->exact = on; }
+
+void lwc_graph_set_direct(LwcGraph *g, int on) { g->direct = on; }
 
 void lwc_graph_set_coder_like(LwcGraph *g, int flags)
 {

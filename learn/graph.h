@@ -24,6 +24,10 @@ int lwc_graph_create_rect(LwcGraph **g, const LwcNet *n, int width, int height);
 void lwc_graph_free(LwcGraph **g);
 /* on = 1: y_hat = y, unquantised (the rates are then meaningless): the
  * autoencoder's own distortion, the ceiling quantisation works under. */
+/* on: 3x3 stride-1 layers by im2col GEMMs (as before Winograd), for tests
+ * and benchmarks; the default runs their forward and input gradient through
+ * Winograd F(4x4, 3x3), equal up to float rounding. */
+void lwc_graph_set_direct(LwcGraph *g, int on);
 void lwc_graph_set_exact(LwcGraph *g, int on);
 /* Diagnostics of the integer coder's approximations, in rounding runs
  * (train = 0): means rounded to 1/16 as the coder's Q4 means, and scales

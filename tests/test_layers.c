@@ -354,6 +354,34 @@ START_TEST(test_conv_blas_matches_reference)
 }
 END_TEST
 
+/* The trainer's Winograd 3x3 forward and input gradient equal the direct
+ * convolution's (itself checked against a naive loop and by finite
+ * differences above) up to float rounding, at sizes that are not multiples
+ * of the 4x4 tile, with cin != cout. */
+static const struct { int cin, cout, h, w; } k_wino[] = { { 3, 5, 7, 9 }, { 16, 8, 4, 4 }, { 5, 12, 13, 6 }, { 24, 24, 32, 32 }, { 1, 1, 1, 1 } };
+
+START_TEST(test_conv3x3_winograd_matches_direct)
+{
+    int cin = k_wino[_i].cin, cout = k_wino[_i].cout, h = k_wino[_i].h, w = k_wino[_i].w;
+    size_t nx = (size_t)cin * h * w, ny = (size_t)cout * h * w;
+    TestRng r;
+    trng_seed(&r, 40 + _i);
+    float *x = falloc(nx), *wt = falloc((size_t)cout * cin * 9), *b = falloc(cout), *dy = falloc(ny);
+    float *y0 = falloc(ny), *y1 = falloc(ny), *dx0 = falloc(nx), *dx1 = falloc(nx);
+    float *work = falloc(LWC_MAX(lwc_conv2d_work_size(cin, h, w, 3, 1), lwc_conv3x3_wino_work_size(cin, cout, h, w)));
+    fill_normal(&r, x, nx); fill_normal(&r, wt, (size_t)cout * cin * 9); fill_normal(&r, b, cout); fill_normal(&r, dy, ny);
+    lwc_conv2d_forward(x, 1, cin, h, w, wt, b, cout, 3, 1, y0, work);
+    lwc_conv3x3_wino_forward(x, cin, h, w, wt, b, cout, y1, work);
+    assert_close_tensor(y1, y0, ny, 1e-5, "winograd y");
+    lwc_conv2d_backward(x, dy, 1, cin, h, w, wt, cout, 3, 1, dx0, NULL, NULL, work);
+    for (size_t i = 0; i < nx; i++) dx1[i] = 1e30f; /* overwritten, not accumulated */
+    lwc_conv3x3_wino_backward_data(dy, cout, h, w, wt, cin, dx1, work);
+    assert_close_tensor(dx1, dx0, nx, 1e-5, "winograd dx");
+    lwc_free(x); lwc_free(wt); lwc_free(b); lwc_free(dy); lwc_free(y0); lwc_free(y1);
+    lwc_free(dx0); lwc_free(dx1); lwc_free(work);
+}
+END_TEST
+
 START_TEST(test_conv_work_size)
 {
     ck_assert_uint_eq(lwc_conv2d_work_size(8, 10, 12, 1, 1), 0);
@@ -600,6 +628,7 @@ static Suite *layers_suite(void)
     tcase_add_loop_test(tc, test_conv_blas_matches_reference, 0,
                         N_CONV + (int)(sizeof(g_conv_big) / sizeof(g_conv_big[0])));
     tcase_add_test(tc, test_conv_work_size);
+    tcase_add_loop_test(tc, test_conv3x3_winograd_matches_direct, 0, sizeof(k_wino) / sizeof(k_wino[0]));
     suite_add_tcase(s, tc);
 
     TCase *te = tcase_create("elementwise");

@@ -43,6 +43,22 @@ void lwc_conv2d_backward(const float *x, const float *dy, int n, int cin,
                          int h, int w, const float *wt, int cout, int k, int s,
                          float *dx, float *dwt, float *dbias, float *work);
 
+/* --- 3x3 stride-1 conv2d through Winograd F(4x4, 3x3) (trainer) ---------
+ * The same maps as lwc_conv2d_forward / the dx of lwc_conv2d_backward for
+ * k = 3, s = 1, n = 1, up to float rounding (about 1e-6 relative), in about
+ * a third of the time at the trainer's shapes: the weights are transformed
+ * on each call (transforms/winograd.h), so they may change between calls.
+ * The weight gradient stays with lwc_conv2d_backward (dx = NULL). */
+
+/* Floats of work for either function at this shape. */
+size_t lwc_conv3x3_wino_work_size(int cin, int cout, int h, int w);
+/* y[cout][h][w] = conv3x3(x[cin][h][w], wt) + bias (bias may be NULL). */
+void lwc_conv3x3_wino_forward(const float *x, int cin, int h, int w, const float *wt,
+                              const float *bias, int cout, float *y, float *work);
+/* dx[cin][h][w] = dL/dx given dy[cout][h][w] (overwritten). */
+void lwc_conv3x3_wino_backward_data(const float *dy, int cout, int h, int w, const float *wt,
+                                    int cin, float *dx, float *work);
+
 /* --- activations (elementwise over count values) ------------------------ */
 
 /* x = max(x, 0), in place. */

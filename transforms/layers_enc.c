@@ -8,6 +8,7 @@
 #include "transforms/conv_dims.h"
 #include "transforms/gemm.h"
 #include "transforms/layers.h"
+#include "transforms/winograd.h"
 
 static void im2col(const LwcConvDims *d, const float *x, float *col) { lwc_im2col_rows(d, x, 0, d->ho, col); }
 
@@ -92,6 +93,56 @@ void lwc_conv2d_backward(const float *x, const float *dy, int n, int cin,
             col2im(&d, work, dxb);
         }
     }
+}
+
+/* --- 3x3 stride 1 through Winograd (see layers.h) ------------------------ */
+
+size_t lwc_conv3x3_wino_work_size(int cin, int cout, int h, int w)
+{
+    return lwc_wino_weight_floats(cin, cout) + 9 * (size_t)LWC_MAX(cin, cout) +
+           lwc_wino_work_floats(cin, cout, w, (h + 3) / 4);
+}
+
+/* u[36][no][ni] = G g G^T of the kernels g = wt[o][i] (flip = 0; no = cout,
+ * ni = cin) or of wt[i][o] turned by 180 degrees (flip = 1; no = cin, ni =
+ * cout: the input gradient's layer), as 9 multiply-adds per element over
+ * contiguous rows, which the compiler vectorises (the weights change every
+ * step, so this runs on every call). tmp: 9 * ni floats. */
+static void wino_weights(const float *wt, int cin, int cout, int flip, float *u, float *tmp)
+{
+    float c[36][9];
+    lwc_wino_weight_coefs(c);
+    int no = flip ? cin : cout, ni = flip ? cout : cin;
+    for (int o = 0; o < no; o++) {
+        for (int i = 0; i < ni; i++)
+            for (int k = 0; k < 9; k++)
+                tmp[(size_t)k * ni + i] = flip ? wt[((size_t)i * cin + o) * 9 + 8 - k] : wt[((size_t)o * cin + i) * 9 + k];
+        for (int e = 0; e < 36; e++) {
+            float *ue = u + ((size_t)e * no + o) * ni;
+            for (int i = 0; i < ni; i++) ue[i] = c[e][0] * tmp[i];
+            for (int k = 1; k < 9; k++) {
+                const float *t = tmp + (size_t)k * ni, ck = c[e][k];
+                for (int i = 0; i < ni; i++) ue[i] += ck * t[i];
+            }
+        }
+    }
+}
+
+void lwc_conv3x3_wino_forward(const float *x, int cin, int h, int w, const float *wt,
+                              const float *bias, int cout, float *y, float *work)
+{
+    float *u = work, *tmp = u + lwc_wino_weight_floats(cin, cout), *rest = tmp + 9 * (size_t)LWC_MAX(cin, cout);
+    wino_weights(wt, cin, cout, 0, u, tmp);
+    lwc_wino_conv3x3_rows(x, cin, h, w, u, bias, cout, 0, (h + 3) / 4, 0, h, y, (size_t)h * w, 0, rest);
+}
+
+/* dx = conv3x3(dy, wt') with wt'[ci][co] = wt[co][ci] turned by 180 degrees. */
+void lwc_conv3x3_wino_backward_data(const float *dy, int cout, int h, int w, const float *wt,
+                                    int cin, float *dx, float *work)
+{
+    float *u = work, *tmp = u + lwc_wino_weight_floats(cin, cout), *rest = tmp + 9 * (size_t)LWC_MAX(cin, cout);
+    wino_weights(wt, cin, cout, 1, u, tmp);
+    lwc_wino_conv3x3_rows(dy, cout, h, w, u, NULL, cin, 0, (h + 3) / 4, 0, h, dx, (size_t)h * w, 0, rest);
 }
 
 /* --- activations ---------------------------------------------------------- */

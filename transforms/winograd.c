@@ -40,6 +40,14 @@ static const double G[T][3] = {
 
 size_t lwc_wino_weight_floats(int cin, int cout) { return (size_t)E * cin * cout; }
 
+void lwc_wino_weight_coefs(float c[36][9])
+{
+    for (int i = 0; i < T; i++)
+        for (int l = 0; l < T; l++)
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++) c[i * T + l][a * 3 + b] = (float)(G[i][a] * G[l][b]);
+}
+
 void lwc_wino_weights(const float *wt, int cin, int cout, float *u)
 {
     for (int co = 0; co < cout; co++)

@@ -25,6 +25,9 @@
 
 /* Floats of transformed weights for a cin -> cout layer (36 * cout * cin). */
 size_t lwc_wino_weight_floats(int cin, int cout);
+/* c[e][3a + b] = G[e / 6][a] G[e % 6][b]: element e of G g G^T is the sum
+ * over the 9 taps of c[e][tap] g[tap] (the trainer's vectorised transform). */
+void lwc_wino_weight_coefs(float c[36][9]);
 /* u[36][cout][cin] = G g G^T of each 3x3 kernel of wt[cout][cin][3][3]. */
 void lwc_wino_weights(const float *wt, int cin, int cout, float *u);
 /* Floats of work for `tile_rows` rows of tiles at width w. */
