@@ -187,10 +187,7 @@ static inline int32_t load_pair(const int16_t *w)
 }
 
 /* --- AVX2 --- */
-#define AVX2_FN __attribute__((target("avx2")))
-#define AVX2_INLINE static inline __attribute__((target("avx2"), always_inline))
-
-#define MADD256(acc, x, wv) acc = _mm256_add_epi32(acc, _mm256_madd_epi16(x, wv))
+#include "entropy/intconv_x86.h"
 
 /* Outputs o..o+3 x tiles p..p+15: 8 named accumulators. */
 AVX2_FN static void gemm_avx2(const int16_t *u, int cinp, int ob, const int16_t *v, int n, int32_t *m)
@@ -228,31 +225,6 @@ AVX2_FN static void gemm_avx2(const int16_t *u, int cinp, int ob, const int16_t 
             _mm256_storeu_si256((__m256i *)(mo + 3 * n), a30);
             _mm256_storeu_si256((__m256i *)(mo + 3 * n + 8), a31);
         }
-}
-
-/* intconv.c's AVX2 requantisation: clamp(floor((v + half) / 2^s), lo, hi)
- * in 64-bit lanes, the arithmetic shift as ((t ^ m) >>> s) ^ m. */
-typedef struct RqAvx2 {
-    __m256i mult, half, lo, hi;
-    __m128i cnt;
-} RqAvx2;
-
-AVX2_INLINE __m256i rq_lanes_avx2(__m256i v, const RqAvx2 *q)
-{
-    __m256i t = _mm256_add_epi64(v, q->half);
-    __m256i m = _mm256_cmpgt_epi64(_mm256_setzero_si256(), t);
-    t = _mm256_xor_si256(_mm256_srl_epi64(_mm256_xor_si256(t, m), q->cnt), m);
-    t = _mm256_blendv_epi8(t, q->lo, _mm256_cmpgt_epi64(q->lo, t));
-    return _mm256_blendv_epi8(t, q->hi, _mm256_cmpgt_epi64(t, q->hi));
-}
-
-AVX2_INLINE __m128i rq8_avx2(__m256i acc, const RqAvx2 *q)
-{
-    __m256i ev = rq_lanes_avx2(_mm256_mul_epi32(acc, q->mult), q);
-    __m256i od = rq_lanes_avx2(_mm256_mul_epi32(_mm256_srli_epi64(acc, 32), q->mult), q);
-    __m256i r = _mm256_blend_epi32(ev, _mm256_slli_epi64(od, 32), 0xAA);
-    r = _mm256_packs_epi32(r, r);
-    return _mm256_castsi256_si128(_mm256_permute4x64_epi64(r, 0x08));
 }
 
 #define LD8(t) _mm256_loadu_si256((const __m256i *)(m + (t) * ts + p))
