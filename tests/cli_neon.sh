@@ -11,7 +11,11 @@
 # build under qemu-aarch64. The driver fails unless the NEON sets are the ones
 # selected. Run by ctest (label "slow", so only the plain pass of `make test`
 # runs it; about 40 s on two busy cores):
-#   bash tests/cli_neon.sh [LWC_PATH] [BUILD_DIR]      (both unused)
+# Then the whole decoder (every decode-only source, no BLAS, and
+# tools/decode_only.c) is cross-built and must decode the integer-synthesis
+# streams (tests/golden/is-*, and one made here with the shipped model) to
+# the same pixels as this machine's lwc_decode_only: conformance on AArch64.
+#   bash tests/cli_neon.sh [LWC_PATH] [BUILD_DIR]
 # Environment: CROSS_CC (default aarch64-linux-gnu-gcc), QEMU_AARCH64
 # (default qemu-aarch64), NEON_SHAPES (random shapes per area, default 200).
 # Skips (77) when the cross toolchain or qemu is missing or cannot build and
@@ -69,3 +73,41 @@ for opt in "-O2" "-O3 -DNDEBUG"; do
 done
 if (( fail )); then exit 1; fi
 echo "ok: NEON kernels bit-exact with the C reference at -O2 and -O3 (aarch64, qemu-user)"
+
+# The whole decoder on AArch64: identical pixels for integer-synthesis models.
+LWC=${1:-}
+NATIVE=${2:-}/lwc_decode_only
+if [[ -z $LWC || ! -x $LWC || ! -x $NATIVE ]]; then
+  echo "whole-decoder check skipped: needs LWC_PATH and BUILD_DIR/lwc_decode_only"
+  exit 0
+fi
+dir="$tmp/dec"
+mkdir -p "$dir"
+objs=()
+cd "$SRC" || exit 1
+for src in common/*.c entropy/*.c transforms/*.c codec/*.c tools/decode_only.c; do
+  [[ $src == *_enc.c ]] && continue
+  obj="$dir/$(echo "$src" | tr / _).o"
+  "$CROSS_CC" "${CFLAGS[@]}" -O2 -c "$SRC/$src" -o "$obj" 2> "$dir/cc.log" || { cat "$dir/cc.log"; echo "FAIL: $CROSS_CC $src"; exit 1; }
+  objs+=("$obj")
+done
+"$CROSS_CC" -static "${objs[@]}" -o "$dir/lwc_decode_only" -lm -pthread || { echo "FAIL: link the AArch64 decoder"; exit 1; }
+# one stream of the shipped model (an integer synthesis) on a 96x64 test card
+python3 - "$dir/card.ppm" <<'PY' || exit 1
+import math, sys
+w, h = 96, 64
+px = bytes(max(0, min(255, int(128 + 80 * math.sin(0.1 * x + 0.07 * y + c) + 17 * math.sin(1.3 * x * y + c)))) for y in range(h) for x in range(w) for c in range(3))
+open(sys.argv[1], 'wb').write(b'P6\n%d %d\n255\n' % (w, h) + px)
+PY
+"$LWC" encode "$dir/card.ppm" -o "$dir/card.lwc" -q 70 --model models/lwc-default.lwcm --quiet || { echo "FAIL: encode the card"; exit 1; }
+checks=0
+check() { # model stream
+  "$NATIVE" "$1" "$2" "$dir/native.pnm" || { echo "FAIL: native decode of $2"; fail=1; return; }
+  "$QEMU" "$dir/lwc_decode_only" "$1" "$2" "$dir/arm.pnm" || { echo "FAIL: AArch64 decode of $2"; fail=1; return; }
+  cmp -s "$dir/native.pnm" "$dir/arm.pnm" || { echo "FAIL: $2 decodes to other pixels on AArch64"; fail=1; }
+  checks=$((checks + 1))
+}
+for s in tests/golden/is-*.lwc; do check tests/golden/tiny-is.lwcm "$s"; done
+grep -q "synthesis: integer" <("$LWC" info --model models/lwc-default.lwcm) && check models/lwc-default.lwcm "$dir/card.lwc"
+if (( fail )); then exit 1; fi
+echo "ok: $checks integer-synthesis streams decode to the same pixels on AArch64 (qemu) as here"
