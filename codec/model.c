@@ -326,6 +326,8 @@ static int load_all(Parser *ps)
     int32_t *thr;
     LWC_FWD(get(ps, "scale_thr", LWC_DT_I32, LWC_NUM_SCALES, (void **)&thr));
     memcpy(m->scale_thr, thr, sizeof(m->scale_thr));
+    /* sorted: the scale index is a binary search over them */
+    for (int i = 1; i < LWC_NUM_SCALES; i++) LWC_RET_IF(thr[i] < thr[i - 1], LWC_ERR_CORRUPT);
     LWC_FWD(get_cdfs(ps, "gauss", &m->gauss, LWC_NUM_SCALES));
     LWC_FWD(get_cdfs(ps, "fact", &m->fact, fact_count(ps)));
     return m->version >= 4 ? load_int_synthesis(ps) : LWC_OK;

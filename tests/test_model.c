@@ -204,6 +204,12 @@ START_TEST(broken_gains_and_versions_are_refused)
         memcpy(x + tensor_payload(x, len, "zgain") + 4, &bad_f[k], 4);
         ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_CORRUPT);
     }
+    memcpy(x, b, len); /* scale thresholds out of order (the scale index is a binary search) */
+    int32_t t4;
+    memcpy(&t4, x + tensor_payload(x, len, "scale_thr") + 16, 4);
+    t4 -= 1000000;
+    memcpy(x + tensor_payload(x, len, "scale_thr") + 20, &t4, 4);
+    ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_CORRUPT);
     memcpy(x, b, len);
     x[4] = LWC_MODEL_VERSION_MAX + 1; /* a newer version */
     ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_VERSION);
