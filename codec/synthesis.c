@@ -190,6 +190,14 @@ static int run_convs(const Syn *s)
 
 /* ---- integer synthesis ---- */
 
+/* floor((v + 2^15) / 2^16) without shifting a negative number (as
+ * lwc_round_shift, inline: it runs once per latent value). */
+static inline int64_t round_shift16(int64_t v)
+{
+    int64_t t = v + 32768;
+    return t >= 0 ? t >> 16 : -((-t + 65535) >> 16);
+}
+
 /* a0 = clamp(round_shift(yq * ig, 16)) over the band region, 8 channels per
  * task, into the second part of ia ([t; a0]). */
 static int dequant_int_task(void *arg, int task, int worker)
@@ -200,7 +208,7 @@ static int dequant_int_task(void *arg, int task, int worker)
     for (int c = task * 8; c < LWC_MIN(s->m->a.M, task * 8 + 8); c++) {
         const int32_t *src = s->yq + c * hw + (size_t)s->e0 * s->g->wy;
         for (size_t i = 0; i < nw; i++) {
-            int64_t v = lwc_round_shift((int64_t)src[i] * s->ig[c], 16);
+            int64_t v = round_shift16((int64_t)src[i] * s->ig[c]);
             a0[c * nw + i] = (int16_t)LWC_CLAMP(v, -LWC_SYN_ACT, LWC_SYN_ACT);
         }
     }
@@ -246,25 +254,38 @@ static int int_conv(Syn *s, const LwcIntConv *l, const int16_t *x, int lo, int h
     return lwc_parallel(s->threads, s->threads * IL_TASKS_PER_THREAD, il_task, s);
 }
 
-/* t += the residual, held to +-LWC_SYN_ACT, over rows [lo, hi). */
-static void residual_add(const Syn *s, int lo, int hi)
+/* t += the residual, held to +-LWC_SYN_ACT, over rows [ilo, ihi), 8
+ * channels per task. */
+static int residual_task(void *arg, int task, int worker)
 {
-    size_t nw = (size_t)s->n * s->g->wy, p0 = (size_t)lo * s->g->wy, p1 = (size_t)hi * s->g->wy;
-    for (int c = 0; c < s->m->a.D; c++)
+    const Syn *s = arg;
+    size_t nw = (size_t)s->n * s->g->wy, p0 = (size_t)s->ilo * s->g->wy, p1 = (size_t)s->ihi * s->g->wy;
+    for (int c = task * 8; c < LWC_MIN(s->m->a.D, task * 8 + 8); c++)
         for (size_t i = c * nw + p0; i < c * nw + p1; i++) {
             int v = s->ia[i] + s->iy[i];
             s->ia[i] = (int16_t)LWC_CLAMP(v, -LWC_SYN_ACT, LWC_SYN_ACT);
         }
+    return LWC_OK;
 }
 
-/* Output coefficients (int16 units of syn.oscale) to floats for the transform. */
-static void int_output(const Syn *s)
+static int residual_add(Syn *s, int lo, int hi)
 {
+    s->ilo = lo;
+    s->ihi = hi;
+    return lwc_parallel(s->threads, (s->m->a.D + 7) / 8, residual_task, s);
+}
+
+/* Output coefficients (int16 units of syn.oscale) to floats for the
+ * transform, 8 channels per task. */
+static int output_task(void *arg, int task, int worker)
+{
+    const Syn *s = arg;
     size_t nw = (size_t)s->n * s->g->wy, lq = (size_t)s->nq * s->g->wy, q = (size_t)(s->q0 - s->e0) * s->g->wy;
-    for (int c = 0; c < LWC_WPT_CHANNELS; c++) {
+    for (int c = task * 8; c < LWC_MIN(LWC_WPT_CHANNELS, task * 8 + 8); c++) {
         float k = s->m->syn_oscale[c];
         for (size_t i = 0; i < lq; i++) s->o[c * lq + i] = (float)s->iy[c * nw + q + i] * k;
     }
+    return LWC_OK;
 }
 
 static int run_convs_int(Syn *s)
@@ -280,11 +301,10 @@ static int run_convs_int(Syn *s)
         LWC_FWD(int_conv(s, &m->syn_rb[2 * b], s->ia, lo, hi, s->ir));
         layer_rows(s, 2 + 2 * b, &lo, &hi);
         LWC_FWD(int_conv(s, &m->syn_rb[2 * b + 1], s->ir, lo, hi, s->iy));
-        residual_add(s, lo, hi);
+        LWC_FWD(residual_add(s, lo, hi));
     }
     LWC_FWD(int_conv(s, &m->syn_out, s->ia, q, q + s->nq, s->iy));
-    int_output(s);
-    return LWC_OK;
+    return lwc_parallel(s->threads, LWC_WPT_CHANNELS / 8, output_task, s);
 }
 
 /* Inverse packet transform of colour channel `task` over the 1x1 region. */
