@@ -201,10 +201,25 @@ int lwc_gemm_is_reference(void) { return active_dsp() == &g_reference; }
 
 const char *lwc_gemm_kernel_name(void) { return active_dsp()->name; }
 
+#ifdef LWC_HAVE_BLAS
+/* OpenBLAS's pthread build starts its worker threads when it loads, and
+ * they poll for work with sched_yield for about 0.1 s (its thread timeout)
+ * before they sleep: in a short process, such as one `lwc decode`, that is
+ * a second core spent spinning (measured: 0.9 s of system time in 10 CLI
+ * decodes of a Kodak image, 118 -> 95 ms each on 2 cores without it). With
+ * one thread they are never used, so stop them; OpenBLAS starts them again
+ * itself if a caller asks for more threads. Weak: builds of OpenBLAS
+ * without the function simply keep their threads. */
+extern void blas_thread_shutdown_(void) __attribute__((weak));
+static atomic_int g_blas_threads_stopped;
+#endif
+
 void lwc_gemm_set_threads(int n)
 {
 #ifdef LWC_HAVE_BLAS
     openblas_set_num_threads(n < 1 ? 1 : n);
+    if (n <= 1 && blas_thread_shutdown_ && !atomic_exchange(&g_blas_threads_stopped, 1)) blas_thread_shutdown_();
+    if (n > 1) atomic_store(&g_blas_threads_stopped, 0);
 #else
     (void)n;
 #endif

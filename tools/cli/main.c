@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "tools/cli/cli.h"
+#include "transforms/gemm.h"
 
 typedef struct Cmd {
     const char *name;
@@ -31,6 +32,9 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     if (argc < 2) { usage(stderr); return 2; }
+    /* lwc splits work over its own threads: stop OpenBLAS's now, before a
+     * model loads, rather than let them spin through a short command */
+    lwc_gemm_set_threads(1);
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) { usage(stdout); return 0; }
     if (!strcmp(argv[1], "--version")) { printf("lwc %s\n", lwc_version()); return 0; }
     for (size_t i = 0; i < sizeof(k_cmds) / sizeof(k_cmds[0]); i++)
