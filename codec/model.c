@@ -1,7 +1,6 @@
 /* .lwcm model files: parsing with bounds checks, validation, writing. */
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/common.h"
@@ -238,20 +237,11 @@ static int load_zgains(Parser *ps)
 
 /* Every output channel's accumulator provably fits int32 for inputs in
  * [-LWC_SYN_ACT, LWC_SYN_ACT]: sum |w| * LWC_SYN_ACT + |bias| < 2^31. */
-static int syn_layer_fits(const LwcIntConv *l)
-{
-    int K = l->cin * l->k * l->k;
-    for (int o = 0; o < l->cout; o++) {
-        int64_t s = 0;
-        for (int i = 0; i < K; i++) s += abs(l->w[(size_t)o * K + i]);
-        if (s * LWC_SYN_ACT + llabs((long long)l->bias[o]) > INT32_MAX) return 0;
-    }
-    return 1;
-}
+static int syn_layer_fits(const LwcIntConv *l) { return lwc_intconv_max_acc(l, LWC_SYN_ACT) <= INT32_MAX; }
 
 /* A 3x3 synthesis layer runs as an exact integer Winograd F(2x2, 3x3) when
  * its every channel has sum |w| * LWC_SYN_ACT + |bias| < 2^29 (the
- * exporter's bound, LWC_SYN_ACC_BOUND); otherwise it stays direct. */
+ * exporter's bound, LWC_INTWINO_ACC_BOUND); otherwise it stays direct. */
 static int add_int_winograd(LwcModel *m, LwcIntConv *l)
 {
     l->wu = NULL;
@@ -416,13 +406,23 @@ int lwc_model_ztable(const LwcModel *m, int quality_x100)
     return (int)((q * (m->a.L - 1) + 5000) / 10000) * m->a.Nz;
 }
 
+/* The two rate levels around quality_x100, l and l + 1 (l when L = 1), and
+ * the weight f / 10000 of the upper one, in integers. */
+static void level_frac(int L, int quality_x100, int64_t *l, int64_t *f)
+{
+    int64_t q = LWC_CLAMP(quality_x100, 0, 10000), t = q * (L - 1);
+    *l = t / 10000;
+    *f = t % 10000;
+    if (L == 1) *l = 0, *f = 0;
+    else if (*l >= L - 1) *l = L - 2, *f = 10000;
+}
+
 /* Row interpolation of a Q16 table [L][n] at quality_x100 in exact integer
  * arithmetic: levels l and l + 1 weighted 10000 - f and f. */
 static void interp_q16(const int32_t *tab, int L, int n, int quality_x100, int32_t *out)
 {
-    int64_t q = LWC_CLAMP(quality_x100, 0, 10000), t = q * (L - 1), l = t / 10000, f = t % 10000;
-    if (L == 1) l = 0, f = 0;
-    else if (l >= L - 1) l = L - 2, f = 10000;
+    int64_t l, f;
+    level_frac(L, quality_x100, &l, &f);
     for (int c = 0; c < n; c++) {
         int64_t a = tab[l * n + c], b = L > 1 ? tab[(l + 1) * n + c] : a;
         out[c] = (int32_t)((a * (10000 - f) + b * f + 5000) / 10000);
@@ -477,9 +477,8 @@ static int64_t mul_exp2_q24(int64_t x, int64_t y)
 void lwc_model_syn_igains_q(const LwcModel *m, int quality_x100, int32_t *ig)
 {
     int M = m->a.M, L = m->a.L;
-    int64_t q = LWC_CLAMP(quality_x100, 0, 10000), t = q * (L - 1), l = t / 10000, f = t % 10000;
-    if (L == 1) l = 0, f = 0;
-    else if (l >= L - 1) l = L - 2, f = 10000;
+    int64_t l, f;
+    level_frac(L, quality_x100, &l, &f);
     for (int c = 0; c < M; c++) {
         int64_t a = m->syn_igain[l * M + c], b = L > 1 ? m->syn_igain[(l + 1) * M + c] : a, v;
         if (f == 0 || a == b) v = a;

@@ -41,10 +41,6 @@
 #define LWC_MODEL_VERSION_MAX 4 /* 3: one z density (Nz tables) per rate level; 4: integer synthesis */
 #define LWC_SYN_ACT 2047 /* the integer synthesis' activations lie in [-LWC_SYN_ACT, LWC_SYN_ACT] */
 #define LWC_SYN_IGAIN_MAX (1 << 30) /* bound of syn.igain */
-/* The exporter keeps every integer-synthesis channel's sum |w| * LWC_SYN_ACT
- * + |bias| below 2^29 (the loader requires only 2^31): then 4 * acc fits
- * int32 too, which an exact integer Winograd F(2x2, 3x3) needs. */
-#define LWC_SYN_ACC_BOUND 536870912.0
 #define LWC_ZIGAIN_ONE 65536 /* zigain's fixed point: Q16 */
 #define LWC_ZIN_FRAC 4 /* fraction bits of h_s's input in version-2 models */
 

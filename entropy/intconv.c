@@ -30,6 +30,7 @@
  * no longer grows with the image: ~64 KiB per layer instead of
  * 4*(cin*k*k+1)*h*w bytes (14 MiB for hs1 on a Kodak image). */
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/common.h"
@@ -75,6 +76,18 @@ static inline int64_t round_shift(int64_t v, int s)
 }
 
 int64_t lwc_round_shift(int64_t v, int s) { return round_shift(v, s); }
+
+int64_t lwc_intconv_max_acc(const LwcIntConv *l, int act)
+{
+    int K = l->cin * l->k * l->k;
+    int64_t worst = 0;
+    for (int o = 0; o < l->cout; o++) {
+        int64_t sum = 0, b = l->bias[o];
+        for (int i = 0; i < K; i++) sum += abs(l->w[(size_t)o * K + i]);
+        worst = LWC_MAX(worst, sum * act + (b < 0 ? -b : b));
+    }
+    return worst;
+}
 
 /* ---- C reference GEMM ----------------------------------------------------- */
 

@@ -51,6 +51,10 @@ void lwc_intconv_forward_range(const LwcIntConv *l, const int16_t *x, int h, int
 void lwc_intconv_1x1_forward_range(const LwcIntConv *l, const int16_t *x, int npos, int pbeg, int pend,
                                    int16_t *y, int32_t *work);
 
+/* The largest |acc| any output channel can reach for inputs in [-act, act]:
+ * max over o of sum_i |w[o][i]| * act + |bias[o]| (exact, 64-bit). */
+int64_t lwc_intconv_max_acc(const LwcIntConv *l, int act);
+
 /* Nearest-neighbour 2x upsampling of a planar int16 map. */
 void lwc_int_upsample2(const int16_t *x, int c, int h, int w, int16_t *y);
 

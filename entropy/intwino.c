@@ -37,7 +37,6 @@ static int round_up(int v, int m) { return (v + m - 1) / m * m; }
 
 /* ---- weights ---------------------------------------------------------------- */
 
-static int64_t llabs64(int64_t v) { return v < 0 ? -v : v; }
 
 /* U' = G' g G'^T of one 3x3 kernel, in int32. */
 static void wino_kernel(const int16_t *g, int32_t u[16])
@@ -61,11 +60,9 @@ static void wino_kernel(const int16_t *g, int32_t u[16])
 int lwc_intwino_eligible(const LwcIntConv *l, int act)
 {
     if (l->k != 3 || l->cin < 1 || l->cout < 1 || act < 0) return 0;
+    if (lwc_intconv_max_acc(l, act) >= LWC_INTWINO_ACC_BOUND) return 0;
     int kk = 9 * l->cin;
     for (int o = 0; o < l->cout; o++) {
-        int64_t s = 0;
-        for (int i = 0; i < kk; i++) s += llabs64(l->w[(size_t)o * kk + i]);
-        if (s * act + llabs64(l->bias[o]) >= LWC_INTWINO_ACC_BOUND) return 0;
         for (int c = 0; c < l->cin; c++) {
             int32_t u[16];
             wino_kernel(l->w + (size_t)o * kk + 9 * c, u);

@@ -6,6 +6,7 @@
 
 #include "common/common.h"
 #include "entropy/cdf.h"
+#include "entropy/intwino.h"
 #include "learn/rng.h"
 #include "learn/model_write.h"
 #include "learn/net.h"
@@ -289,7 +290,9 @@ static double acc_bound(const int16_t *wq, int32_t bias, int K, int o, int inmax
  * units of s_out[o], clamped to [lo, hi]. Folding s_in into the weights lets
  * one layer take inputs of mixed fixed-point formats. inmax > 0: inputs are
  * bounded by inmax and every channel's accumulator must provably stay below
- * LWC_SYN_ACC_BOUND (a channel that would not gets a coarser weight scale). */
+ * LWC_INTWINO_ACC_BOUND, 2^29 (the loader requires only 2^31; below 2^29,
+ * 4 * acc fits int32 too, which the exact integer Winograd needs), and a
+ * channel that would not gets a coarser weight scale. */
 static int put_iconv_raw(LwcModelWriter *w, const char *name, const float *wf, const float *bf, int cin,
                          int cout, int k, const float *s_in, const float *s_out, int lo, int hi, int inmax)
 {
@@ -308,7 +311,7 @@ static int put_iconv_raw(LwcModelWriter *w, const char *name, const float *wf, c
                 wq[(size_t)o * K + i] = (int16_t)floor(wf[(size_t)o * K + i] * (double)s_in[i / kk] / sw + 0.5);
             double b = bf ? floor(bf[o] / sw + 0.5) : 0;
             bq[o] = (int32_t)LWC_CLAMP(b, -1073741824.0, 1073741824.0);
-            if (inmax <= 0 || acc_bound(wq, bq[o], K, o, inmax) < LWC_SYN_ACC_BOUND) break;
+            if (inmax <= 0 || acc_bound(wq, bq[o], K, o, inmax) < LWC_INTWINO_ACC_BOUND) break;
         }
         fixed_ratio(sw / s_out[o], &mq[o], &sq[o]);
     }
