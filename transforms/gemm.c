@@ -217,9 +217,18 @@ static atomic_int g_blas_threads_stopped;
 void lwc_gemm_set_threads(int n)
 {
 #ifdef LWC_HAVE_BLAS
-    openblas_set_num_threads(n < 1 ? 1 : n);
-    if (n <= 1 && blas_thread_shutdown_ && !atomic_exchange(&g_blas_threads_stopped, 1)) blas_thread_shutdown_();
-    if (n > 1) atomic_store(&g_blas_threads_stopped, 0);
+    n = n < 1 ? 1 : n;
+    /* Asking again for one thread once they are stopped would start them
+     * again (openblas_set_num_threads re-initialises its thread server):
+     * the CLI asks at start-up and lwc_open asks again. */
+    if (n == 1 && atomic_load(&g_blas_threads_stopped) && openblas_get_num_threads() == 1) return;
+    openblas_set_num_threads(n);
+    if (n == 1 && blas_thread_shutdown_) {
+        blas_thread_shutdown_();
+        atomic_store(&g_blas_threads_stopped, 1);
+    } else {
+        atomic_store(&g_blas_threads_stopped, 0);
+    }
 #else
     (void)n;
 #endif
