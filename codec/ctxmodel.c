@@ -96,18 +96,6 @@ void lwc_ctx_hyper_range(LwcCtx *c, int k, int p0, int p1, int worker)
         lwc_intconv_forward_range(&m->hs1, c->in, c->hy, c->wy, LWC_INT_ALL, p0, p1, c->hyper, work);
 }
 
-/* Scale index: the number of thresholds below the predicted log-scale, i.e.
- * the smallest level >= scale (capped at the last level). */
-static uint8_t scale_index(const int32_t *thr, int16_t v)
-{
-    int lo = 0, hi = LWC_NUM_SCALES - 1;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (thr[mid] < v) lo = mid + 1; else hi = mid;
-    }
-    return (uint8_t)lo;
-}
-
 void lwc_ctx_params_tail(LwcCtx *c, int s, int npos, int p0, int p1, int32_t *mu, uint8_t *idx, int32_t *work)
 {
     const LwcModel *m = c->m;
@@ -118,7 +106,7 @@ void lwc_ctx_params_tail(LwcCtx *c, int s, int npos, int p0, int p1, int32_t *mu
     for (int ch = 0; ch < c->ms; ch++)
         for (size_t i = (size_t)ch * npos + p0; i < (size_t)ch * npos + p1; i++) {
             mu[i] = c->out[i];
-            idx[i] = scale_index(m->scale_thr, c->out[n + i]);
+            idx[i] = m->scale_lut[c->out[n + i] + 32768]; /* the scale index (model.h) */
         }
 }
 

@@ -152,6 +152,32 @@ static int get_iconv(Parser *ps, const char *name, LwcIntConv *c, int cin, int c
     return LWC_OK;
 }
 
+/* Guides for the tables of a set that codes many symbols (cdf.h). */
+static int add_guides(LwcModel *m, LwcCdfSet *s)
+{
+    s->guides = lwc_malloc_array((size_t)s->count * (LWC_CDF_GUIDE + 1), sizeof(*s->guides));
+    LWC_RET_IF(!s->guides, LWC_ERR_NOMEM);
+    if (track(m, s->guides)) { lwc_free(s->guides); s->guides = NULL; return LWC_ERR_NOMEM; }
+    for (int t = 0; t < s->count; t++)
+        lwc_cdf_guide_build(s->data + s->starts[t], (int)s->sizes[t], s->guides + (size_t)t * (LWC_CDF_GUIDE + 1));
+    return LWC_OK;
+}
+
+/* The scale index of every int16 value: the first threshold >= v (binary
+ * search order), capped at the last level. */
+static int add_scale_lut(LwcModel *m)
+{
+    m->scale_lut = lwc_malloc_array(65536, 1);
+    LWC_RET_IF(!m->scale_lut, LWC_ERR_NOMEM);
+    if (track(m, m->scale_lut)) { lwc_free(m->scale_lut); m->scale_lut = NULL; return LWC_ERR_NOMEM; }
+    int k = 0;
+    for (int v = -32768; v <= 32767; v++) {
+        while (k < LWC_NUM_SCALES - 1 && m->scale_thr[k] < v) k++;
+        m->scale_lut[v + 32768] = (uint8_t)k;
+    }
+    return LWC_OK;
+}
+
 /* A table set is valid when every cdf is strictly increasing from 0 to 1<<16. */
 static int get_cdfs(Parser *ps, const char *name, LwcCdfSet *s, int count)
 {
@@ -316,9 +342,11 @@ static int load_all(Parser *ps)
     int32_t *thr;
     LWC_FWD(get(ps, "scale_thr", LWC_DT_I32, LWC_NUM_SCALES, (void **)&thr));
     memcpy(m->scale_thr, thr, sizeof(m->scale_thr));
-    /* sorted: the scale index is a binary search over them */
+    /* sorted: the scale index is the first threshold >= the prediction */
     for (int i = 1; i < LWC_NUM_SCALES; i++) LWC_RET_IF(thr[i] < thr[i - 1], LWC_ERR_CORRUPT);
+    LWC_FWD(add_scale_lut(m));
     LWC_FWD(get_cdfs(ps, "gauss", &m->gauss, LWC_NUM_SCALES));
+    LWC_FWD(add_guides(m, &m->gauss));
     LWC_FWD(get_cdfs(ps, "fact", &m->fact, fact_count(ps)));
     return m->version >= 4 ? load_int_synthesis(ps) : LWC_OK;
 }

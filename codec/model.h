@@ -93,6 +93,7 @@ struct LwcModel {
     LwcIntConv ctx[LWC_MAX_SLICES];  /* 3x3 over anchors: M/S -> Cc */
     LwcIntConv p0[LWC_MAX_SLICES], p1[LWC_MAX_SLICES], p2[LWC_MAX_SLICES];
     int32_t scale_thr[LWC_NUM_SCALES]; /* log-scale thresholds (p2 units) */
+    uint8_t *scale_lut;              /* [65536]: scale index of int16 v at v + 32768 */
     LwcCdfSet gauss;                 /* LWC_NUM_SCALES tables */
     LwcCdfSet fact;                  /* Nz tables */
     /* storage */

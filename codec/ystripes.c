@@ -143,7 +143,8 @@ static int decode_task(void *arg, int k, int worker)
             int tn, off;
             int32_t sym;
             const uint32_t *cdf = lwc_cdf_table(&d->m->gauss, p->idx[i], &tn, &off);
-            r = lwc_cdf_decode_value(&dec, cdf, tn, off, &sym);
+            const uint16_t *guide = d->m->gauss.guides + (size_t)p->idx[i] * (LWC_CDF_GUIDE + 1);
+            r = lwc_cdf_decode_value_guided(&dec, cdf, guide, tn, off, &sym);
             if (r == LWC_OK && (sym > LWC_Y_SYM_MAX || sym < -LWC_Y_SYM_MAX)) r = LWC_ERR_CORRUPT;
             if (r != LWC_OK) break;
             p->vals[i] = sym * 16 + p->mu[i];

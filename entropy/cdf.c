@@ -14,15 +14,35 @@ int lwc_cdf_validate(const uint32_t *cdf, int n)
     return LWC_OK;
 }
 
-int lwc_cdf_lookup(const uint32_t *cdf, int n, uint32_t slot)
+/* The s in [lo, hi) with cdf[s] <= slot < cdf[s+1], given cdf[lo] <= slot < cdf[hi]. */
+static inline int search(const uint32_t *cdf, int lo, int hi, uint32_t slot)
 {
-    int lo = 0, hi = n;  /* invariant: cdf[lo] <= slot < cdf[hi] */
     while (hi - lo > 1) {
         int mid = lo + (hi - lo) / 2;
         if (cdf[mid] <= slot) lo = mid;
         else hi = mid;
     }
     return lo;
+}
+
+int lwc_cdf_lookup(const uint32_t *cdf, int n, uint32_t slot) { return search(cdf, 0, n, slot); }
+
+void lwc_cdf_guide_build(const uint32_t *cdf, int n, uint16_t *guide)
+{
+    int s = 0;
+    for (int j = 0; j < LWC_CDF_GUIDE; j++) {
+        uint32_t slot = (uint32_t)j << LWC_CDF_GUIDE_SHIFT;
+        while (cdf[s + 1] <= slot) s++;
+        guide[j] = (uint16_t)s;
+    }
+    guide[LWC_CDF_GUIDE] = (uint16_t)(n - 1);
+}
+
+int lwc_cdf_lookup_guided(const uint32_t *cdf, const uint16_t *guide, uint32_t slot)
+{
+    /* cdf[guide[j]] <= slot, and slot < ((j+1) << SHIFT) < cdf[guide[j+1] + 1] */
+    const uint16_t *g = guide + (slot >> LWC_CDF_GUIDE_SHIFT);
+    return search(cdf, g[0], g[1] + 1, slot);
 }
 
 /* ---- values with escape ---- */
@@ -61,6 +81,20 @@ int lwc_cdf_decode_value(LwcRansDec *d, const uint32_t *cdf, int n, int offset, 
         *v = (int32_t)(lo + s);
         return LWC_OK;
     }
+    return get_escape(d, lo, hi, v);
+}
+
+int lwc_cdf_decode_value_guided(LwcRansDec *d, const uint32_t *cdf, const uint16_t *guide, int n, int offset,
+                                int32_t *v)
+{
+    int s = lwc_cdf_lookup_guided(cdf, guide, lwc_rans_dec_peek(d));
+    lwc_rans_dec_advance(d, cdf[s], cdf[s + 1] - cdf[s]);
+    if (s < n - 1) { /* the common case first: n and offset were checked when the table was loaded */
+        *v = s - offset;
+        return LWC_OK;
+    }
+    int64_t lo, hi;
+    LWC_FWD(lwc_cdf_value_range(n, offset, &lo, &hi));
     return get_escape(d, lo, hi, v);
 }
 

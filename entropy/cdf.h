@@ -37,6 +37,7 @@ typedef struct LwcCdfSet {
     int32_t *offsets;
     uint32_t *data;
     uint32_t data_len;
+    uint16_t *guides; /* NULL, or count x (LWC_CDF_GUIDE + 1): each table's guide */
 } LwcCdfSet;
 
 /* Table t of a set: its cdf, with *n symbols and values offset by *offset. */
@@ -65,12 +66,25 @@ int lwc_cdf_validate(const uint32_t *cdf, int n);
 /* The symbol s with cdf[s] <= slot < cdf[s+1] (binary search); slot < 1<<16. */
 int lwc_cdf_lookup(const uint32_t *cdf, int n, uint32_t slot);
 
+/* A guide narrows that search for a table used for many symbols: entry j
+ * (0 <= j < LWC_CDF_GUIDE) is the symbol holding slot j << LWC_CDF_GUIDE_SHIFT,
+ * and entry LWC_CDF_GUIDE is n - 1. The symbol of any slot in bucket j then
+ * lies in [guide[j], guide[j+1]], usually a single symbol, so the lookup
+ * mostly needs no search at all. Same result as lwc_cdf_lookup. */
+#define LWC_CDF_GUIDE_SHIFT 8
+#define LWC_CDF_GUIDE ((int)(LWC_RANS_TOTAL >> LWC_CDF_GUIDE_SHIFT))
+void lwc_cdf_guide_build(const uint32_t *cdf, int n, uint16_t *guide);
+int lwc_cdf_lookup_guided(const uint32_t *cdf, const uint16_t *guide, uint32_t slot);
+
 /* Queue / decode one value with the table (see "Value coding" above).
  * Encode returns LWC_ERR_INVAL (made sticky in e) if lo or hi falls outside
  * int32, else the encoder's status. Decode returns 0 or LWC_ERR_CORRUPT / LWC_ERR_INVAL;
  * truncation shows up in d->err (see lwc_rans_dec_finish). */
 int lwc_cdf_encode_value(LwcRansEnc *e, const uint32_t *cdf, int n, int offset, int32_t v);
 int lwc_cdf_decode_value(LwcRansDec *d, const uint32_t *cdf, int n, int offset, int32_t *v);
+/* The same through the table's guide (lwc_cdf_guide_build). */
+int lwc_cdf_decode_value_guided(LwcRansDec *d, const uint32_t *cdf, const uint16_t *guide, int n, int offset,
+                                int32_t *v);
 
 /* The 64 scale levels of the Gaussian conditional, log-spaced from 0.11 to
  * 256: levels[i] = exp(log(0.11) + i * (log(256) - log(0.11)) / 63). The

@@ -6,10 +6,7 @@
 #include "common/mem.h"
 #include "rans.h"
 
-#define MASK (LWC_RANS_TOTAL - 1)
-
-/* Next renormalisation word, or 0 (and a sticky TRUNCATED) past the end. */
-static uint32_t dec_word(LwcRansDec *d)
+uint32_t lwc_rans_dec_word(LwcRansDec *d)
 {
     if (d->p == d->end || d->end - d->p < 4) {  /* p == end may be NULL */
         if (!d->err) d->err = LWC_ERR_TRUNCATED;
@@ -33,19 +30,6 @@ int lwc_rans_dec_init(LwcRansDec *d, const uint8_t *buf, size_t size)
     if (x < LWC_RANS_L || x >> 63) return d->err = LWC_ERR_CORRUPT;
     d->state = x;
     return LWC_OK;
-}
-
-uint32_t lwc_rans_dec_peek(const LwcRansDec *d)
-{
-    return (uint32_t)(d->state & MASK);
-}
-
-void lwc_rans_dec_advance(LwcRansDec *d, uint32_t start, uint32_t freq)
-{
-    uint64_t x = d->state;
-    x = freq * (x >> LWC_RANS_PREC) + (x & MASK) - start;
-    if (x < LWC_RANS_L) x = x << 32 | dec_word(d);
-    d->state = x;
 }
 
 uint32_t lwc_rans_dec_get_bits(LwcRansDec *d, int nbits)

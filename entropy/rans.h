@@ -90,10 +90,23 @@ typedef struct LwcRansDec {
  * state is outside [L, 1<<63). On error d is still safe to use (and keeps
  * the error in d->err). */
 int lwc_rans_dec_init(LwcRansDec *d, const uint8_t *buf, size_t size);
+/* The next renormalisation word, or 0 (and a sticky TRUNCATED) past the
+ * end; for the inline advance below. */
+uint32_t lwc_rans_dec_word(LwcRansDec *d);
 /* The current slot, in [0, 1<<16). */
-uint32_t lwc_rans_dec_peek(const LwcRansDec *d);
-/* Consume the symbol (start, freq) that contains the peeked slot. */
-void lwc_rans_dec_advance(LwcRansDec *d, uint32_t start, uint32_t freq);
+static inline uint32_t lwc_rans_dec_peek(const LwcRansDec *d)
+{
+    return (uint32_t)(d->state & (LWC_RANS_TOTAL - 1));
+}
+/* Consume the symbol (start, freq) that contains the peeked slot. Inline:
+ * it runs once per coded symbol. */
+static inline void lwc_rans_dec_advance(LwcRansDec *d, uint32_t start, uint32_t freq)
+{
+    uint64_t x = d->state;
+    x = freq * (x >> LWC_RANS_PREC) + (x & (LWC_RANS_TOTAL - 1)) - start;
+    if (x < LWC_RANS_L) x = x << 32 | lwc_rans_dec_word(d);
+    d->state = x;
+}
 /* Read nbits (1..16) raw bits written by lwc_rans_enc_put_bits. */
 uint32_t lwc_rans_dec_get_bits(LwcRansDec *d, int nbits);
 /* After the last symbol: d->err if set, else LWC_ERR_CORRUPT unless the

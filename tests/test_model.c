@@ -185,6 +185,26 @@ START_TEST(syn_igains_follow_the_geometric_path)
 }
 END_TEST
 
+/* The scale-index table equals its definition: the first threshold >= v,
+ * by binary search, capped at the last level. */
+START_TEST(scale_lut_matches_the_thresholds)
+{
+    uint8_t *buf;
+    size_t len;
+    LwcModel *m = load("models/lwc-default.lwcm", &buf, &len);
+    for (int v = -32768; v <= 32767; v++) {
+        int lo = 0, hi = LWC_NUM_SCALES - 1;
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            if (m->scale_thr[mid] < v) lo = mid + 1; else hi = mid;
+        }
+        ck_assert_int_eq(m->scale_lut[v + 32768], lo);
+    }
+    lwc_model_free(&m);
+    free(buf);
+}
+END_TEST
+
 START_TEST(broken_gains_and_versions_are_refused)
 {
     uint8_t *b;
@@ -286,6 +306,7 @@ static Suite *model_suite(void)
     tcase_add_test(t, zigain_interpolation_is_exact);
     tcase_add_test(t, version1_model_keeps_z_unscaled);
     tcase_add_test(t, broken_gains_and_versions_are_refused);
+    tcase_add_test(t, scale_lut_matches_the_thresholds);
     tcase_add_test(t, integer_synthesis_is_checked);
     tcase_add_test(t, syn_igains_follow_the_geometric_path);
     tcase_add_test(t, layer_table_matches_models);

@@ -421,6 +421,35 @@ START_TEST(test_cdf_lookup)
 }
 END_TEST
 
+/* The guided lookup finds, for every slot, the symbol the plain search
+ * finds (checked against the definition too), on tables of every shape:
+ * two symbols, one dominant symbol, thousands of frequency-1 symbols. */
+START_TEST(test_cdf_lookup_guided)
+{
+    static const int sizes[] = { 2, 3, 17, 256, 300, 4000, 65535 };
+    TestRng r;
+    trng_seed(&r, 77);
+    double *pmf = malloc(65535 * sizeof(double));
+    uint32_t *cdf = malloc(65536 * sizeof(uint32_t));
+    uint16_t guide[LWC_CDF_GUIDE + 1];
+    for (size_t t = 0; t < sizeof(sizes) / sizeof(sizes[0]); t++)
+        for (int kind = 0; kind < PMF_KINDS; kind++) {
+            int n = sizes[t];
+            make_pmf(&r, n, kind, pmf);
+            ck_assert_int_eq(lwc_cdf_from_pmf(pmf, n, cdf), 0);
+            lwc_cdf_guide_build(cdf, n, guide);
+            ck_assert_int_eq(guide[LWC_CDF_GUIDE], n - 1);
+            for (uint32_t slot = 0; slot < LWC_RANS_TOTAL; slot++) {
+                int s = lwc_cdf_lookup_guided(cdf, guide, slot);
+                ck_assert(cdf[s] <= slot && slot < cdf[s + 1]);
+                ck_assert_int_eq(s, lwc_cdf_lookup(cdf, n, slot));
+            }
+        }
+    free(pmf);
+    free(cdf);
+}
+END_TEST
+
 /* ---- Gaussian tables ---- */
 
 START_TEST(test_scale_levels)
@@ -754,6 +783,7 @@ static Suite *rans_suite(void)
     tcase_add_test(tc, test_cdf_near_optimal);
     tcase_add_test(tc, test_cdf_from_pmf_rejects);
     tcase_add_test(tc, test_cdf_lookup);
+    tcase_add_test(tc, test_cdf_lookup_guided);
     tcase_add_test(tc, test_scale_levels);
     tcase_add_test(tc, test_gaussian_tables);
     tcase_add_test(tc, test_gaussian_clamp);
