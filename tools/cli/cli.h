@@ -24,6 +24,9 @@ int lwc_cli_read_all(const char *path, size_t cap, uint8_t **buf, size_t *size);
 int lwc_cli_write_atomic(const char *path, const uint8_t *buf, size_t size, int allow_tty);
 /* 1 when both paths name the same existing file. */
 int lwc_cli_same_file(const char *a, const char *b);
+/* The folder of the running executable (/proc/self/exe), without a
+ * trailing '/': 0, or -1 when it cannot be read. */
+int lwc_cli_exe_dir(char *dir, size_t size);
 /* Load the model: explicit path, else $LWC_MODEL, else the shipped model
  * next to the executable (../models) or in the install data dir. On failure
  * prints the error and returns NULL. */

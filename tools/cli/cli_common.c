@@ -88,6 +88,17 @@ int lwc_cli_same_file(const char *a, const char *b)
     return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+int lwc_cli_exe_dir(char *dir, size_t size)
+{
+    ssize_t n = size > 1 ? readlink("/proc/self/exe", dir, size - 1) : -1;
+    if (n <= 0) return -1;
+    dir[n] = 0;
+    char *slash = strrchr(dir, '/');
+    if (!slash) return -1;
+    slash[slash == dir] = 0; /* "/lwc" -> "/" */
+    return 0;
+}
+
 static int try_load(LwcModel **m, const char *path)
 {
     return access(path, R_OK) ? LWC_ERR_IO : lwc_model_load_file(m, path);
@@ -107,11 +118,7 @@ LwcModel *lwc_cli_load_model(const char *cmd, const char *path)
         return m;
     }
     char exe[PATH_MAX], cand[PATH_MAX + 64];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        char *slash = strrchr(exe, '/');
-        if (slash) *slash = 0;
+    if (lwc_cli_exe_dir(exe, sizeof(exe)) == 0) {
         snprintf(cand, sizeof(cand), "%s/../models/%s", exe, DEFAULT_MODEL);
         if (try_load(&m, cand) == LWC_OK) return m;
         snprintf(cand, sizeof(cand), "%s/../share/lwc/%s", exe, DEFAULT_MODEL);
