@@ -1,5 +1,6 @@
 /* Video in and out through libavformat / libavcodec / libswscale; see
- * cli_libav.h. */
+ * cli_libav.h. Built as the plugin lwc-libav.so, whose only exported symbol
+ * is lwc_av_plugin_api (the build hides every other one). */
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -681,4 +682,25 @@ void lwc_av_writer_close(LwcAvWriter **wp)
     free(w->path);
     free(w);
     *wp = NULL;
+}
+
+/* ---- the plugin's entry point */
+
+static const LwcAvApi k_api = {
+    .input_wanted = lwc_av_input_wanted,
+    .reader_open = lwc_av_reader_open,
+    .reader_next = lwc_av_reader_next,
+    .reader_close = lwc_av_reader_close,
+    .is_pattern = lwc_av_is_pattern,
+    .output_wanted = lwc_av_output_wanted,
+    .writer_open = lwc_av_writer_open,
+    .writer_frame = lwc_av_writer_frame,
+    .writer_finish = lwc_av_writer_finish,
+    .writer_desc = lwc_av_writer_desc,
+    .writer_close = lwc_av_writer_close,
+};
+
+__attribute__((visibility("default"))) const LwcAvApi *lwc_av_plugin_api(int abi_version)
+{
+    return abi_version == LWC_AV_PLUGIN_ABI ? &k_api : NULL;
 }

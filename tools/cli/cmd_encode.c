@@ -412,7 +412,8 @@ static int read_image(const EncOpts *o, LwcCliInput *in, LwcImage *img)
             lwc_free_buffer(buf);
         }
     }
-    if (r < 0) return lwc_cli_error("encode", "cannot read '%s': %s", o->in, err);
+    const char *av = lwc_av_plugin_error(); /* set when a probe as video could not run */
+    if (r < 0) return lwc_cli_error("encode", "cannot read '%s': %s%s%s", o->in, err, av ? "; not tried as video: " : "", av ? av : "");
     if (img->bit_depth == 16 && !o->quiet)
         fprintf(stderr, "lwc encode: note: 16-bit input is coded at 8-bit precision\n");
     return 0;
