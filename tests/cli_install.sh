@@ -43,7 +43,7 @@ pc=$(find "$P" -name lwc.pc)
 [[ -n $pc && $pc = "$P"/lib*/pkgconfig/lwc.pc ]] || die "no lib*/pkgconfig/lwc.pc under $P"
 libdir=$(dirname "$(dirname "$pc")")
 for f in bin/lwc include/lwc.h share/lwc/lwc-default.lwcm "${libdir#"$P/"}"/liblwc.a \
-         "${libdir#"$P/"}"/liblwc.so "${libdir#"$P/"}"/liblwc.so.0; do
+         "${libdir#"$P/"}"/liblwc.so "${libdir#"$P/"}"/liblwc.so.0 "${libdir#"$P/"}"/lwc/lwc-libav.so; do
   [[ -e $P/$f ]] || die "$f was not installed"
 done
 diff <(sort "$tmp/manifest") <(find "$P" \( -type f -o -type l \) | sort) > /dev/null ||
@@ -157,6 +157,23 @@ if [[ -x $BUILD/tests/lwc_test_mkmodel ]]; then
   [[ $got = "$want" ]] || die "moved lwc did not load ../share/lwc next to it: '$got', wanted '$want'"
 fi
 ok "installed lwc codes docs/sample.png from another folder with ../share/lwc/lwc-default.lwcm"
+
+# ---- ... and reads video through its plugin, LIBDIR/lwc/lwc-libav.so: that of
+# the moved copy for the moved lwc (glibc's LD_DEBUG=files names it)
+cp "$ROOT/docs/sample.png" "$tmp/elsewhere/f1.png"
+for p in "$P" "$M"; do
+  ( cd "$tmp/elsewhere" && env -u LWC_MODEL -u LWC_LIBAV_PLUGIN LD_DEBUG=files "$p/bin/lwc" encode 'f%d.png' -o v.lwcv &&
+    env -u LWC_MODEL -u LWC_LIBAV_PLUGIN "$p/bin/lwc" decode v.lwcv -o v.mkv ) > "$tmp/cli.log" 2>&1 ||
+    die "$p/bin/lwc: PNG sequence to .lwcv to .mkv: $(grep -v '^ *[0-9]*:' "$tmp/cli.log" | tail -n 3)"
+  [[ -s $tmp/elsewhere/v.mkv ]] || die "$p/bin/lwc wrote no v.mkv"
+  got=$(sed -n 's/^ *[0-9]*:[[:space:]]*file=\([^ ]*lwc-libav\.so\) .*dynamically loaded.*/\1/p' "$tmp/cli.log" | head -n 1)
+  if [[ -n $got ]]; then # glibc
+    want=${libdir/"$P"/"$p"}/lwc/lwc-libav.so
+    [[ $(realpath "$got") = "$(realpath "$want")" ]] || die "$p/bin/lwc loaded the plugin $got, not $want"
+  fi
+  rm -f "$tmp/elsewhere/v.lwcv" "$tmp/elsewhere/v.mkv"
+done
+ok "installed lwc (and a moved copy) read a PNG sequence and write MKV through ${libdir#"$P/"}/lwc/lwc-libav.so"
 
 # ---- make uninstall removes exactly the manifest's files, then refuses
 uninstall() { env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s --no-print-directory -C "$ROOT" uninstall INSTALL_MANIFEST="$tmp/manifest"; }
