@@ -6,7 +6,8 @@
 #   make fuzz   only the libFuzzer runs (tests/cli_fuzz.sh), FUZZ_SECONDS per harness
 #   make fuzz-ffmpeg   the FFmpeg codec wrapper under libFuzzer (needs build/ffmpeg)
 #   make install PREFIX=DIR   build, then install bin/lwc, lib/liblwc.{a,so}, lib/pkgconfig/lwc.pc,
-#               include/lwc.h, share/lwc/lwc-default.lwcm under DIR (default /usr/local)
+#               lib/lwc/lwc-libav.so (the CLI's FFmpeg plugin), include/lwc.h,
+#               share/lwc/lwc-default.lwcm under DIR (default /usr/local)
 #   make uninstall   remove exactly the files the last `make install` wrote
 # Other targets: build, clean, deps.
 
@@ -68,8 +69,9 @@ fuzz-ffmpeg: deps-fuzz
 	bash tests/fuzz/ffmpeg-codec-fuzz.sh $(BUILD)
 
 # --prefix: PREFIX wins over the prefix the tree was configured with. The CLI
-# finds its model next to itself (../share/lwc) and lwc.pc is relocatable, so
-# nothing needs rebuilding for a new prefix.
+# finds its model and its FFmpeg plugin next to itself (../share/lwc,
+# ../lib/lwc) and lwc.pc is relocatable, so nothing needs rebuilding for a
+# new prefix.
 install: build
 	cmake --install $(BUILD) --prefix "$(PREFIX)"
 	@cp $(BUILD)/install_manifest.txt $(INSTALL_MANIFEST)
