@@ -8,6 +8,7 @@
 #include "learn/rng.h"
 #include "entropy/cdf.h"
 #include "learn/graph.h"
+#include "learn/tablefit.h"
 #include "transforms/layers.h"
 #include "transforms/wpt.h"
 
@@ -143,6 +144,13 @@ void lwc_graph_set_coder_like(LwcGraph *g, int flags)
     if (lwc_gauss_table_bounds(lv, LWC_SCALE_LEVELS, b) < 0) memcpy(b, lv, sizeof(b));
     for (int i = 0; i < LWC_SCALE_LEVELS; i++) g->scale_lv[i] = (float)lv[i], g->scale_bd[i] = (float)b[i];
     g->coder_like = flags;
+}
+
+void lwc_graph_fit_tables(const LwcGraph *g, LwcTableFit *f)
+{
+    size_t my = (size_t)g->n->a.M * g->hw;
+    for (size_t i = 0; i < my; i++)
+        lwc_tablefit_add(f, lwc_tablefit_index(f, exp(g->ls[i])), (long)rnd(g->y[i] - rnd(g->mu[i] * 16) / 16));
 }
 
 /* The coder's view of a mean and log-scale (lwc_graph_set_coder_like). */

@@ -10,6 +10,7 @@
 #include "learn/rng.h"
 #include "learn/model_write.h"
 #include "learn/net.h"
+#include "learn/tablefit.h"
 
 static size_t add_conv(LwcNetConv *c, size_t *off, int cin, int cout, int k, int stride, int bias)
 {
@@ -420,7 +421,7 @@ static void cdf_put(LwcModelWriter *w, const char *name, const CdfBuild *b)
     snprintf(nm, sizeof(nm), "%s.data", name); lwc_mw_tensor(w, nm, LWC_DT_U32, 1, &b->len, b->data);
 }
 
-static int put_tables(LwcModelWriter *w, const LwcNet *n)
+static int put_tables(LwcModelWriter *w, const LwcNet *n, const LwcTableFit *fit)
 {
     double *pmf = lwc_malloc_array(MAX_TAB, sizeof(double));
     LWC_RET_IF(!pmf, LWC_ERR_NOMEM);
@@ -432,7 +433,7 @@ static int put_tables(LwcModelWriter *w, const LwcNet *n)
      * bits (not the next level up, which cost 1 % at the lowest rate) */
     int r = lwc_gauss_table_bounds(levels, LWC_NUM_SCALES, bounds);
     for (int i = 0; i < LWC_NUM_SCALES && r == LWC_OK; i++) {
-        int R, cnt = lwc_gaussian_pmf(levels[i], &R, pmf, MAX_TAB);
+        int R, cnt = lwc_tablefit_pmf(fit, i, pmf, MAX_TAB, &R);
         r = cnt < 0 ? cnt : cdf_add(&g, pmf, cnt, R);
         thr[i] = (int32_t)floor(log(bounds[i]) * 256.0 + 0.5);
     }
@@ -506,7 +507,8 @@ static int put_zgains(LwcModelWriter *w, const LwcNet *n)
     return LWC_OK;
 }
 
-int lwc_net_export_flags(const LwcNet *n, const float *act_max, int flags, uint8_t **out, size_t *size)
+int lwc_net_export_fitted(const LwcNet *n, const float *act_max, int flags, const LwcTableFit *fit, uint8_t **out,
+                          size_t *size)
 {
     const LwcArch *a = &n->a;
     LWC_RET_IF(a->Ch + a->M + a->Cc > 2048 || a->P > 2048, LWC_ERR_INVAL);
@@ -531,11 +533,16 @@ int lwc_net_export_flags(const LwcNet *n, const float *act_max, int flags, uint8
     if (put_zgains(&w, n)) { lwc_mw_free(&w); return LWC_ERR_NOMEM; }
     put_group(&w, n, t, count, LWC_GROUP_SYNTHESIS);
     int r = put_int_layers(&w, n, act_max);
-    if (r == LWC_OK) r = put_tables(&w, n);
+    if (r == LWC_OK) r = put_tables(&w, n, fit);
     if (r == LWC_OK && (flags & LWC_EXPORT_INT_SYNTHESIS)) r = put_int_synthesis(&w, n, act_max);
     if (r == LWC_OK) r = lwc_mw_finish(&w, out, size);
     lwc_mw_free(&w);
     return r;
+}
+
+int lwc_net_export_flags(const LwcNet *n, const float *act_max, int flags, uint8_t **out, size_t *size)
+{
+    return lwc_net_export_fitted(n, act_max, flags, NULL, out, size);
 }
 
 int lwc_net_export(const LwcNet *n, const float *act_max, uint8_t **out, size_t *size)

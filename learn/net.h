@@ -89,6 +89,11 @@ int lwc_net_from_model(LwcNet *n, const LwcModel *m);
  * float one. */
 #define LWC_EXPORT_INT_SYNTHESIS 1
 int lwc_net_export_flags(const LwcNet *n, const float *act_max, int flags, uint8_t **out, size_t *size);
+/* The same with y's tables fitted to counted symbols (tablefit.h); fit NULL:
+ * the Gaussian tables, as lwc_net_export_flags. */
+struct LwcTableFit;
+int lwc_net_export_fitted(const LwcNet *n, const float *act_max, int flags, const struct LwcTableFit *fit,
+                          uint8_t **out, size_t *size);
 /* lwc_net_export_flags with flags 0: float synthesis only. */
 int lwc_net_export(const LwcNet *n, const float *act_max, uint8_t **out, size_t *size);
 

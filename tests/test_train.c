@@ -13,6 +13,9 @@
 #include "testutil.h"
 #include "tools/train/data.h"
 #include "learn/graph.h"
+#include "learn/likelihood.h"
+#include "learn/net.h"
+#include "learn/tablefit.h"
 #include "tools/train/trainer.h"
 #include "transforms/gemm.h"
 
@@ -790,6 +793,86 @@ START_TEST(encoder_runs_the_analysis_branch)
 }
 END_TEST
 
+/* Fitted tables: the Gaussian when nothing was counted, the counts (made
+ * symmetric) once they outweigh the prior, escapes beyond the support, and
+ * each table's share of scales at the export's bounds. */
+START_TEST(fitted_tables_follow_the_counts)
+{
+    static double g[4096], p[4096];
+    LwcTableFit f;
+    ck_assert_int_eq(lwc_tablefit_init(&f), 0);
+    double lv[LWC_SCALE_LEVELS];
+    lwc_scale_levels(lv);
+    for (int k = 0; k < LWC_SCALE_LEVELS; k += 9) {
+        int R, R2, n = lwc_gaussian_pmf(lv[k], &R, g, 4096);
+        ck_assert_int_eq(lwc_tablefit_pmf(NULL, k, p, 4096, &R2), n);
+        ck_assert_int_eq(R2, R);
+        for (int i = 0; i < n; i++) ck_assert(p[i] == g[i]);
+        ck_assert_int_eq(lwc_tablefit_pmf(&f, k, p, 4096, &R2), n); /* nothing counted */
+        for (int i = 0; i < n; i++) ck_assert_double_eq_tol(p[i], g[i], 1e-15);
+        ck_assert_int_eq(lwc_tablefit_index(&f, f.bound[k]), k);
+        if (k + 1 < LWC_SCALE_LEVELS) ck_assert_int_eq(lwc_tablefit_index(&f, f.bound[k] * 1.0001), k + 1);
+    }
+    int k = 20, R;
+    for (int i = 0; i < 1000000; i++) lwc_tablefit_add(&f, k, i % 10 < 6 ? 0 : i % 10 < 9 ? 1 : 100000);
+    int n = lwc_tablefit_pmf(&f, k, p, 4096, &R);
+    ck_assert_int_eq(lwc_tablefit_total(&f, k), 1000000);
+    double w = 1e6 / (1e6 + LWC_TABLEFIT_PRIOR);
+    ck_assert_double_eq_tol(p[R], 0.6 * w, 1e-3);
+    ck_assert_double_eq_tol(p[R + 1], 0.15 * w, 1e-3); /* the +1 counts, shared with -1 */
+    ck_assert_double_eq_tol(p[R - 1], p[R + 1], 1e-15);
+    ck_assert_double_eq_tol(p[n - 1], 0.1 * w, 1e-3); /* |s| past the support: the escape */
+    double sum = 0;
+    for (int i = 0; i < n; i++) sum += p[i];
+    ck_assert_double_eq_tol(sum, 1.0, 1e-12);
+    lwc_tablefit_free(&f);
+}
+END_TEST
+
+/* A model exported with tables fitted to a graph's own symbols loads and
+ * codes: with plain rounding the reconstruction is the Gaussian export's,
+ * bit for bit (tables change bits, never values). */
+START_TEST(fitted_tables_export_and_code)
+{
+    LwcNet n;
+    ck_assert_int_eq(lwc_net_init(&n, &k_arch, 5), 0);
+    LwcGraph *g;
+    int size = 64;
+    ck_assert_int_eq(lwc_graph_create(&g, &n, size), 0);
+    float *x = malloc((size_t)3 * size * size * sizeof(float));
+    LwcTableFit f;
+    ck_assert_int_eq(lwc_tablefit_init(&f), 0);
+    for (int l = 0; l < k_arch.L; l++) {
+        smooth_image(x, size, 30 + (uint64_t)l);
+        uint64_t rng = 1;
+        LwcStepStats st;
+        ck_assert_int_eq(lwc_graph_run(g, x, l, 0, &rng, 0, NULL, NULL, NULL, &st), 0);
+        lwc_graph_fit_tables(g, &f);
+    }
+    double sym = 0;
+    for (int k = 0; k < LWC_SCALE_LEVELS; k++) sym += lwc_tablefit_total(&f, k);
+    ck_assert_double_eq(sym, (double)k_arch.L * k_arch.M * (size / 8) * (size / 8));
+    float am[LWC_IL_COUNT(LWC_MAX_SLICES)];
+    for (int i = 0; i < LWC_IL_COUNT(k_arch.S); i++) am[i] = 8.0f;
+    uint8_t *mg, *mf;
+    size_t lg, lf, yg, zg, yf, zf;
+    ck_assert_int_eq(lwc_net_export(&n, am, &mg, &lg), 0);
+    ck_assert_int_eq(lwc_net_export_fitted(&n, am, 0, &f, &mf, &lf), 0);
+    ck_assert(lg != lf || memcmp(mg, mf, lg)); /* other tables */
+    LwcImage rg, rf;
+    code_with(mg, lg, &yg, &zg, &rg);
+    code_with(mf, lf, &yf, &zf, &rf);
+    ck_assert_int_eq(zg, zf);
+    ck_assert_int_eq(memcmp(rg.data, rf.data, (size_t)rg.height * rg.stride), 0);
+    lwc_image_free(&rg); lwc_image_free(&rf);
+    lwc_free(mg); lwc_free(mf);
+    lwc_tablefit_free(&f);
+    free(x);
+    lwc_graph_free(&g);
+    lwc_net_free(&n);
+}
+END_TEST
+
 static Suite *train_suite(void)
 {
     Suite *s = suite_create("train");
@@ -807,6 +890,8 @@ static Suite *train_suite(void)
     tcase_add_test(t, grow_zdensity_keeps_the_function);
     tcase_add_test(t, analysis_branch_gradients);
     tcase_add_test(t, encoder_runs_the_analysis_branch);
+    tcase_add_test(t, fitted_tables_follow_the_counts);
+    tcase_add_test(t, fitted_tables_export_and_code);
     suite_add_tcase(s, t);
     return s;
 }

@@ -17,6 +17,8 @@ static void usage(FILE *f, const LwcTrainOpts *d)
                "  --export-only     load the checkpoint and export it (calibrates on validation crops)\n"
                "  --int-synthesis   export the synthesis in integer arithmetic too (model version 4:\n"
                "                    every build then decodes the same pixels)\n"
+               "  --fit-tables N    export y's coding tables fitted to the symbols of N training crops\n"
+               "                    (spread over the rate levels) instead of the Gaussian (default 0)\n"
                "  --diagnose        with --export-only: also print the validation PSNR without quantisation\n"
                "                    and the rate with the coder's Q4 means and table scales\n"
                "  --steps N         total optimiser steps to reach (default %ld)\n"
@@ -114,6 +116,7 @@ static int parse_opt(int c, const char *arg, LwcTrainOpts *o)
     case 'm': if (lwc_cli_parse_double(arg, 0, 1, &o->lr_min)) return bad("--lr-min", arg); break;
     case 'Z': o->diagnose = 1; break;
     case 'I': o->int_synthesis = 1; break;
+    case 'F': if (lwc_cli_parse_int(arg, 0, 4096, &o->fit_tables)) return bad("--fit-tables", arg); break;
     case 'g': if (lwc_cli_parse_int(arg, 1, 4096, &o->grow_analysis)) return bad("--grow-analysis", arg); break;
     case 'Q': o->grow_zdensity = 1; break;
     case 'X': if (lwc_cli_parse_int(arg, 1, 512, &o->val_crops)) return bad("--val-crops", arg); break;
@@ -137,7 +140,7 @@ int lwc_cmd_train(int argc, char **argv)
         { "no-pca-init", 0, 0, 'P' }, { "log-every", 1, 0, 'G' }, { "add-levels", 1, 0, 'K' },
         { "schedule", 1, 0, 'Y' }, { "warmup", 1, 0, 'W' }, { "budget", 1, 0, 'B' }, { "lr-min", 1, 0, 'm' },
         { "val-crops", 1, 0, 'X' }, { "diagnose", 0, 0, 'Z' }, { "grow-analysis", 1, 0, 'g' },
-        { "grow-zdensity", 0, 0, 'Q' }, { "int-synthesis", 0, 0, 'I' },
+        { "grow-zdensity", 0, 0, 'Q' }, { "int-synthesis", 0, 0, 'I' }, { "fit-tables", 1, 0, 'F' },
         { "parity", 1, 0, 'p' }, { "parity-level", 1, 0, 'e' }, { "parity-seed", 1, 0, 'n' }, { "parity-grad", 1, 0, 'j' },
         { 0, 0, 0, 0 } };
     LwcTrainOpts o;

@@ -342,7 +342,7 @@ class LwcNet(torch.nn.Module):
         bits_z = fact_bits(self.fparams, self.flay, zt, c0).sum(dim=(1, 2, 3))
         px = x.shape[2] * x.shape[3]
         loss = (bits_y + bits_z) / px + self.lam[level] * 255.0 * 255.0 * mse
-        return dict(bits_y=bits_y, bits_z=bits_z, mse=mse, loss=loss, xr=xr, yf=yf)
+        return dict(bits_y=bits_y, bits_z=bits_z, mse=mse, loss=loss, xr=xr, yf=yf, y=y, yh=yh, mu=mu, ls=ls)
 
 
 def from_checkpoint(c, device="cpu"):

@@ -13,6 +13,7 @@
 #include "learn/adam.h"
 #include "tools/train/data.h"
 #include "learn/graph.h"
+#include "learn/tablefit.h"
 #include "codec/ystripes.h"
 #include "tools/train/pca.h"
 #include "tools/train/trainer.h"
@@ -43,6 +44,7 @@ typedef struct Worker {
     LwcGraph *g;
     float *grad, *fgrad, *crop;
     float *act_max;
+    LwcTableFit *fit; /* with train = 0: training crops, their symbols counted here */
     const LwcDataset *ds;
     const LwcTrainOpts *o;
     /* task */
@@ -76,11 +78,12 @@ static int work_task(void *arg, int task, int worker)
     w->psnr_sum = 0;
     for (int i = 0; i < w->nitems && !w->err; i++) {
         uint64_t rng = w->seeds[i];
-        if (w->train) lwc_dataset_crop(w->ds, w->o->crop, &rng, w->crop);
+        if (w->train || w->fit) lwc_dataset_crop(w->ds, w->o->crop, &rng, w->crop);
         else lwc_dataset_val_crop(w->ds, w->val_idx[i], w->o->crop, w->crop);
         LwcStepStats s;
         w->err = lwc_graph_run(w->g, w->crop, w->level, w->train, &rng, 1.0f / w->o->batch, w->grad, w->fgrad,
                                w->act_max, &s);
+        if (!w->err && w->fit) lwc_graph_fit_tables(w->g, w->fit);
         w->sum.bits_y += s.bits_y; w->sum.bits_z += s.bits_z; w->sum.mse += s.mse; w->sum.loss += s.loss;
         w->psnr_sum += 10 * log10(1.0 / fmax(s.mse, 1e-12));
     }
@@ -265,6 +268,39 @@ static void measure_export(Trainer *t, const uint8_t *model, size_t len, const V
 
 static void log_val(Trainer *t, const ValResult *v);
 
+/* --fit-tables N: the coder's symbols of y on N training crops (the same
+ * crops at every export), spread evenly over the rate levels. */
+static int fit_tables(Trainer *t, LwcTableFit *fit)
+{
+    int L = t->st.net.a.L, n = t->o->fit_tables, r = LWC_OK;
+    LwcTableFit wf[MAX_WORKERS];
+    memset(wf, 0, sizeof(wf));
+    for (int i = 0; i < t->nw && r == LWC_OK; i++) r = lwc_tablefit_init(&wf[i]);
+    uint64_t rng = 0x7AB1EF17ull;
+    for (int l = 0; l < L && r == LWC_OK; l++) {
+        for (int i = 0; i < t->nw; i++) {
+            Worker *w = &t->w[i];
+            w->nitems = 0; w->level = l; w->train = 0; w->act_max = NULL; w->fit = &wf[i];
+        }
+        for (int v = 0; v < n / L + (l < n % L); v++) {
+            Worker *w = &t->w[v % t->nw];
+            w->seeds[w->nitems++] = lwc_rng_next(&rng);
+        }
+        r = run_workers(t);
+    }
+    for (int i = 0; i < t->nw; i++) {
+        if (r == LWC_OK) lwc_tablefit_merge(fit, &wf[i]);
+        lwc_tablefit_free(&wf[i]);
+        t->w[i].fit = NULL;
+    }
+    if (r == LWC_OK && !t->o->quiet) {
+        double sym = 0;
+        for (int k = 0; k < LWC_SCALE_LEVELS; k++) sym += lwc_tablefit_total(fit, k);
+        printf("y tables fitted to %.0f symbols of %d training crops\n", sym, n);
+    }
+    return r;
+}
+
 static int export_model(Trainer *t)
 {
     ValResult v;
@@ -280,7 +316,11 @@ static int export_model(Trainer *t)
     uint8_t *buf = NULL;
     size_t len;
     int flags = t->o->int_synthesis ? LWC_EXPORT_INT_SYNTHESIS : 0;
-    if (r == LWC_OK) r = lwc_net_export_flags(&t->st.net, act_max, flags, &buf, &len);
+    LwcTableFit fit = { 0 };
+    if (r == LWC_OK && t->o->fit_tables) r = lwc_tablefit_init(&fit);
+    if (r == LWC_OK && t->o->fit_tables) r = fit_tables(t, &fit);
+    if (r == LWC_OK) r = lwc_net_export_fitted(&t->st.net, act_max, flags, fit.count ? &fit : NULL, &buf, &len);
+    lwc_tablefit_free(&fit);
     lwc_free(am);
     if (r == LWC_OK) r = write_file(t->o->out, buf, len);
     if (r == LWC_OK && !t->o->quiet) {
