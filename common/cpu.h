@@ -35,7 +35,9 @@
  * "avx2" implies them), so it is chosen only when every flag of its level
  * is present, and masking out a lower flag also disables the sets above. */
 #define LWC_CPU_LEVEL_SSE2 LWC_CPU_SSE2
-#define LWC_CPU_LEVEL_AVX2 (LWC_CPU_SSE2 | LWC_CPU_SSE41 | LWC_CPU_AVX2)
+/* target("sse4.1") also enables SSSE3 and SSE3, which every SSE4.1 CPU has. */
+#define LWC_CPU_LEVEL_SSE41 (LWC_CPU_SSE2 | LWC_CPU_SSE41)
+#define LWC_CPU_LEVEL_AVX2 (LWC_CPU_LEVEL_SSE41 | LWC_CPU_AVX2)
 /* target("avx512f,avx512bw,avx512vl,avx512vnni"): the compiler may also
  * emit 128/256-bit EVEX (VL) forms and anything of AVX2, hence all of it. */
 #define LWC_CPU_LEVEL_AVX512VNNI \

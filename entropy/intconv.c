@@ -7,10 +7,10 @@
  * pmaddwd then multiplies two weights with two inputs and adds them, and the
  * GEMM with the requantisation fused behind it is a kernel in a table of
  * function pointers (dav1d habit): the C reference first, overridden by SSE2,
- * AVX2 and AVX-512 VNNI versions as the CPU flags allow (common/cpu.h; the
- * x86 kernels use target attributes, so no -mavx2 is needed), or on AArch64 by NEON
- * (part of the base ISA, so always); lwc_intconv_force_reference(1) keeps
- * the C entries.
+ * SSE4.1, AVX2 and AVX-512 VNNI versions as the CPU flags allow
+ * (common/cpu.h; the x86 kernels use target attributes, so no -mavx2 is
+ * needed), or on AArch64 by NEON (part of the base ISA, so always);
+ * lwc_intconv_force_reference(1) keeps the C entries.
  *
  * Why the SIMD sums are bit-exact: the reference accumulates in Z/2^32
  * (uint32 wrap), a ring, so any order or grouping of the additions gives the
@@ -419,15 +419,14 @@ AVX512_FN static void gemm_avx512vnni(const LwcIntConv *l, const uint32_t *xp, i
 
 static const LwcIntConvDsp k_dsp_avx512vnni = { "avx512vnni", gemm_avx512vnni };
 
-/* --- SSE2: 4 positions per vector, scalar requantisation --- */
-#define SSE2_INLINE static inline __attribute__((target("sse2"), always_inline))
+/* --- SSE2 and SSE4.1: 4 positions per vector ---
+ * The same GEMM tiles (madd_tile_sse2, intconv_x86.h: 4 outputs x 8
+ * positions); the SSE2 set requantises in C, the SSE4.1 set in vectors
+ * (rq4_sse41: pmuldq, the floor shift as a logical one, the 64-bit clamp
+ * through an exact saturation to int32, truncating narrow). */
 
-#define MADD128(acc, x, wv) acc = _mm_add_epi32(acc, _mm_madd_epi16(x, wv))
-
-SSE2_INLINE __m128i bcast_sse2(const int16_t *w, int ip, int npair)
-{
-    return _mm_set1_epi32(ip < npair ? load_pair(w + 2 * ip) : (uint16_t)w[2 * ip]);
-}
+/* Requantise output o's 8 accumulators (a0: positions 0-3, a1: 4-7) to y. */
+typedef void (*StoreRq128)(const LwcIntConv *l, int o, __m128i a0, __m128i a1, int16_t *y);
 
 SSE2_INLINE void store_rq_sse2(const LwcIntConv *l, int o, __m128i a0, __m128i a1, int16_t *y)
 {
@@ -437,58 +436,49 @@ SSE2_INLINE void store_rq_sse2(const LwcIntConv *l, int o, __m128i a0, __m128i a
     for (int v = 0; v < 8; v++) y[v] = requant(a[v], l->mult[o], l->shift[o], l->lo, l->hi);
 }
 
-/* Outputs o..o+ob-1 (ob = 4 or 1) at positions p..p+7, named accumulators. */
-SSE2_INLINE void tile_sse2(const LwcIntConv *l, const uint32_t *xp, int n, int o, int ob, int p,
-                           int16_t *y, size_t ys)
+SSE41_INLINE void store_rq_sse41(const LwcIntConv *l, int o, __m128i a0, __m128i a1, int16_t *y)
 {
-    int kk = l->cin * l->k * l->k, npair = kk / 2, nrow = (kk + 1) / 2;
-    const int16_t *w0 = l->w + (size_t)o * kk, *w1 = w0 + kk, *w2 = w1 + kk, *w3 = w2 + kk;
-    __m128i a00 = _mm_set1_epi32(l->bias[o]), a01 = a00, a10 = a00, a11 = a00;
-    __m128i a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-    if (ob > 1) {
-        a10 = a11 = _mm_set1_epi32(l->bias[o + 1]);
-        a20 = a21 = _mm_set1_epi32(l->bias[o + 2]);
-        a30 = a31 = _mm_set1_epi32(l->bias[o + 3]);
+    RqSse41 q = rq_sse41(l->mult[o], l->shift[o], l->lo, l->hi);
+    _mm_storeu_si128((__m128i *)y, narrow8_sse41(rq4_sse41(a0, &q), rq4_sse41(a1, &q)));
+}
+
+/* Outputs o..o+ob-1 (ob = 4 or 1) at positions p..p+7. */
+SSE2_INLINE void tile_sse2(const LwcIntConv *l, const uint32_t *xp, int n, int o, int ob, int p, int16_t *y,
+                           size_t ys, StoreRq128 store)
+{
+    int kk = l->cin * l->k * l->k;
+    __m128i a[8];
+    for (int k = 0; k < 4; k++) a[2 * k] = a[2 * k + 1] = _mm_set1_epi32(l->bias[o + (k < ob ? k : 0)]);
+    madd_tile_sse2(l->w + (size_t)o * kk, (size_t)kk, ob, kk / 2, (kk + 1) / 2, xp + p, (size_t)n, a);
+    for (int k = 0; k < ob; k++) store(l, o + k, a[2 * k], a[2 * k + 1], y + (o + k) * ys + p);
+}
+
+/* The GEMM of both sets: 8 positions at a time, then the C tail. */
+SSE2_INLINE void gemm128(const LwcIntConv *l, const uint32_t *xp, int n, int16_t *y, size_t ys,
+                         StoreRq128 store)
+{
+    int o_full = l->cout / OB * OB, p = 0;
+    for (; p + 8 <= n; p += 8) {
+        for (int o = 0; o < o_full; o += OB) tile_sse2(l, xp, n, o, 4, p, y, ys, store);
+        for (int o = o_full; o < l->cout; o++) tile_sse2(l, xp, n, o, 1, p, y, ys, store);
     }
-    const uint32_t *x = xp + p;
-    for (int ip = 0; ip < nrow; ip++, x += n) {
-        __m128i x0 = _mm_loadu_si128((const __m128i *)x), x1 = _mm_loadu_si128((const __m128i *)(x + 4));
-        __m128i b = bcast_sse2(w0, ip, npair);
-        MADD128(a00, x0, b);
-        MADD128(a01, x1, b);
-        if (ob > 1) {
-            b = bcast_sse2(w1, ip, npair);
-            MADD128(a10, x0, b);
-            MADD128(a11, x1, b);
-            b = bcast_sse2(w2, ip, npair);
-            MADD128(a20, x0, b);
-            MADD128(a21, x1, b);
-            b = bcast_sse2(w3, ip, npair);
-            MADD128(a30, x0, b);
-            MADD128(a31, x1, b);
-        }
-    }
-    int16_t *yo = y + o * ys + p;
-    store_rq_sse2(l, o, a00, a01, yo);
-    if (ob > 1) {
-        store_rq_sse2(l, o + 1, a10, a11, yo + ys);
-        store_rq_sse2(l, o + 2, a20, a21, yo + 2 * ys);
-        store_rq_sse2(l, o + 3, a30, a31, yo + 3 * ys);
-    }
+    if (p < n) gemm_range_c(l, xp, n, p, n, y, ys);
 }
 
 __attribute__((target("sse2"))) static void gemm_sse2(const LwcIntConv *l, const uint32_t *xp,
                                                        int n, int16_t *y, size_t ys, uint32_t *scratch)
 {
-    int o_full = l->cout / OB * OB, p = 0;
-    for (; p + 8 <= n; p += 8) {
-        for (int o = 0; o < o_full; o += OB) tile_sse2(l, xp, n, o, 4, p, y, ys);
-        for (int o = o_full; o < l->cout; o++) tile_sse2(l, xp, n, o, 1, p, y, ys);
-    }
-    if (p < n) gemm_range_c(l, xp, n, p, n, y, ys);
+    gemm128(l, xp, n, y, ys, store_rq_sse2);
+}
+
+SSE41_FN static void gemm_sse41(const LwcIntConv *l, const uint32_t *xp, int n, int16_t *y, size_t ys,
+                                uint32_t *scratch)
+{
+    gemm128(l, xp, n, y, ys, store_rq_sse41);
 }
 
 static const LwcIntConvDsp k_dsp_sse2 = { "sse2", gemm_sse2 };
+static const LwcIntConvDsp k_dsp_sse41 = { "sse41", gemm_sse41 };
 #endif /* LWC_INTCONV_X86 */
 
 #if LWC_INTCONV_NEON
@@ -622,6 +612,7 @@ const LwcIntConvDsp *lwc_intconv_dsp(unsigned flags)
     const LwcIntConvDsp *d = &k_dsp_c;
 #if LWC_INTCONV_X86
     if (lwc_cpu_has(flags, LWC_CPU_LEVEL_SSE2)) d = &k_dsp_sse2;
+    if (lwc_cpu_has(flags, LWC_CPU_LEVEL_SSE41)) d = &k_dsp_sse41;
     if (lwc_cpu_has(flags, LWC_CPU_LEVEL_AVX2)) d = &k_dsp_avx2;
     if (lwc_cpu_has(flags, LWC_CPU_LEVEL_AVX512VNNI)) d = &k_dsp_avx512vnni;
 #endif

@@ -67,7 +67,7 @@ int64_t lwc_round_shift(int64_t v, int s);
  * low half and row 2ip+1 in its high half (zero when 2ip+1 = cin*k*k);
  * scratch: n words. Every set gives the same bits (see intconv.c). */
 typedef struct LwcIntConvDsp {
-    const char *name; /* "c", "sse2", "avx2", "avx512vnni" or "neon" */
+    const char *name; /* "c", "sse2", "sse41", "avx2", "avx512vnni" or "neon" */
     void (*gemm)(const LwcIntConv *l, const uint32_t *xp, int n, int16_t *y, size_t ys, uint32_t *scratch);
 } LwcIntConvDsp;
 
