@@ -15,9 +15,11 @@
  * vpdpwssds), the output transform in Z/2^32, Y' / 4 as an arithmetic shift
  * of the wrapped int32 (floor; exact when Y' = 4 * sum), and the same
  * requantisation as intconv.c. The input transform runs in 16-bit wrapping
- * arithmetic (V is exact for inputs within +-2047: |V| <= 4 * 2047). The
- * AVX-512 VNNI set shares the AVX2 set's transforms; NEON uses the C
- * reference (no NEON kernels yet). */
+ * arithmetic (V is exact for inputs within +-2047: |V| <= 4 * 2047). Sets:
+ * C, SSE4.1 (the GEMM tile of intconv.c's SSE2 and SSE4.1 sets, the AVX2
+ * transforms at 128 bits), AVX2, AVX-512 VNNI (AVX2's transforms); NEON
+ * and SSE2-only CPUs use the C reference (no kernels there yet; the layers
+ * then run as direct convolutions, lwc_intwino_preferred). */
 #include <string.h>
 
 #include "common/common.h"
@@ -183,8 +185,160 @@ static inline int32_t load_pair(const int16_t *w)
     return v;
 }
 
-/* --- AVX2 --- */
 #include "entropy/intconv_x86.h"
+
+/* The transforms' butterflies, shared by the SSE4.1 and AVX2 sets (ADD and
+ * SUB: the wrapping lane adds of the set's width).
+ * WINO_OUT: y[0], y[1] (output row 0, columns 0 and 1) and y[2], y[3] (row
+ * 1) of Y' = A^T M A, M_t = LD(t) for t = 4 * row + column, in int32 lanes.
+ * WINO_VIN_COLS: the horizontal input transform of rows a = 0..3 into
+ * vt[4a + b]: called with h = 0 on the even and odd columns 2j, 2j+1 of
+ * tile j (g0, g1), then with h = 1 on 2j+2, 2j+3 (g2, g3), in int16 lanes:
+ * V = (g0 - g2, g1 + g2, g2 - g1, g1 - g3). */
+#define WINO_OUT(y, LD, ADD, SUB)                                              \
+    do {                                                                       \
+        __typeof__(y[0]) r0_[4], r1_[4];                                       \
+        for (int b_ = 0; b_ < 4; b_++) {                                       \
+            r0_[b_] = ADD(ADD(LD(b_), LD(4 + b_)), LD(8 + b_));                \
+            r1_[b_] = SUB(SUB(LD(4 + b_), LD(8 + b_)), LD(12 + b_));           \
+        }                                                                      \
+        y[0] = ADD(ADD(r0_[0], r0_[1]), r0_[2]);                               \
+        y[1] = SUB(SUB(r0_[1], r0_[2]), r0_[3]);                               \
+        y[2] = ADD(ADD(r1_[0], r1_[1]), r1_[2]);                               \
+        y[3] = SUB(SUB(r1_[1], r1_[2]), r1_[3]);                               \
+    } while (0)
+
+#define WINO_VIN_COLS(vt, ev, od, h, ADD, SUB)                                 \
+    do {                                                                       \
+        for (int a_ = 0; a_ < 4; a_++) {                                       \
+            if (!(h)) {                                                        \
+                vt[4 * a_ + 0] = ev[a_];                                       \
+                vt[4 * a_ + 1] = od[a_];                                       \
+                vt[4 * a_ + 3] = od[a_];                                       \
+            } else {                                                           \
+                vt[4 * a_ + 0] = SUB(vt[4 * a_ + 0], ev[a_]);                  \
+                vt[4 * a_ + 2] = SUB(ev[a_], vt[4 * a_ + 1]);                  \
+                vt[4 * a_ + 1] = ADD(vt[4 * a_ + 1], ev[a_]);                  \
+                vt[4 * a_ + 3] = SUB(vt[4 * a_ + 3], od[a_]);                  \
+            }                                                                  \
+        }                                                                      \
+    } while (0)
+
+/* The vertical input transform of rows d0..d3 (B^T d): f[0..3]. */
+#define WINO_VIN_ROWS(f, d0, d1, d2, d3, ADD, SUB)                             \
+    do {                                                                       \
+        f[0] = SUB(d0, d2);                                                    \
+        f[1] = ADD(d1, d2);                                                    \
+        f[2] = SUB(d2, d1);                                                    \
+        f[3] = SUB(d1, d3);                                                    \
+    } while (0)
+
+/* --- SSE4.1: 4 tiles per vector ---
+ * The GEMM is the 128-bit tile of intconv.c's SSE2 and SSE4.1 sets
+ * (madd_tile_sse2: 4 outputs x 8 tiles), the requantisation theirs
+ * (rq4_sse41); the transforms follow the AVX2 set, 8 tiles per step. */
+SSE41_FN static void gemm_sse41(const int16_t *u, int cinp, int ob, const int16_t *v, int n, int32_t *m)
+{
+    int npair = cinp / 2;
+    for (int p = 0; p < n; p += 8)
+        for (int o = 0; o < ob; o += 4) {
+            __m128i a[8];
+            for (int k = 0; k < 8; k++) a[k] = _mm_setzero_si128();
+            madd_tile_sse2(u + (size_t)o * cinp, (size_t)cinp, 4, npair, npair,
+                           (const uint32_t *)(v + 2 * (size_t)p), (size_t)n, a);
+            int32_t *mo = m + (size_t)o * n + p;
+            for (int k = 0; k < 8; k++) _mm_storeu_si128((__m128i *)(mo + (size_t)(k / 2) * n + 4 * (k & 1)), a[k]);
+        }
+}
+
+#define LD4(t) _mm_loadu_si128((const __m128i *)(m + (t) * ts + p))
+
+SSE41_FN static void out_sse41(const int32_t *m, size_t ts, int n, int32_t bias, int32_t mult, int shift,
+                               int32_t lo, int32_t hi, int16_t *q)
+{
+    RqSse41 rq = rq_sse41(mult, shift, lo, hi);
+    __m128i vb = _mm_set1_epi32(bias);
+    for (int p = 0; p < n; p += 4) {
+        __m128i y[4], o[4];
+        WINO_OUT(y, LD4, _mm_add_epi32, _mm_sub_epi32);
+        for (int k = 0; k < 4; k++) o[k] = rq4_sse41(_mm_add_epi32(_mm_srai_epi32(y[k], 2), vb), &rq);
+        /* rows a = 0, 1: the two columns of each tile interleaved */
+        _mm_storeu_si128((__m128i *)(q + 2 * p),
+                         narrow8_sse41(_mm_unpacklo_epi32(o[0], o[1]), _mm_unpackhi_epi32(o[0], o[1])));
+        _mm_storeu_si128((__m128i *)(q + 2 * (size_t)n + 2 * p),
+                         narrow8_sse41(_mm_unpacklo_epi32(o[2], o[3]), _mm_unpackhi_epi32(o[2], o[3])));
+    }
+}
+#undef LD4
+
+/* 16 int16 at a and b -> their even lanes and their odd lanes (8 each). */
+SSE41_INLINE void deint_sse41(__m128i a, __m128i b, __m128i *ev, __m128i *od)
+{
+    const __m128i split = _mm_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+    a = _mm_shuffle_epi8(a, split);
+    b = _mm_shuffle_epi8(b, split);
+    *ev = _mm_unpacklo_epi64(a, b);
+    *od = _mm_unpackhi_epi64(a, b);
+}
+
+#define LDR4(ch, a, off) _mm_loadu_si128((const __m128i *)(r[ch][a] + 2 * k + (off)))
+
+/* 8 tiles from column 2k, as vin16_avx2: the vertical transform on the
+ * columns 2k .. 2k+17 (at 2k and 2k+2), then the horizontal one. */
+SSE41_INLINE void vin8_sse41(const int16_t *const r[2][4], int k, __m128i vt[2][16])
+{
+    for (int ch = 0; ch < 2; ch++)
+        for (int h = 0; h < 2; h++) {
+            __m128i f[2][4], ev[4], od[4];
+            for (int half = 0; half < 2; half++) {
+                int off = 2 * h + 8 * half;
+                WINO_VIN_ROWS(f[half], LDR4(ch, 0, off), LDR4(ch, 1, off), LDR4(ch, 2, off), LDR4(ch, 3, off),
+                              _mm_add_epi16, _mm_sub_epi16);
+            }
+            for (int a = 0; a < 4; a++) deint_sse41(f[0][a], f[1][a], &ev[a], &od[a]);
+            WINO_VIN_COLS(vt[ch], ev, od, h, _mm_add_epi16, _mm_sub_epi16);
+        }
+}
+#undef LDR4
+
+/* The first `left` words (at most 8) of w0, w1 to dst. */
+SSE41_INLINE void store_words_sse41(int16_t *dst, __m128i w0, __m128i w1, int left)
+{
+    if (left >= 4) {
+        _mm_storeu_si128((__m128i *)dst, w0);
+        if (left >= 8) {
+            _mm_storeu_si128((__m128i *)(dst + 8), w1);
+            return;
+        }
+        dst += 8;
+        w0 = w1;
+        left -= 4;
+    }
+    if (left >= 2) {
+        _mm_storel_epi64((__m128i *)dst, w0);
+        dst += 4;
+        w0 = _mm_srli_si128(w0, 8);
+    }
+    if (left & 1) {
+        int32_t word = _mm_cvtsi128_si32(w0);
+        memcpy(dst, &word, sizeof(word));
+    }
+}
+
+SSE41_FN static void vin_sse41(const int16_t *const r[2][4], int nt, int16_t *v, size_t ts)
+{
+    for (int k = 0; k < nt; k += 8) {
+        __m128i vt[2][16];
+        vin8_sse41(r, k, vt);
+        for (int t = 0; t < 16; t++)
+            store_words_sse41(v + (size_t)t * ts + 2 * k, _mm_unpacklo_epi16(vt[0][t], vt[1][t]),
+                              _mm_unpackhi_epi16(vt[0][t], vt[1][t]), nt - k);
+    }
+}
+
+static const LwcIntWinoDsp k_dsp_sse41 = { "sse41", gemm_sse41, out_sse41, vin_sse41 };
+
+/* --- AVX2 --- */
 
 /* Outputs o..o+3 x tiles p..p+15: 8 named accumulators. */
 AVX2_FN static void gemm_avx2(const int16_t *u, int cinp, int ob, const int16_t *v, int n, int32_t *m)
@@ -237,17 +391,8 @@ AVX2_FN static void out_avx2(const int32_t *m, size_t ts, int n, int32_t bias, i
     rq.cnt = _mm_cvtsi32_si128(shift);
     __m256i vb = _mm256_set1_epi32(bias);
     for (int p = 0; p < n; p += 8) {
-        __m256i r0[4], r1[4];
-        for (int b = 0; b < 4; b++) {
-            __m256i m0 = LD8(b), m1 = LD8(4 + b), m2 = LD8(8 + b), m3 = LD8(12 + b);
-            r0[b] = _mm256_add_epi32(_mm256_add_epi32(m0, m1), m2);
-            r1[b] = _mm256_sub_epi32(_mm256_sub_epi32(m1, m2), m3);
-        }
         __m256i y[4];
-        y[0] = _mm256_add_epi32(_mm256_add_epi32(r0[0], r0[1]), r0[2]);
-        y[1] = _mm256_sub_epi32(_mm256_sub_epi32(r0[1], r0[2]), r0[3]);
-        y[2] = _mm256_add_epi32(_mm256_add_epi32(r1[0], r1[1]), r1[2]);
-        y[3] = _mm256_sub_epi32(_mm256_sub_epi32(r1[1], r1[2]), r1[3]);
+        WINO_OUT(y, LD8, _mm256_add_epi32, _mm256_sub_epi32);
         __m128i o[4];
         for (int k = 0; k < 4; k++) o[k] = rq8_avx2(_mm256_add_epi32(_mm256_srai_epi32(y[k], 2), vb), &rq);
         /* rows a = 0, 1: the two columns of each tile interleaved */
@@ -280,26 +425,15 @@ AVX2_INLINE void vin16_avx2(const int16_t *const r[2][4], int k, __m256i vt[2][1
             __m256i ev[4], od[4];
             for (int half = 0; half < 2; half++) {
                 int off = 2 * h + 16 * half;
-                __m256i d0 = LDR(ch, 0, off), d1 = LDR(ch, 1, off), d2 = LDR(ch, 2, off), d3 = LDR(ch, 3, off);
-                __m256i f[4] = { _mm256_sub_epi16(d0, d2), _mm256_add_epi16(d1, d2), _mm256_sub_epi16(d2, d1),
-                                 _mm256_sub_epi16(d1, d3) };
+                __m256i f[4];
+                WINO_VIN_ROWS(f, LDR(ch, 0, off), LDR(ch, 1, off), LDR(ch, 2, off), LDR(ch, 3, off),
+                              _mm256_add_epi16, _mm256_sub_epi16);
                 for (int a = 0; a < 4; a++) {
                     if (!half) ev[a] = f[a];
                     else deint_avx2(ev[a], f[a], &ev[a], &od[a]);
                 }
             }
-            for (int a = 0; a < 4; a++) {
-                if (!h) { /* g0 = ev (column 2k'), g1 = od */
-                    vt[ch][4 * a + 0] = ev[a];
-                    vt[ch][4 * a + 1] = od[a];
-                    vt[ch][4 * a + 3] = od[a];
-                } else { /* g2 = ev, g3 = od of the next pair */
-                    vt[ch][4 * a + 0] = _mm256_sub_epi16(vt[ch][4 * a + 0], ev[a]);
-                    vt[ch][4 * a + 2] = _mm256_sub_epi16(ev[a], vt[ch][4 * a + 1]);
-                    vt[ch][4 * a + 1] = _mm256_add_epi16(vt[ch][4 * a + 1], ev[a]);
-                    vt[ch][4 * a + 3] = _mm256_sub_epi16(vt[ch][4 * a + 3], od[a]);
-                }
-            }
+            WINO_VIN_COLS(vt[ch], ev, od, h, _mm256_add_epi16, _mm256_sub_epi16);
         }
 }
 #undef LDR
@@ -397,6 +531,7 @@ const LwcIntWinoDsp *lwc_intwino_dsp(unsigned flags)
 {
     const LwcIntWinoDsp *d = &k_dsp_c;
 #if LWC_INTWINO_X86
+    if (lwc_cpu_has(flags, LWC_CPU_LEVEL_SSE41)) d = &k_dsp_sse41;
     if (lwc_cpu_has(flags, LWC_CPU_LEVEL_AVX2)) d = &k_dsp_avx2;
     if (lwc_cpu_has(flags, LWC_CPU_LEVEL_AVX512VNNI)) d = &k_dsp_avx512vnni;
 #endif

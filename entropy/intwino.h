@@ -56,7 +56,7 @@ void lwc_intwino_forward_rows(const LwcIntConv *l, const int16_t *x, int h, int 
  *       and channel ch goes to v[t*ts + 2k + ch], computed in 16-bit
  *       wrapping arithmetic (exact for inputs within +-2047). */
 typedef struct LwcIntWinoDsp {
-    const char *name; /* "c", "avx2", "avx512vnni" */
+    const char *name; /* "c", "sse41", "avx2", "avx512vnni" */
     void (*gemm)(const int16_t *u, int cinp, int ob, const int16_t *v, int n, int32_t *m);
     void (*out)(const int32_t *m, size_t ts, int n, int32_t bias, int32_t mult, int shift, int32_t lo,
                 int32_t hi, int16_t *q);
