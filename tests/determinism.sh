@@ -10,7 +10,8 @@
 # Searched streams (-e 3) must be identical across thread counts within a build
 # and decode with every build. With a model that has an integer synthesis
 # (model version 4) the pixels must be identical everywhere: every build,
-# thread count and kernel set (LWC_CPU_MASK), compared by MD5.
+# thread count and kernel set (LWC_CPU_MASK 0: C, 1: SSE2, 3: SSE4.1, 7: AVX2,
+# ffffffff: all the CPU has), compared by MD5.
 #   bash tests/determinism.sh PATH_TO_LWC BUILD_DIR     (ctest passes these)
 # Builds are cached under BUILD_DIR/determinism/.
 set -u -o pipefail
@@ -97,7 +98,7 @@ for i in "${!inputs[@]}"; do
   want=""
   for b in A B C; do
     for th in 1 2; do
-      for mask in 0 1 ffffffff; do
+      for mask in 0 1 3 7 ffffffff; do
         LWC_MODEL=$tmp/mi.lwcm LWC_CPU_MASK=$mask "$D/$b/lwc" decode "$tmp/i$i.lwc" -o "$tmp/di.ppm" --threads $th --quiet ||
           { fail "int-synthesis decode $i with $b threads=$th mask=$mask"; continue; }
         got=$(md5sum <"$tmp/di.ppm" | cut -d' ' -f1)

@@ -73,8 +73,8 @@ static const Family k_wino = { "winograd", sel_wino, name_wino };
 static const Family k_intwino = { "intwino", sel_intwino, name_intwino };
 
 /* Each level alone, then everything: a set needs its whole level. */
-static const unsigned k_levels[] = { LWC_CPU_LEVEL_SSE2, LWC_CPU_LEVEL_AVX2, LWC_CPU_LEVEL_AVX512VNNI,
-                                     LWC_CPU_NEON, ~0u };
+static const unsigned k_levels[] = { LWC_CPU_LEVEL_SSE2, LWC_CPU_LEVEL_SSE41, LWC_CPU_LEVEL_AVX2,
+                                     LWC_CPU_LEVEL_AVX512VNNI, LWC_CPU_NEON, ~0u };
 _Static_assert(sizeof(k_levels) / sizeof(k_levels[0]) < MAX_SETS, "room for every level and the reference");
 
 static void sets_add(Sets *s, const void *d, const char *name, unsigned flags)
@@ -302,23 +302,31 @@ static Buf ic_pairs(TestRng *r, const IcLayer *L, int n)
     return b;
 }
 
-/* One gemm call of set d against ref: n positions, output rows ys >= n
- * apart at an unaligned start. */
+/* One gemm call of set d against ref on pair rows xp: n positions, output
+ * rows ys >= n apart at an unaligned start. */
+static void ic_gemm_compare(const LwcIntConvDsp *ref, const LwcIntConvDsp *d, const IcLayer *L, const uint32_t *xp,
+                            int n, TestRng *r, Report *rp)
+{
+    size_t ys = (size_t)n + (size_t)(trng_u64(r) % 4);
+    Buf y0 = buf_new((size_t)L->l.cout * ys, sizeof(int16_t), rnd_off(r)), y1 = buf_clone(&y0);
+    Buf s0 = buf_new((size_t)n, sizeof(uint32_t), 0), s1 = buf_new((size_t)n, sizeof(uint32_t), 0);
+    ref->gemm(&L->l, xp, n, y0.p, ys, s0.p);
+    d->gemm(&L->l, xp, n, y1.p, ys, s1.p);
+    char what[200];
+    snprintf(what, sizeof(what), "intconv %s gemm, cin %d cout %d k %d n %d ys %zu, clamp [%d, %d], %s values",
+             d->name, L->l.cin, L->l.cout, L->l.k, n, ys, L->l.lo, L->l.hi, k_vnames[L->mode]);
+    buf_check(rp, &y0, &y1, what);
+    if (!buf_tail_intact(&s1, (size_t)n)) report(rp, "%s: write past the scratch", what);
+    buf_free(&y0); buf_free(&y1); buf_free(&s0); buf_free(&s1);
+}
+
+/* The same on random pair rows of the layer's value mode. */
 static void ic_gemm_case(const LwcIntConvDsp *ref, const LwcIntConvDsp *d, const IcLayer *L, int n,
                          TestRng *r, Report *rp)
 {
     Buf xp = ic_pairs(r, L, n);
-    size_t ys = (size_t)n + (size_t)(trng_u64(r) % 4);
-    Buf y0 = buf_new((size_t)L->l.cout * ys, sizeof(int16_t), rnd_off(r)), y1 = buf_clone(&y0);
-    Buf s0 = buf_new((size_t)n, sizeof(uint32_t), 0), s1 = buf_new((size_t)n, sizeof(uint32_t), 0);
-    ref->gemm(&L->l, xp.p, n, y0.p, ys, s0.p);
-    d->gemm(&L->l, xp.p, n, y1.p, ys, s1.p);
-    char what[160];
-    snprintf(what, sizeof(what), "intconv %s gemm, cin %d cout %d k %d n %d ys %zu, %s values", d->name,
-             L->l.cin, L->l.cout, L->l.k, n, ys, k_vnames[L->mode]);
-    buf_check(rp, &y0, &y1, what);
-    if (!buf_tail_intact(&s1, (size_t)n)) report(rp, "%s: write past the scratch", what);
-    buf_free(&xp); buf_free(&y0); buf_free(&y1); buf_free(&s0); buf_free(&s1);
+    ic_gemm_compare(ref, d, L, xp.p, n, r, rp);
+    buf_free(&xp);
 }
 
 /* Random layers (1x1 and 3x3, channel counts around the 4-output tile,
@@ -340,6 +348,67 @@ START_TEST(test_intconv_gemm)
         }
         ic_layer_free(&L);
     }
+}
+END_TEST
+
+/* The requantisation alone on a grid of its extremes: a 1x1 layer with one
+ * input row and weights +-1 (acc = bias +- x, wrapping), every shift
+ * 1..62 x multipliers at and near the int32 limits, the bias of one test
+ * iteration (at and near the limits, around 0), inputs at the int16 limits
+ * and around 0, several clamps (lo <= hi, as the loader requires). */
+static const int32_t k_rq_mults[] = { INT32_MIN, INT32_MIN + 1, -65536, -3, -1, 0, 1, 2, 65535, 1 << 30, INT32_MAX };
+static const int32_t k_rq_biases[] = { INT32_MIN, INT32_MIN + 32767, -(1 << 30), -1, 0, 1, 1 << 30, INT32_MAX - 32767,
+                                       INT32_MAX };
+#define N_RQ_MULTS ((int)(sizeof(k_rq_mults) / sizeof(k_rq_mults[0])))
+#define N_RQ_BIASES ((int)(sizeof(k_rq_biases) / sizeof(k_rq_biases[0])))
+
+static IcLayer rq_grid_layer(TestRng *r, int32_t bias)
+{
+    int cout = N_RQ_MULTS * 62;
+    IcLayer L = ic_layer(r, 1, cout, 1, TV_EXTREME);
+    for (int o = 0; o < cout; o++) {
+        L.l.w[o] = (int16_t)(o & 1 ? -1 : 1);
+        L.l.bias[o] = bias;
+        L.l.mult[o] = k_rq_mults[o % N_RQ_MULTS];
+        L.l.shift[o] = (uint8_t)(1 + o / N_RQ_MULTS);
+    }
+    return L;
+}
+
+static Buf rq_grid_input(TestRng *r, int n)
+{
+    static const int16_t xs[] = { -32768, -32767, -2, -1, 0, 1, 2, 32766, 32767 };
+    Buf xp = buf_new((size_t)n, sizeof(uint32_t), 1);
+    for (int p = 0; p < n; p++) {
+        int v = p < (int)(sizeof(xs) / sizeof(xs[0])) ? xs[p] : trng_range(r, -32768, 32767);
+        ((uint32_t *)xp.p)[p] = (uint16_t)v;
+    }
+    return xp;
+}
+
+/* Each set's gemm against C on the grid, bias k_rq_biases[_i]; n = 45: full
+ * vectors of every width, then a tail. */
+START_TEST(test_intconv_requant_grid)
+{
+    static const int32_t clamps[][2] = { { -32768, 32767 }, { 0, 0 }, { -5, 7 },
+                                         { -32768, -32768 }, { 32767, 32767 }, { -1, 255 } };
+    Sets s = find_sets(&k_intconv);
+    TestRng r;
+    trng_seed(&r, 500 + (uint64_t)_i);
+    IcLayer L = rq_grid_layer(&r, k_rq_biases[_i]);
+    int n = 45;
+    Buf xp = rq_grid_input(&r, n);
+    for (size_t c = 0; c < sizeof(clamps) / sizeof(clamps[0]); c++) {
+        L.l.lo = clamps[c][0];
+        L.l.hi = clamps[c][1];
+        for (int set = 1; set < s.n; set++) {
+            Report rp = { 0 };
+            ic_gemm_compare(s.d[0], s.d[set], &L, xp.p, n, &r, &rp);
+            CK_REPORT(rp);
+        }
+    }
+    buf_free(&xp);
+    ic_layer_free(&L);
 }
 END_TEST
 
@@ -966,6 +1035,11 @@ START_TEST(test_dispatch)
     /* a set needs its whole level: AVX2 without SSE2 or SSE4.1 is not enough */
     ck_assert_str_eq(lwc_wpt_dsp(LWC_CPU_AVX2)->name, "c");
     ck_assert_str_eq(lwc_intconv_dsp(LWC_CPU_LEVEL_AVX2 & ~LWC_CPU_SSE41)->name, "sse2");
+    ck_assert_str_eq(lwc_intconv_dsp(LWC_CPU_LEVEL_SSE41)->name, "sse41");
+    ck_assert_str_eq(lwc_intconv_dsp(LWC_CPU_LEVEL_AVX2 & ~LWC_CPU_AVX2)->name, "sse41");
+    ck_assert_str_eq(lwc_intconv_dsp(LWC_CPU_SSE41)->name, "c");
+    ck_assert_str_eq(lwc_intwino_dsp(LWC_CPU_LEVEL_SSE41)->name, "sse41");
+    ck_assert_str_eq(lwc_intwino_dsp(LWC_CPU_LEVEL_SSE2)->name, "c");
     ck_assert_str_eq(lwc_wino_dsp(LWC_CPU_LEVEL_AVX2 & ~LWC_CPU_SSE2)->name, "c");
     ck_assert_str_eq(lwc_wpt_dsp(LWC_CPU_NEON)->name, "c");
     ck_assert_str_eq(lwc_intconv_dsp(LWC_CPU_LEVEL_AVX512VNNI)->name, "avx512vnni");
@@ -1180,6 +1254,92 @@ START_TEST(test_intwino_random)
     trng_seed(&r, 8000 + (uint64_t)_i);
     IwShape sh = { trng_range(&r, 1, 40), trng_range(&r, 1, 21), trng_range(&r, 1, 23), trng_range(&r, 1, 23) };
     iw_shape(&sh, 8100 + (uint64_t)_i);
+}
+END_TEST
+
+/* ---- intwino kernels, called directly ----------------------------------------
+ * Values past what a layer can reach: int16 weights and inputs over their
+ * whole range, int32 products of the Winograd domain anywhere (the sums and
+ * the output transform wrap), requantisation at its extremes. */
+
+/* n int16 (full range, the extremes often) at an unaligned offset. */
+static Buf buf_i16(TestRng *r, size_t n)
+{
+    Buf b = buf_new(n, sizeof(int16_t), rnd_off(r));
+    for (size_t i = 0; i < n; i++) ((int16_t *)b.p)[i] = trng_ic_input(r, TV_EXTREME);
+    return b;
+}
+
+/* gemm: cinp (even) x ob (a multiple of 4) x n (a multiple of 16) tiles. */
+static void iw_gemm_case(const LwcIntWinoDsp *d, int cinp, int ob, int n, TestRng *r, Report *rp)
+{
+    Buf u = buf_i16(r, (size_t)ob * cinp), v = buf_i16(r, (size_t)cinp * n);
+    Buf m0 = buf_new((size_t)ob * n, sizeof(int32_t), rnd_off(r)), m1 = buf_clone(&m0);
+    lwc_intwino_dsp(0)->gemm(u.p, cinp, ob, v.p, n, m0.p);
+    d->gemm(u.p, cinp, ob, v.p, n, m1.p);
+    char what[100];
+    snprintf(what, sizeof(what), "intwino %s gemm, cinp %d ob %d n %d", d->name, cinp, ob, n);
+    buf_check(rp, &m0, &m1, what);
+    buf_free(&u); buf_free(&v); buf_free(&m0); buf_free(&m1);
+}
+
+/* out: 16 products of n tiles ts >= n apart, any int32, extreme requantisation. */
+static void iw_out_case(const LwcIntWinoDsp *d, int n, TestRng *r, Report *rp)
+{
+    static const int32_t ext[] = { INT32_MIN, INT32_MIN + 3, -4, -1, 0, 1, 3, 4, INT32_MAX - 3, INT32_MAX };
+    size_t ts = (size_t)n + (size_t)(trng_u64(r) % 5);
+    Buf m = buf_new(16 * ts, sizeof(int32_t), rnd_off(r));
+    for (size_t i = 0; i < 16 * ts; i++)
+        ((int32_t *)m.p)[i] = trng_u64(r) & 1 ? trng_pick(r, ext, 10) : (int32_t)trng_u64(r);
+    int32_t bias, mult, lo = trng_range(r, -32768, 32767), hi = trng_range(r, lo, 32767);
+    uint8_t shift;
+    trng_ic_requant(r, TV_EXTREME, &bias, &mult, &shift);
+    Buf q0 = buf_new((size_t)4 * n, sizeof(int16_t), rnd_off(r)), q1 = buf_clone(&q0);
+    lwc_intwino_dsp(0)->out(m.p, ts, n, bias, mult, shift, lo, hi, q0.p);
+    d->out(m.p, ts, n, bias, mult, shift, lo, hi, q1.p);
+    char what[140];
+    snprintf(what, sizeof(what), "intwino %s out, n %d ts %zu, bias %d mult %d shift %d clamp [%d, %d]", d->name, n,
+             ts, bias, mult, shift, lo, hi);
+    buf_check(rp, &q0, &q1, what);
+    buf_free(&m); buf_free(&q0); buf_free(&q1);
+}
+
+/* vin: nt tiles (any count) from 8 rows of full-range int16 readable as far
+ * as intwino.h allows; words of other tiles (and the guards) untouched. */
+static void iw_vin_case(const LwcIntWinoDsp *d, int nt, TestRng *r, Report *rp)
+{
+    size_t len = (size_t)2 * ((nt + 15) / 16 * 16) + 34, ts = (size_t)2 * nt + (size_t)(trng_u64(r) % 7);
+    Buf rows[2][4];
+    const int16_t *rp_[2][4];
+    for (int ch = 0; ch < 2; ch++)
+        for (int a = 0; a < 4; a++) rp_[ch][a] = (rows[ch][a] = buf_i16(r, len)).p;
+    Buf v0 = buf_new(16 * ts, sizeof(int16_t), rnd_off(r)), v1 = buf_clone(&v0);
+    lwc_intwino_dsp(0)->vin(rp_, nt, v0.p, ts);
+    d->vin(rp_, nt, v1.p, ts);
+    char what[100];
+    snprintf(what, sizeof(what), "intwino %s vin, nt %d ts %zu", d->name, nt, ts);
+    buf_check(rp, &v0, &v1, what);
+    for (int ch = 0; ch < 2; ch++)
+        for (int a = 0; a < 4; a++) buf_free(&rows[ch][a]);
+    buf_free(&v0); buf_free(&v1);
+}
+
+/* Every set's three kernels; sizes from k_sizes (the gemm's and out's
+ * rounded up to their multiple of 16). */
+START_TEST(test_intwino_kernels)
+{
+    Sets s = find_sets(&k_intwino);
+    TestRng r;
+    trng_seed(&r, 900 + (uint64_t)_i);
+    int sz = k_sizes[_i] % 200 + 1, n16 = (sz + 15) / 16 * 16;
+    for (int k = 1; k < s.n; k++)
+        for (int rep = 0; rep < 3; rep++) {
+            Report rp = { 0 };
+            iw_gemm_case(s.d[k], 2 * trng_range(&r, 1, 40), 4 * trng_range(&r, 1, 4), n16, &r, &rp);
+            iw_out_case(s.d[k], n16, &r, &rp);
+            iw_vin_case(s.d[k], sz, &r, &rp);
+            CK_REPORT(rp);
+        }
 }
 END_TEST
 
@@ -1670,6 +1830,7 @@ static Suite *checkasm_suite(void)
     tcase_add_test(t, test_selfcheck_compare);
     tcase_add_loop_test(t, test_intconv_gemm, 0, N_SIZES);
     tcase_add_loop_test(t, test_intconv_gemm_page_end, 0, N_SIZES);
+    tcase_add_loop_test(t, test_intconv_requant_grid, 0, N_RQ_BIASES);
     tcase_add_loop_test(t, test_intconv_entries, 0, N_IC_SHAPES);
     tcase_add_loop_test(t, test_intconv_entries_random, 0, 40);
     tcase_add_loop_test(t, test_wpt_kernels, 0, N_SIZES);
@@ -1680,6 +1841,7 @@ static Suite *checkasm_suite(void)
     tcase_add_loop_test(t, test_gemm_tolerance, 0, N_SIZES);
     tcase_add_loop_test(t, test_intwino_shapes, 0, N_IW_SHAPES);
     tcase_add_loop_test(t, test_intwino_random, 0, 24);
+    tcase_add_loop_test(t, test_intwino_kernels, 0, N_SIZES);
     tcase_add_test(t, test_intwino_entry);
     tcase_add_test(t, test_intwino_eligible);
     suite_add_tcase(s, t);

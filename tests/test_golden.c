@@ -49,11 +49,12 @@ static void open_decoders(Decoders *d, const char *model)
 }
 
 /* An integer-synthesis stream decodes to hash h with the default kernels
- * under every CPU mask (C only, SSE2, everything), 1 and 3 threads. */
+ * under every CPU mask (C only, SSE2, SSE4.1, AVX2, everything), 1 and 3
+ * threads. */
 static void same_with_every_kernel_set(const LwcModel *m, const uint8_t *b, size_t len, uint64_t h,
                                        const char *name)
 {
-    static const unsigned masks[] = { 0, LWC_CPU_LEVEL_SSE2, LWC_CPU_LEVEL_AVX2, ~0u };
+    static const unsigned masks[] = { 0, LWC_CPU_LEVEL_SSE2, LWC_CPU_LEVEL_SSE41, LWC_CPU_LEVEL_AVX2, ~0u };
     lwc_gemm_force_reference(0);
     for (size_t k = 0; k < sizeof(masks) / sizeof(masks[0]); k++)
         for (int th = 1; th <= 3; th += 2) {
