@@ -43,7 +43,7 @@ static int decode_latents(const LwcModel *m, const LwcGeom *g, int q100, const L
         lwc_ctx_hyper_mt(&ctx, zin);
         double t1 = lwc_now();
         if (st) st->t_hyper = t1 - t0;
-        r = lwc_ydecode(m, &ctx, ys, yq);
+        r = lwc_ydecode(m, &ctx, q100, ys, yq);
         if (st) st->t_entropy = lwc_now() - t1;
         lwc_ctx_close(&ctx);
     }

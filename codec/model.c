@@ -323,6 +323,13 @@ static int fact_count(Parser *ps)
     return e && e->count == (size_t)a->Nz ? a->Nz : a->L * a->Nz;
 }
 
+/* Before version 5: one set of y tables; from 5: one or one per level. */
+static int gauss_count(Parser *ps)
+{
+    const Entry *e = ps->m->version >= 5 ? find_entry(ps, "gauss.starts") : NULL;
+    return e && e->count == (size_t)ps->m->a.L * LWC_NUM_SCALES ? ps->m->a.L * LWC_NUM_SCALES : LWC_NUM_SCALES;
+}
+
 static int load_all(Parser *ps)
 {
     LwcModel *m = ps->m;
@@ -345,7 +352,7 @@ static int load_all(Parser *ps)
     /* sorted: the scale index is the first threshold >= the prediction */
     for (int i = 1; i < LWC_NUM_SCALES; i++) LWC_RET_IF(thr[i] < thr[i - 1], LWC_ERR_CORRUPT);
     LWC_FWD(add_scale_lut(m));
-    LWC_FWD(get_cdfs(ps, "gauss", &m->gauss, LWC_NUM_SCALES));
+    LWC_FWD(get_cdfs(ps, "gauss", &m->gauss, gauss_count(ps)));
     LWC_FWD(add_guides(m, &m->gauss));
     LWC_FWD(get_cdfs(ps, "fact", &m->fact, fact_count(ps)));
     return m->version >= 4 ? load_int_synthesis(ps) : LWC_OK;
@@ -427,11 +434,21 @@ void lwc_model_gains(const LwcModel *m, double quality, float *gain, float *igai
     }
 }
 
+/* The rate level nearest to a quality. */
+static int nearest_level(const LwcModel *m, int quality_x100)
+{
+    int64_t q = LWC_CLAMP(quality_x100, 0, 10000);
+    return (int)((q * (m->a.L - 1) + 5000) / 10000);
+}
+
 int lwc_model_ztable(const LwcModel *m, int quality_x100)
 {
-    if (m->fact.count == m->a.Nz) return 0;
-    int64_t q = LWC_CLAMP(quality_x100, 0, 10000);
-    return (int)((q * (m->a.L - 1) + 5000) / 10000) * m->a.Nz;
+    return m->fact.count == m->a.Nz ? 0 : nearest_level(m, quality_x100) * m->a.Nz;
+}
+
+int lwc_model_ytable(const LwcModel *m, int quality_x100)
+{
+    return m->gauss.count == LWC_NUM_SCALES ? 0 : nearest_level(m, quality_x100) * LWC_NUM_SCALES;
 }
 
 /* The two rate levels around quality_x100, l and l + 1 (l when L = 1), and

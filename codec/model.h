@@ -20,6 +20,10 @@
  * the integer layers syn_in, syn_rb0.., syn_out; decoders use it instead of
  * the float synthesis, which stays in the file for the encoder's search.
  * From version 3 on, "fact" holds Nz or L * Nz tables.
+ * Version 5 is version 4 whose "gauss", y's tables, may hold one set of LWC_NUM_SCALES per
+ * rate level (L * LWC_NUM_SCALES tables, level l's at l * LWC_NUM_SCALES:
+ * lwc_model_ytable) as well as one shared set; lwc train --fit-tables
+ * writes such sets.
  * The model id is a 64-bit FNV-1a hash of the whole file. */
 #ifndef LWC_MODEL_H
 #define LWC_MODEL_H
@@ -38,7 +42,8 @@
 #define LWC_MAX_RB 8
 #define LWC_MAX_LEVELS 16
 #define LWC_MODEL_VERSION 2     /* written for a shared z density; versions 1..3 are read */
-#define LWC_MODEL_VERSION_MAX 4 /* 3: one z density (Nz tables) per rate level; 4: integer synthesis */
+#define LWC_MODEL_VERSION_MAX 5 /* 3: one z density (Nz tables) per rate level; 4: integer synthesis;
+                                 * 5: y tables per rate level */
 #define LWC_SYN_ACT 2047 /* the integer synthesis' activations lie in [-LWC_SYN_ACT, LWC_SYN_ACT] */
 #define LWC_SYN_IGAIN_MAX (1 << 30) /* bound of syn.igain */
 #define LWC_ZIGAIN_ONE 65536 /* zigain's fixed point: Q16 */
@@ -94,7 +99,7 @@ struct LwcModel {
     LwcIntConv p0[LWC_MAX_SLICES], p1[LWC_MAX_SLICES], p2[LWC_MAX_SLICES];
     int32_t scale_thr[LWC_NUM_SCALES]; /* log-scale thresholds (p2 units) */
     uint8_t *scale_lut;              /* [65536]: scale index of int16 v at v + 32768 */
-    LwcCdfSet gauss;                 /* LWC_NUM_SCALES tables */
+    LwcCdfSet gauss;                 /* LWC_NUM_SCALES tables, or L sets of them (version 5) */
     LwcCdfSet fact;                  /* Nz tables */
     /* storage */
     void **allocs;
@@ -120,6 +125,10 @@ void lwc_model_gains(const LwcModel *m, double quality, float *gain, float *igai
  * a shared density, else Nz times the nearest rate level,
  * (q100 * (L - 1) + 5000) / 10000 with q100 clamped to [0, 10000]. */
 int lwc_model_ztable(const LwcModel *m, int quality_x100);
+/* The first of y's LWC_NUM_SCALES tables ("gauss") at a quality: 0 for one
+ * shared set, else LWC_NUM_SCALES times the nearest rate level (the rule of
+ * lwc_model_ztable). */
+int lwc_model_ytable(const LwcModel *m, int quality_x100);
 /* The two rate levels around a quality, and the weight f of the upper one. */
 void lwc_model_level_pos(const LwcModel *m, double quality, int *l0, int *l1, double *f);
 /* z's gains at a quality (encoder: z = h_a(y) * zgain, then rounding),

@@ -122,6 +122,7 @@ void lwc_ypass_store(const LwcYPass *p, int r0, int r1, int32_t *yq)
 typedef struct YDec {
     LwcYPass pass;
     const LwcModel *m;
+    int t0; /* the first of the quality's y tables */
     int32_t *yq;
     LwcRansDec dec[LWC_YSTRIPES_MAX];
     int err[LWC_YSTRIPES_MAX];
@@ -142,8 +143,9 @@ static int decode_task(void *arg, int k, int worker)
         for (size_t i = (size_t)c * p->npos + p0; i < (size_t)c * p->npos + p1; i++) {
             int tn, off;
             int32_t sym;
-            const uint32_t *cdf = lwc_cdf_table(&d->m->gauss, p->idx[i], &tn, &off);
-            const uint16_t *guide = d->m->gauss.guides + (size_t)p->idx[i] * (LWC_CDF_GUIDE + 1);
+            int t = d->t0 + p->idx[i];
+            const uint32_t *cdf = lwc_cdf_table(&d->m->gauss, t, &tn, &off);
+            const uint16_t *guide = d->m->gauss.guides + (size_t)t * (LWC_CDF_GUIDE + 1);
             r = lwc_cdf_decode_value_guided(&dec, cdf, guide, tn, off, &sym);
             if (r == LWC_OK && (sym > LWC_Y_SYM_MAX || sym < -LWC_Y_SYM_MAX)) r = LWC_ERR_CORRUPT;
             if (r != LWC_OK) break;
@@ -179,11 +181,12 @@ static int decode_passes(YDec *d, const LwcYStripes *t)
     return first_error(d->err, t->count);
 }
 
-int lwc_ydecode(const LwcModel *m, LwcCtx *ctx, const LwcYStripes *t, int32_t *yq)
+int lwc_ydecode(const LwcModel *m, LwcCtx *ctx, int q100, const LwcYStripes *t, int32_t *yq)
 {
     YDec *d = lwc_calloc(1, sizeof(*d));
     LWC_RET_IF(!d, LWC_ERR_NOMEM);
     d->m = m;
+    d->t0 = lwc_model_ytable(m, q100);
     d->yq = yq;
     int r = lwc_ypass_open(&d->pass, ctx, t->rows);
     if (r == LWC_OK) r = decode_passes(d, t);

@@ -86,7 +86,7 @@ void lwc_ypass_store(const LwcYPass *p, int r0, int r1, int32_t *yq);
  * (hyper features done). The error is that of the first failing stripe in
  * stripe order (the same for every thread count): LWC_ERR_CORRUPT,
  * LWC_ERR_TRUNCATED, LWC_ERR_NOMEM. */
-int lwc_ydecode(const LwcModel *m, LwcCtx *ctx, const LwcYStripes *t, int32_t *yq);
+int lwc_ydecode(const LwcModel *m, LwcCtx *ctx, int q100, const LwcYStripes *t, int32_t *yq);
 
 /* Encoder: code y (float [M][hy][wy], gained) through ctx (hyper features
  * done) into a version-2 YLAT payload. wd: NULL rounds every symbol to the

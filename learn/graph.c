@@ -146,11 +146,12 @@ void lwc_graph_set_coder_like(LwcGraph *g, int flags)
     g->coder_like = flags;
 }
 
-void lwc_graph_fit_tables(const LwcGraph *g, LwcTableFit *f)
+void lwc_graph_fit_tables(const LwcGraph *g, LwcTableFit *f, int set)
 {
     size_t my = (size_t)g->n->a.M * g->hw;
+    int t0 = set * LWC_SCALE_LEVELS;
     for (size_t i = 0; i < my; i++)
-        lwc_tablefit_add(f, lwc_tablefit_index(f, exp(g->ls[i])), (long)rnd(g->y[i] - rnd(g->mu[i] * 16) / 16));
+        lwc_tablefit_add(f, t0 + lwc_tablefit_index(f, exp(g->ls[i])), (long)rnd(g->y[i] - rnd(g->mu[i] * 16) / 16));
 }
 
 /* The coder's view of a mean and log-scale (lwc_graph_set_coder_like). */

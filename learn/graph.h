@@ -46,9 +46,10 @@ void lwc_graph_set_coder_like(LwcGraph *g, int flags);
 int lwc_graph_run(LwcGraph *g, const float *x, int level, int train, uint64_t *rng,
                   float grad_scale, float *grad, float *fgrad, float *act_max, LwcStepStats *st);
 /* After a run with train = 0: count the coder's symbols of y, round(y - mu)
- * with mu in Q4, in the table each predicted scale selects (tablefit.h). */
+ * with mu in Q4, in the table each predicted scale selects, of table set
+ * `set` (tablefit.h). */
 struct LwcTableFit;
-void lwc_graph_fit_tables(const LwcGraph *g, struct LwcTableFit *f);
+void lwc_graph_fit_tables(const LwcGraph *g, struct LwcTableFit *f, int set);
 
 /* ---- Latent search (the encoder's --effort) -------------------------------
  * The same graph with the weights fixed and the latents y of one region as

@@ -396,6 +396,7 @@ typedef struct CdfBuild { uint32_t starts[1024], sizes[1024]; int32_t offsets[10
 
 static int cdf_add(CdfBuild *b, const double *pmf, int n, int offset)
 {
+    LWC_RET_IF(b->count == (int)(sizeof(b->starts) / sizeof(b->starts[0])), LWC_ERR_INVAL);
     if (b->len + n + 1 > b->cap) {
         uint32_t nc = LWC_MAX(2 * b->cap, b->len + n + 1 + 4096);
         uint32_t *nd = lwc_malloc_array(nc, 4);
@@ -432,10 +433,10 @@ static int put_tables(LwcModelWriter *w, const LwcNet *n, const LwcTableFit *fit
     /* a scale takes the level whose table codes it in the fewest expected
      * bits (not the next level up, which cost 1 % at the lowest rate) */
     int r = lwc_gauss_table_bounds(levels, LWC_NUM_SCALES, bounds);
-    for (int i = 0; i < LWC_NUM_SCALES && r == LWC_OK; i++) {
-        int R, cnt = lwc_tablefit_pmf(fit, i, pmf, MAX_TAB, &R);
+    for (int i = 0; i < LWC_NUM_SCALES; i++) thr[i] = (int32_t)floor(log(bounds[i]) * 256.0 + 0.5);
+    for (int t = 0; t < (fit ? fit->sets : 1) * LWC_NUM_SCALES && r == LWC_OK; t++) {
+        int R, cnt = lwc_tablefit_pmf(fit, t, pmf, MAX_TAB, &R);
         r = cnt < 0 ? cnt : cdf_add(&g, pmf, cnt, R);
-        thr[i] = (int32_t)floor(log(bounds[i]) * 256.0 + 0.5);
     }
     for (int c = 0; c < n->fact.channels && r == LWC_OK; c++) { /* per level: L * Nz tables */
         int off, cnt;
@@ -516,6 +517,10 @@ int lwc_net_export_fitted(const LwcNet *n, const float *act_max, int flags, cons
     lwc_mw_init(&w);
     if (lwc_net_zdensity_sets(n) > 1) w.version = 3;
     if (flags & LWC_EXPORT_INT_SYNTHESIS) w.version = 4;
+    if (fit && fit->sets > 1) { /* version 5: version 4 with y tables per level */
+        LWC_RET_IF(!(flags & LWC_EXPORT_INT_SYNTHESIS) || fit->sets != a->L, LWC_ERR_INVAL);
+        w.version = 5;
+    }
     uint32_t d = LWC_ARCH_FIELDS, lm[2] = { (uint32_t)a->L, (uint32_t)a->M }, l1 = (uint32_t)a->L;
     lwc_mw_tensor(&w, "arch", LWC_DT_I32, 1, &d, &n->a);
     LwcLayerSpec t[LWC_MAX_LAYERS];

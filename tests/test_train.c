@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "codec/model.h"
 #include "testutil.h"
 #include "tools/train/data.h"
 #include "learn/graph.h"
@@ -531,6 +532,10 @@ static void code_with(const uint8_t *mb, size_t ml, size_t *by, size_t *bz, LwcI
     ck_assert_int_eq(lwc_encode(c, &img, &ep, &buf, &bl, rec, &st), 0);
     *by = st.bytes_y;
     *bz = st.bytes_z;
+    LwcImage dec; /* the stream decodes to the encoder's reconstruction */
+    ck_assert_int_eq(lwc_decode(c, buf, bl, &dec, NULL), 0);
+    ck_assert_int_eq(memcmp(dec.data, rec->data, (size_t)rec->height * rec->stride), 0);
+    lwc_image_free(&dec);
     lwc_free_buffer(buf);
     lwc_image_free(&img);
     lwc_close(&c);
@@ -800,7 +805,7 @@ START_TEST(fitted_tables_follow_the_counts)
 {
     static double g[4096], p[4096];
     LwcTableFit f;
-    ck_assert_int_eq(lwc_tablefit_init(&f), 0);
+    ck_assert_int_eq(lwc_tablefit_init(&f, 1), 0);
     double lv[LWC_SCALE_LEVELS];
     lwc_scale_levels(lv);
     for (int k = 0; k < LWC_SCALE_LEVELS; k += 9) {
@@ -841,13 +846,13 @@ START_TEST(fitted_tables_export_and_code)
     ck_assert_int_eq(lwc_graph_create(&g, &n, size), 0);
     float *x = malloc((size_t)3 * size * size * sizeof(float));
     LwcTableFit f;
-    ck_assert_int_eq(lwc_tablefit_init(&f), 0);
+    ck_assert_int_eq(lwc_tablefit_init(&f, 1), 0);
     for (int l = 0; l < k_arch.L; l++) {
         smooth_image(x, size, 30 + (uint64_t)l);
         uint64_t rng = 1;
         LwcStepStats st;
         ck_assert_int_eq(lwc_graph_run(g, x, l, 0, &rng, 0, NULL, NULL, NULL, &st), 0);
-        lwc_graph_fit_tables(g, &f);
+        lwc_graph_fit_tables(g, &f, 0);
     }
     double sym = 0;
     for (int k = 0; k < LWC_SCALE_LEVELS; k++) sym += lwc_tablefit_total(&f, k);
@@ -873,6 +878,60 @@ START_TEST(fitted_tables_export_and_code)
 }
 END_TEST
 
+/* One set of tables per rate level: model version 5, whose streams decode
+ * (the decoder takes the quality's set) to the encoder's reconstruction,
+ * the Gaussian export's pixels (plain rounding). Version 5 needs the
+ * integer synthesis and a set per level. */
+START_TEST(fitted_tables_per_level)
+{
+    LwcNet n;
+    ck_assert_int_eq(lwc_net_init(&n, &k_arch, 6), 0);
+    LwcGraph *g;
+    int size = 64, L = k_arch.L;
+    ck_assert_int_eq(lwc_graph_create(&g, &n, size), 0);
+    float *x = malloc((size_t)3 * size * size * sizeof(float));
+    LwcTableFit f, f2;
+    ck_assert_int_eq(lwc_tablefit_init(&f, L), 0);
+    ck_assert_int_eq(lwc_tablefit_init(&f2, 2), 0);
+    for (int l = 0; l < L; l++) {
+        smooth_image(x, size, 50 + (uint64_t)l);
+        uint64_t rng = 1;
+        LwcStepStats st;
+        ck_assert_int_eq(lwc_graph_run(g, x, l, 0, &rng, 0, NULL, NULL, NULL, &st), 0);
+        lwc_graph_fit_tables(g, &f, l);
+        double in_set = 0;
+        for (int k = 0; k < LWC_SCALE_LEVELS; k++) in_set += lwc_tablefit_total(&f, l * LWC_SCALE_LEVELS + k);
+        ck_assert_double_eq(in_set, (double)k_arch.M * (size / 8) * (size / 8));
+    }
+    static float am[LWC_ACT_SLOTS];
+    for (int i = 0; i < LWC_ACT_SLOTS; i++) am[i] = 8.0f;
+    uint8_t *mg, *mf, *bad;
+    size_t lg, lf, lb;
+    ck_assert_int_eq(lwc_net_export_fitted(&n, am, 0, &f, &bad, &lb), LWC_ERR_INVAL); /* no integer synthesis */
+    ck_assert_int_eq(lwc_net_export_fitted(&n, am, LWC_EXPORT_INT_SYNTHESIS, &f2, &bad, &lb), LWC_ERR_INVAL);
+    ck_assert_int_eq(lwc_net_export_flags(&n, am, LWC_EXPORT_INT_SYNTHESIS, &mg, &lg), 0);
+    ck_assert_int_eq(lwc_net_export_fitted(&n, am, LWC_EXPORT_INT_SYNTHESIS, &f, &mf, &lf), 0);
+    LwcModel *m;
+    ck_assert_int_eq(lwc_model_load(&m, mf, lf), 0);
+    ck_assert_int_eq(m->version, 5);
+    ck_assert_int_eq(m->gauss.count, L * LWC_SCALE_LEVELS);
+    ck_assert_int_eq(lwc_model_ytable(m, 0), 0);
+    ck_assert_int_eq(lwc_model_ytable(m, 10000), (L - 1) * LWC_SCALE_LEVELS);
+    lwc_model_free(&m);
+    size_t yg, zg, yf, zf;
+    LwcImage rg, rf;
+    code_with(mg, lg, &yg, &zg, &rg);
+    code_with(mf, lf, &yf, &zf, &rf);
+    ck_assert_int_eq(memcmp(rg.data, rf.data, (size_t)rg.height * rg.stride), 0);
+    lwc_image_free(&rg); lwc_image_free(&rf);
+    lwc_free(mg); lwc_free(mf);
+    lwc_tablefit_free(&f); lwc_tablefit_free(&f2);
+    free(x);
+    lwc_graph_free(&g);
+    lwc_net_free(&n);
+}
+END_TEST
+
 static Suite *train_suite(void)
 {
     Suite *s = suite_create("train");
@@ -892,6 +951,7 @@ static Suite *train_suite(void)
     tcase_add_test(t, encoder_runs_the_analysis_branch);
     tcase_add_test(t, fitted_tables_follow_the_counts);
     tcase_add_test(t, fitted_tables_export_and_code);
+    tcase_add_test(t, fitted_tables_per_level);
     suite_add_tcase(s, t);
     return s;
 }

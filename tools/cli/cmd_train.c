@@ -19,6 +19,8 @@ static void usage(FILE *f, const LwcTrainOpts *d)
                "                    every build then decodes the same pixels)\n"
                "  --fit-tables N    export y's coding tables fitted to the symbols of N training crops\n"
                "                    (spread over the rate levels) instead of the Gaussian (default 0)\n"
+               "  --fit-per-level   with --fit-tables and --int-synthesis: one set of y tables per rate level\n"
+               "                    (model version 5)\n"
                "  --diagnose        with --export-only: also print the validation PSNR without quantisation\n"
                "                    and the rate with the coder's Q4 means and table scales\n"
                "  --steps N         total optimiser steps to reach (default %ld)\n"
@@ -117,6 +119,7 @@ static int parse_opt(int c, const char *arg, LwcTrainOpts *o)
     case 'Z': o->diagnose = 1; break;
     case 'I': o->int_synthesis = 1; break;
     case 'F': if (lwc_cli_parse_int(arg, 0, 4096, &o->fit_tables)) return bad("--fit-tables", arg); break;
+    case 'U': o->fit_per_level = 1; break;
     case 'g': if (lwc_cli_parse_int(arg, 1, 4096, &o->grow_analysis)) return bad("--grow-analysis", arg); break;
     case 'Q': o->grow_zdensity = 1; break;
     case 'X': if (lwc_cli_parse_int(arg, 1, 512, &o->val_crops)) return bad("--val-crops", arg); break;
@@ -141,6 +144,7 @@ int lwc_cmd_train(int argc, char **argv)
         { "schedule", 1, 0, 'Y' }, { "warmup", 1, 0, 'W' }, { "budget", 1, 0, 'B' }, { "lr-min", 1, 0, 'm' },
         { "val-crops", 1, 0, 'X' }, { "diagnose", 0, 0, 'Z' }, { "grow-analysis", 1, 0, 'g' },
         { "grow-zdensity", 0, 0, 'Q' }, { "int-synthesis", 0, 0, 'I' }, { "fit-tables", 1, 0, 'F' },
+        { "fit-per-level", 0, 0, 'U' },
         { "parity", 1, 0, 'p' }, { "parity-level", 1, 0, 'e' }, { "parity-seed", 1, 0, 'n' }, { "parity-grad", 1, 0, 'j' },
         { 0, 0, 0, 0 } };
     LwcTrainOpts o;
@@ -165,6 +169,8 @@ int lwc_cmd_train(int argc, char **argv)
     if (o.grow_analysis && !o.resume) return lwc_cli_error("train", "--grow-analysis needs --resume") + 1;
     if (o.grow_zdensity && !o.resume) return lwc_cli_error("train", "--grow-zdensity needs --resume") + 1;
     if (o.diagnose && !o.export_only) return lwc_cli_error("train", "--diagnose needs --export-only") + 1;
+    if (o.fit_per_level && (!o.fit_tables || !o.int_synthesis))
+        return lwc_cli_error("train", "--fit-per-level needs --fit-tables N and --int-synthesis") + 1;
     if (o.sched_given && o.sched_kind == LWC_SCHED_COSINE) {
         if (o.budget <= o.warmup) return lwc_cli_error("train", "--schedule cosine needs --budget N above --warmup") + 1;
         if (o.lr_min >= o.lr) return lwc_cli_error("train", "--lr-min must be below --lr") + 1;

@@ -83,7 +83,7 @@ static int work_task(void *arg, int task, int worker)
         LwcStepStats s;
         w->err = lwc_graph_run(w->g, w->crop, w->level, w->train, &rng, 1.0f / w->o->batch, w->grad, w->fgrad,
                                w->act_max, &s);
-        if (!w->err && w->fit) lwc_graph_fit_tables(w->g, w->fit);
+        if (!w->err && w->fit) lwc_graph_fit_tables(w->g, w->fit, w->fit->sets > 1 ? w->level : 0);
         w->sum.bits_y += s.bits_y; w->sum.bits_z += s.bits_z; w->sum.mse += s.mse; w->sum.loss += s.loss;
         w->psnr_sum += 10 * log10(1.0 / fmax(s.mse, 1e-12));
     }
@@ -275,7 +275,7 @@ static int fit_tables(Trainer *t, LwcTableFit *fit)
     int L = t->st.net.a.L, n = t->o->fit_tables, r = LWC_OK;
     LwcTableFit wf[MAX_WORKERS];
     memset(wf, 0, sizeof(wf));
-    for (int i = 0; i < t->nw && r == LWC_OK; i++) r = lwc_tablefit_init(&wf[i]);
+    for (int i = 0; i < t->nw && r == LWC_OK; i++) r = lwc_tablefit_init(&wf[i], fit->sets);
     uint64_t rng = 0x7AB1EF17ull;
     for (int l = 0; l < L && r == LWC_OK; l++) {
         for (int i = 0; i < t->nw; i++) {
@@ -295,8 +295,9 @@ static int fit_tables(Trainer *t, LwcTableFit *fit)
     }
     if (r == LWC_OK && !t->o->quiet) {
         double sym = 0;
-        for (int k = 0; k < LWC_SCALE_LEVELS; k++) sym += lwc_tablefit_total(fit, k);
-        printf("y tables fitted to %.0f symbols of %d training crops\n", sym, n);
+        for (int k = 0; k < fit->sets * LWC_SCALE_LEVELS; k++) sym += lwc_tablefit_total(fit, k);
+        printf("y tables (%s) fitted to %.0f symbols of %d training crops\n", fit->sets > 1 ? "one set per rate level" : "one set",
+               sym, n);
     }
     return r;
 }
@@ -317,7 +318,7 @@ static int export_model(Trainer *t)
     size_t len;
     int flags = t->o->int_synthesis ? LWC_EXPORT_INT_SYNTHESIS : 0;
     LwcTableFit fit = { 0 };
-    if (r == LWC_OK && t->o->fit_tables) r = lwc_tablefit_init(&fit);
+    if (r == LWC_OK && t->o->fit_tables) r = lwc_tablefit_init(&fit, t->o->fit_per_level ? t->st.net.a.L : 1);
     if (r == LWC_OK && t->o->fit_tables) r = fit_tables(t, &fit);
     if (r == LWC_OK) r = lwc_net_export_fitted(&t->st.net, act_max, flags, fit.count ? &fit : NULL, &buf, &len);
     lwc_tablefit_free(&fit);
