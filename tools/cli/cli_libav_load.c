@@ -113,11 +113,12 @@ int lwc_av_input_wanted(const char *path)
     int percent = strchr(path, '%') != NULL;
     if (!percent && lwc_format_from_path(path) >= 0) return 0;
     FILE *f = fopen(path, "rb");
+    int readable = f != NULL;
     if (f) fclose(f);
-    if (!percent && !f) return 0;
+    if (!percent && !readable) return 0;
     const LwcAvApi *api = plugin();
     if (api) return api->input_wanted(path);
-    return percent && !f;
+    return percent && !readable;
 }
 
 int lwc_av_reader_open(const char *path, uint64_t max_pixels, int threads, LwcAvReader **rd, LwcAvInfo *info,
