@@ -44,6 +44,19 @@ def training_files(data, val_split):
     return [n for i, n in enumerate(names) if not (val_split > 0 and i % val_split == val_split // 2)]
 
 
+def tile_crops(paths, size):
+    """Every whole size x size tile of each image, [n, 3, size, size] float32
+    in [-0.5, 0.5] (the trainer's crop values)."""
+    out = []
+    for p in paths:
+        im = read_rgb(p).astype(np.float32) / 255.0 - 0.5
+        h, w = im.shape[:2]
+        for y0 in range(0, h - size + 1, size):
+            for x0 in range(0, w - size + 1, size):
+                out.append(im[y0:y0 + size, x0:x0 + size].transpose(2, 0, 1))
+    return np.ascontiguousarray(np.stack(out))
+
+
 def window(a, side):
     h, w = a.shape[:2]
     hh, ww = min(h, side), min(w, side)

@@ -34,11 +34,11 @@ import sys
 
 import numpy as np
 import torch
-from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ckpt as ck  # noqa: E402
 import lwc_model as lm  # noqa: E402
+import pack as pk  # noqa: E402
 
 S = 256
 SMAX = 300         # |s| beyond this shares one bin (an escape; see the tail line)
@@ -70,14 +70,7 @@ def model_tensors(path, names):
 
 
 def crops(files):
-    out = []
-    for p in files:
-        im = np.asarray(Image.open(p).convert("RGB")).astype(np.float32) / 255.0 - 0.5
-        h, w = im.shape[:2]
-        for y0 in range(0, h - S + 1, S):
-            for x0 in range(0, w - S + 1, S):
-                out.append(torch.from_numpy(im[y0:y0 + S, x0:x0 + S].transpose(2, 0, 1).copy()))
-    return torch.stack(out)
+    return torch.from_numpy(pk.tile_crops(files, S))
 
 
 def neighbour_class(s, ms):
@@ -143,9 +136,7 @@ def main():
     net = lm.from_checkpoint(ck.load(a.checkpoint))
     t = model_tensors(a.model, {"scale_thr", "gauss.starts", "gauss.sizes", "gauss.offsets", "gauss.data"})
     thr = t["scale_thr"].astype(np.float64)
-    evals = set(os.path.basename(p) for p in glob.glob(os.path.join(a.eval, "*.png")))
-    fit_files = [p for p in sorted(glob.glob(os.path.join(a.fit, "*.png")) + sorted(glob.glob(os.path.join(a.fit, "*.jpg"))))
-                 if os.path.basename(p) not in evals][:a.fit_files]
+    fit_files = [os.path.join(a.fit, n) for n in pk.training_files(a.fit, 20)][:a.fit_files]  # lwc train's split
     xf, xe = crops(fit_files), crops(sorted(glob.glob(os.path.join(a.eval, "*.png"))))
     levels = [int(v) for v in a.levels.split(",")]
     print("fit: %d crops of %d files; eval: %d crops; 256x256" % (xf.shape[0], len(fit_files), xe.shape[0]))

@@ -21,24 +21,17 @@ import sys
 
 import numpy as np
 import torch
-from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ckpt as ck  # noqa: E402
 import lwc_model as lm  # noqa: E402
+import pack as pk  # noqa: E402
 
 S = 256
 
 
 def crops(folder):
-    out = []
-    for p in sorted(glob.glob(os.path.join(folder, "*.png"))):
-        im = np.asarray(Image.open(p).convert("RGB")).astype(np.float32) / 255.0 - 0.5
-        h, w = im.shape[:2]
-        for y0 in range(0, h - S + 1, S):
-            for x0 in range(0, w - S + 1, S):
-                out.append(torch.from_numpy(im[y0:y0 + S, x0:x0 + S].transpose(2, 0, 1).copy()))
-    return torch.stack(out)
+    return torch.from_numpy(pk.tile_crops(sorted(glob.glob(os.path.join(folder, "*.png"))), S))
 
 
 def z_of(net, level, x):
