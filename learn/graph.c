@@ -18,6 +18,7 @@ struct LwcGraph {
     const LwcNet *n;
     int ph, pw, h, w, ms; /* pixels, latents, channels per slice */
     int level;            /* rate level of the run in progress */
+    float frac;           /* evaluation between levels: the weight of level + 1 (lwc_graph_set_frac) */
     int exact;            /* y_hat = y: no quantisation (lwc_graph_set_exact) */
     int coder_like;       /* LWC_GRAPH_* flags (lwc_graph_set_coder_like) */
     int direct;           /* 3x3 layers by im2col, not Winograd (lwc_graph_set_direct) */
@@ -154,6 +155,24 @@ void lwc_graph_fit_tables(const LwcGraph *g, LwcTableFit *f, int set)
         lwc_tablefit_add(f, t0 + lwc_tablefit_index(f, exp(g->ls[i])), (long)rnd(g->y[i] - rnd(g->mu[i] * 16) / 16));
 }
 
+void lwc_graph_fit_z(const LwcGraph *g, LwcTableFit *f, int t0)
+{
+    size_t hw4 = g->hw / 16;
+    for (int c = 0; c < g->n->a.Nz; c++)
+        for (size_t i = 0; i < hw4; i++) lwc_tablefit_add(f, t0 + c, (long)g->zh[c * hw4 + i]);
+}
+
+void lwc_graph_set_frac(LwcGraph *g, float frac) { g->frac = frac; }
+
+/* Log-gain c of the table at params + off (width per level) at the run's
+ * level, interpolated toward the next one by frac: the codec's geometric
+ * interpolation between levels. */
+static float log_gain(const LwcGraph *g, size_t off, int width, int c)
+{
+    const float *p = g->n->params + off + (size_t)g->level * width + c;
+    return g->frac > 0 ? p[0] + g->frac * (p[width] - p[0]) : p[0];
+}
+
 /* The coder's view of a mean and log-scale (lwc_graph_set_coder_like). */
 static void coder_view(const LwcGraph *g, float *m, float *ls)
 {
@@ -189,17 +208,15 @@ static void analysis(LwcGraph *g, int level, int train, uint64_t *rng)
         fwd(g, &n->gab2, g->hb, g->h, g->w, g->y);
         for (size_t i = 0; i < (size_t)a->M * hw; i++) g->y0[i] += g->y[i];
     }
-    const float *lg = n->params + n->gain_off + (size_t)level * a->M;
     for (int c = 0; c < a->M; c++) {
-        float gn = expf(lg[c]);
+        float gn = expf(log_gain(g, n->gain_off, a->M, c));
         for (size_t i = 0; i < hw; i++) g->y[c * hw + i] = g->y0[c * hw + i] * gn;
     }
     fwd(g, &n->ha0, g->y, g->h, g->w, g->a1);
     lwc_relu_forward(g->a1, (size_t)a->N * hw / 4);
     fwd(g, &n->ha1, g->a1, g->h / 2, g->w / 2, g->z);
-    const float *lzg = n->params + n->zgain_off + (size_t)level * a->Nz;
     for (int c = 0; c < a->Nz; c++) {
-        float gn = expf(lzg[c]);
+        float gn = expf(log_gain(g, n->zgain_off, a->Nz, c));
         for (size_t i = 0; i < hw4; i++) g->z[c * hw4 + i] *= gn;
     }
     for (size_t i = 0; i < (size_t)a->Nz * hw4; i++) {
@@ -213,7 +230,7 @@ static void analysis(LwcGraph *g, int level, int train, uint64_t *rng)
 static float zigain_of(const LwcGraph *g, int c)
 {
     if (g->lt) return g->lt->zigain ? g->lt->zigain[c] : 1.0f;
-    return expf(g->n->params[g->n->zigain_off + (size_t)g->level * g->n->a.Nz + c]);
+    return expf(log_gain(g, g->n->zigain_off, g->n->a.Nz, c));
 }
 
 static void hyper(LwcGraph *g, float *act_max)
@@ -330,10 +347,10 @@ static void entropy_fwd(LwcGraph *g, float *act_max)
 }
 
 /* Inverse gain of channel c: the level's, or the latent search's own. */
-static float igain_of(const LwcGraph *g, int level, int c)
+static float igain_of(const LwcGraph *g, int c)
 {
     if (g->lt) return g->lt->igain[c];
-    return expf(g->n->params[g->n->igain_off + (size_t)level * g->n->a.M + c]);
+    return expf(log_gain(g, g->n->igain_off, g->n->a.M, c));
 }
 
 /* Largest |x| of each of c channels of hw values, into am[0..c-1]. */
@@ -350,7 +367,7 @@ static void synthesis(LwcGraph *g, int level, float *act_max)
     size_t hw = g->hw, dhw = (size_t)a->D * hw;
     float *am = act_max;
     for (int c = 0; c < a->M; c++) {
-        float ig = igain_of(g, level, c);
+        float ig = igain_of(g, c);
         for (size_t i = 0; i < hw; i++) g->yf[c * hw + i] = g->yh[c * hw + i] * ig;
     }
     track_channels(am ? &am[LWC_SA_A0(0)] : NULL, g->yf, a->M, hw);
@@ -393,7 +410,7 @@ static void synthesis_bwd(LwcGraph *g, int level, float *grad)
     float *dyf2 = g->dy; /* scratch */
     bwd(g, &n->gs_in, g->yf, g->dt, g->h, g->w, dyf2, grad);
     for (int c = 0; c < a->M; c++) {
-        float ig = igain_of(g, level, c);
+        float ig = igain_of(g, c);
         double dl = 0;
         for (size_t i = 0; i < hw; i++) {
             float d = g->dyf[c * hw + i] + dyf2[c * hw + i];
@@ -567,6 +584,7 @@ int lwc_graph_run(LwcGraph *g, const float *x, int level, int train, uint64_t *r
 {
     const LwcNet *n = g->n;
     LWC_RET_IF(level < 0 || level >= n->a.L || n->a.N < n->a.Nz, LWC_ERR_INVAL);
+    LWC_RET_IF(g->frac != 0 && (train || !(g->frac > 0 && g->frac < 1) || level + 1 >= n->a.L), LWC_ERR_INVAL);
     size_t px = (size_t)g->ph * g->pw;
     memcpy(g->x, x, 3 * px * sizeof(float));
     g->level = level;

@@ -422,7 +422,7 @@ static void cdf_put(LwcModelWriter *w, const char *name, const CdfBuild *b)
     snprintf(nm, sizeof(nm), "%s.data", name); lwc_mw_tensor(w, nm, LWC_DT_U32, 1, &b->len, b->data);
 }
 
-static int put_tables(LwcModelWriter *w, const LwcNet *n, const LwcTableFit *fit)
+static int put_tables(LwcModelWriter *w, const LwcNet *n, const LwcTableFit *fit, const LwcTableFit *zfit)
 {
     double *pmf = lwc_malloc_array(MAX_TAB, sizeof(double));
     LWC_RET_IF(!pmf, LWC_ERR_NOMEM);
@@ -434,13 +434,14 @@ static int put_tables(LwcModelWriter *w, const LwcNet *n, const LwcTableFit *fit
      * bits (not the next level up, which cost 1 % at the lowest rate) */
     int r = lwc_gauss_table_bounds(levels, LWC_NUM_SCALES, bounds);
     for (int i = 0; i < LWC_NUM_SCALES; i++) thr[i] = (int32_t)floor(log(bounds[i]) * 256.0 + 0.5);
-    for (int t = 0; t < (fit ? fit->sets : 1) * LWC_NUM_SCALES && r == LWC_OK; t++) {
+    for (int t = 0; t < (fit ? fit->tables : LWC_NUM_SCALES) && r == LWC_OK; t++) {
         int R, cnt = lwc_tablefit_pmf(fit, t, pmf, MAX_TAB, &R);
         r = cnt < 0 ? cnt : cdf_add(&g, pmf, cnt, R);
     }
     for (int c = 0; c < n->fact.channels && r == LWC_OK; c++) { /* per level: L * Nz tables */
         int off, cnt;
         r = lwc_factorized_pmf(&n->fact, c, MAX_TAB / 2 - 2, &off, pmf, &cnt);
+        if (r == LWC_OK && zfit) lwc_tablefit_blend(zfit, c, 0, pmf, cnt, off);
         if (r == LWC_OK) r = cdf_add(&f, pmf, cnt, off);
     }
     if (r == LWC_OK) {
@@ -508,8 +509,8 @@ static int put_zgains(LwcModelWriter *w, const LwcNet *n)
     return LWC_OK;
 }
 
-int lwc_net_export_fitted(const LwcNet *n, const float *act_max, int flags, const LwcTableFit *fit, uint8_t **out,
-                          size_t *size)
+int lwc_net_export_fitted(const LwcNet *n, const float *act_max, int flags, const LwcTableFit *fit,
+                          const LwcTableFit *zfit, uint8_t **out, size_t *size)
 {
     const LwcArch *a = &n->a;
     LWC_RET_IF(a->Ch + a->M + a->Cc > 2048 || a->P > 2048, LWC_ERR_INVAL);
@@ -517,8 +518,10 @@ int lwc_net_export_fitted(const LwcNet *n, const float *act_max, int flags, cons
     lwc_mw_init(&w);
     if (lwc_net_zdensity_sets(n) > 1) w.version = 3;
     if (flags & LWC_EXPORT_INT_SYNTHESIS) w.version = 4;
-    if (fit && fit->sets > 1) { /* version 5: version 4 with y tables per level */
-        LWC_RET_IF(!(flags & LWC_EXPORT_INT_SYNTHESIS) || fit->sets != a->L, LWC_ERR_INVAL);
+    LWC_RET_IF(fit && fit->tables != LWC_NUM_SCALES && fit->tables != a->L * LWC_NUM_SCALES, LWC_ERR_INVAL);
+    LWC_RET_IF(zfit && zfit->tables != n->fact.channels, LWC_ERR_INVAL);
+    if (fit && fit->tables > LWC_NUM_SCALES) { /* version 5: version 4 with y tables per level */
+        LWC_RET_IF(!(flags & LWC_EXPORT_INT_SYNTHESIS), LWC_ERR_INVAL);
         w.version = 5;
     }
     uint32_t d = LWC_ARCH_FIELDS, lm[2] = { (uint32_t)a->L, (uint32_t)a->M }, l1 = (uint32_t)a->L;
@@ -538,7 +541,7 @@ int lwc_net_export_fitted(const LwcNet *n, const float *act_max, int flags, cons
     if (put_zgains(&w, n)) { lwc_mw_free(&w); return LWC_ERR_NOMEM; }
     put_group(&w, n, t, count, LWC_GROUP_SYNTHESIS);
     int r = put_int_layers(&w, n, act_max);
-    if (r == LWC_OK) r = put_tables(&w, n, fit);
+    if (r == LWC_OK) r = put_tables(&w, n, fit, zfit);
     if (r == LWC_OK && (flags & LWC_EXPORT_INT_SYNTHESIS)) r = put_int_synthesis(&w, n, act_max);
     if (r == LWC_OK) r = lwc_mw_finish(&w, out, size);
     lwc_mw_free(&w);
@@ -547,7 +550,7 @@ int lwc_net_export_fitted(const LwcNet *n, const float *act_max, int flags, cons
 
 int lwc_net_export_flags(const LwcNet *n, const float *act_max, int flags, uint8_t **out, size_t *size)
 {
-    return lwc_net_export_fitted(n, act_max, flags, NULL, out, size);
+    return lwc_net_export_fitted(n, act_max, flags, NULL, NULL, out, size);
 }
 
 int lwc_net_export(const LwcNet *n, const float *act_max, uint8_t **out, size_t *size)

@@ -89,11 +89,13 @@ int lwc_net_from_model(LwcNet *n, const LwcModel *m);
  * float one. */
 #define LWC_EXPORT_INT_SYNTHESIS 1
 int lwc_net_export_flags(const LwcNet *n, const float *act_max, int flags, uint8_t **out, size_t *size);
-/* The same with y's tables fitted to counted symbols (tablefit.h); fit NULL:
- * the Gaussian tables, as lwc_net_export_flags. */
+/* The same with y's and z's tables fitted to counted values (tablefit.h):
+ * fit has LWC_NUM_SCALES tables, or L sets of them (model version 5, which
+ * needs LWC_EXPORT_INT_SYNTHESIS); zfit one per z table. NULL keeps the
+ * trained densities' tables, as lwc_net_export_flags. */
 struct LwcTableFit;
 int lwc_net_export_fitted(const LwcNet *n, const float *act_max, int flags, const struct LwcTableFit *fit,
-                          uint8_t **out, size_t *size);
+                          const struct LwcTableFit *zfit, uint8_t **out, size_t *size);
 /* lwc_net_export_flags with flags 0: float synthesis only. */
 int lwc_net_export(const LwcNet *n, const float *act_max, uint8_t **out, size_t *size);
 

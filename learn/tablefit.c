@@ -1,24 +1,23 @@
-/* Fitted scale tables (tablefit.h). */
+/* Fitted coding tables (tablefit.h). */
 #include <math.h>
 #include <string.h>
 
 #include "common/common.h"
 #include "common/mem.h"
-#include "codec/model.h"
 #include "learn/likelihood.h"
 #include "learn/tablefit.h"
 
 #define ROW (2 * LWC_TABLEFIT_R + 2)
 
-int lwc_tablefit_init(LwcTableFit *f, int sets)
+int lwc_tablefit_init(LwcTableFit *f, int tables)
 {
     double lv[LWC_SCALE_LEVELS];
     memset(f, 0, sizeof(*f));
-    LWC_RET_IF(sets < 1 || sets > LWC_MAX_LEVELS, LWC_ERR_INVAL);
+    LWC_RET_IF(tables < 1 || tables > 4096, LWC_ERR_INVAL);
     lwc_scale_levels(lv);
     LWC_FWD(lwc_gauss_table_bounds(lv, LWC_SCALE_LEVELS, f->bound));
-    f->sets = sets;
-    f->count = lwc_calloc((size_t)sets * LWC_SCALE_LEVELS * ROW, sizeof(double));
+    f->tables = tables;
+    f->count = lwc_calloc((size_t)tables * ROW, sizeof(double));
     return f->count ? LWC_OK : LWC_ERR_NOMEM;
 }
 
@@ -35,15 +34,15 @@ int lwc_tablefit_index(const LwcTableFit *f, double scale)
     return k;
 }
 
-void lwc_tablefit_add(LwcTableFit *f, int t, long s)
+void lwc_tablefit_add(LwcTableFit *f, int t, long v)
 {
-    long a = s < 0 ? -s : s;
-    f->count[(size_t)t * ROW + (a > LWC_TABLEFIT_R ? ROW - 1 : s + LWC_TABLEFIT_R)] += 1;
+    long a = v < 0 ? -v : v;
+    f->count[(size_t)t * ROW + (a > LWC_TABLEFIT_R ? ROW - 1 : v + LWC_TABLEFIT_R)] += 1;
 }
 
 void lwc_tablefit_merge(LwcTableFit *dst, const LwcTableFit *src)
 {
-    for (size_t i = 0; i < (size_t)dst->sets * LWC_SCALE_LEVELS * ROW; i++) dst->count[i] += src->count[i];
+    for (size_t i = 0; i < (size_t)dst->tables * ROW; i++) dst->count[i] += src->count[i];
 }
 
 double lwc_tablefit_total(const LwcTableFit *f, int t)
@@ -53,22 +52,33 @@ double lwc_tablefit_total(const LwcTableFit *f, int t)
     return n;
 }
 
+/* Table t's count of v (0 outside the counted range); symmetric: the mean
+ * of v's and -v's. */
+static double count_of(const LwcTableFit *f, int t, long v, int symmetric)
+{
+    if (v < -LWC_TABLEFIT_R || v > LWC_TABLEFIT_R) return 0;
+    const double *c = f->count + (size_t)t * ROW + LWC_TABLEFIT_R;
+    return symmetric ? 0.5 * (c[v] + c[-v]) : c[v];
+}
+
+void lwc_tablefit_blend(const LwcTableFit *f, int t, int symmetric, double *pmf, int n, int offset)
+{
+    long lo = -(long)offset, hi = (long)n - 2 - offset;
+    double tot = lwc_tablefit_total(f, t), in = 0;
+    double w = 1.0 / (tot + LWC_TABLEFIT_PRIOR);
+    for (long v = lo; v <= hi; v++) {
+        double cv = count_of(f, t, v, symmetric);
+        in += cv;
+        pmf[v - lo] = (cv + LWC_TABLEFIT_PRIOR * pmf[v - lo]) * w;
+    }
+    pmf[n - 1] = (tot - in + LWC_TABLEFIT_PRIOR * pmf[n - 1]) * w; /* the escape: all the rest */
+}
+
 int lwc_tablefit_pmf(const LwcTableFit *f, int t, double *pmf, int max_n, int *half_width)
 {
     double lv[LWC_SCALE_LEVELS];
     lwc_scale_levels(lv);
     int n = lwc_gaussian_pmf(lv[t % LWC_SCALE_LEVELS], half_width, pmf, max_n);
-    if (n < 0 || !f) return n;
-    int R = *half_width;
-    const double *c = f->count + (size_t)t * ROW + LWC_TABLEFIT_R; /* c[s], |s| <= LWC_TABLEFIT_R */
-    double esc = f->count[(size_t)t * ROW + ROW - 1], tot = esc;
-    for (int s = -LWC_TABLEFIT_R; s <= LWC_TABLEFIT_R; s++) {
-        if (s < -R || s > R) esc += c[s];
-        tot += c[s];
-    }
-    double w = 1.0 / (tot + LWC_TABLEFIT_PRIOR);
-    for (int s = -R; s <= R; s++) /* symmetric: the mean is already removed */
-        pmf[R + s] = (0.5 * (c[s] + c[-s]) + LWC_TABLEFIT_PRIOR * pmf[R + s]) * w;
-    pmf[2 * R + 1] = (esc + LWC_TABLEFIT_PRIOR * pmf[2 * R + 1]) * w;
+    if (n > 0 && f) lwc_tablefit_blend(f, t, 1, pmf, n, *half_width);
     return n;
 }

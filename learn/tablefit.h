@@ -1,25 +1,29 @@
-/* Fitted scale tables: the y tables of a model from the symbols the model
- * really codes, instead of the discretised Gaussian it was trained with.
+/* Fitted coding tables: the tables of a model from the values the coder
+ * really codes, instead of the densities the model was trained with.
  *
- * The codec picks one of LWC_SCALE_LEVELS tables per symbol from the
+ * y: the codec picks one of LWC_SCALE_LEVELS tables per symbol from the
  * predicted scale (the model's thresholds) and codes s = round(y - mu)
  * with it. Trained under a Gaussian likelihood, the residuals are still not
- * Gaussian: more mass at 0 and in the tails. A fit counts s per table
- * index k over training crops (the graph's float means and scales, the
- * export's thresholds) and blends each histogram, made symmetric, with the
- * Gaussian table it replaces:
+ * Gaussian: more mass at 0 and in the tails. z: each channel (of each rate
+ * level, with one density per level) has a table from the learned
+ * factorized density.
  *
- *   p_k(s) = (n_k(s) + P0 * g_k(s)) / (N_k + P0)
+ * A fit counts the coder's values per table over training crops (the
+ * graph's float networks, the export's thresholds) and blends each table's
+ * histogram with the density it replaces:
  *
- * where n_k(s) are the counts over the table's support (|s| > R_k count
- * toward the escape), N_k their total and P0 = LWC_TABLEFIT_PRIOR pseudo
- * counts, so rarely used tables stay Gaussian. The support, the escape and
- * the thresholds stay those of the Gaussian table: the decoder and the
- * bitstream do not change, only the numbers in the model file.
+ *   p_t(v) = (n_t(v) + P0 * q_t(v)) / (N_t + P0)
  *
- * A fit holds one set of tables (shared by the rate levels) or one per
- * level; table t of a fit is table k = t % LWC_SCALE_LEVELS of set
- * t / LWC_SCALE_LEVELS, as in the model file ("gauss", model version 5). */
+ * where n_t(v) are the counts over the table's support (values outside it
+ * count toward the escape), N_t their total, q_t the trained density's table
+ * and P0 = LWC_TABLEFIT_PRIOR pseudo counts, so rarely used tables stay as
+ * they were. y's counts are made symmetric first (the mean is removed); z's
+ * are not. The support, the escape and the thresholds stay: the decoder and
+ * the bitstream do not change, only the numbers in the model file.
+ *
+ * Table t of a y fit is table k = t % LWC_SCALE_LEVELS of set
+ * t / LWC_SCALE_LEVELS (one set shared by the rate levels, or one per level,
+ * as in the model file's "gauss"); table t of a z fit is "fact" table t. */
 #ifndef LWC_TABLEFIT_H
 #define LWC_TABLEFIT_H
 
@@ -27,28 +31,32 @@
 
 #include "entropy/cdf.h"
 
-#define LWC_TABLEFIT_R 2047      /* counted |s| <= R; larger |s| count as escapes */
+#define LWC_TABLEFIT_R 2047      /* counted |v| <= R; larger |v| count as escapes */
 #define LWC_TABLEFIT_PRIOR 1024.0
 
 typedef struct LwcTableFit {
-    int sets;
-    double *count;               /* [sets * LWC_SCALE_LEVELS][2R+2]: s + R, then the escapes */
-    double bound[LWC_SCALE_LEVELS]; /* scale bounds of the tables (lwc_gauss_table_bounds) */
+    int tables;
+    double *count;               /* [tables][2R+2]: v + R, then the escapes */
+    double bound[LWC_SCALE_LEVELS]; /* y: scale bounds of the tables (lwc_gauss_table_bounds) */
 } LwcTableFit;
 
-int lwc_tablefit_init(LwcTableFit *f, int sets);
+int lwc_tablefit_init(LwcTableFit *f, int tables);
 void lwc_tablefit_free(LwcTableFit *f);
-/* The table k of a predicted scale (the export's thresholds, in scale units). */
+/* y: the table k of a predicted scale (the export's thresholds, in scale units). */
 int lwc_tablefit_index(const LwcTableFit *f, double scale);
-/* Count symbol s in table t. */
-void lwc_tablefit_add(LwcTableFit *f, int t, long s);
-/* dst += src */
+/* Count value v in table t. */
+void lwc_tablefit_add(LwcTableFit *f, int t, long v);
+/* dst += src (the same number of tables) */
 void lwc_tablefit_merge(LwcTableFit *dst, const LwcTableFit *src);
-/* Symbols counted in table t. */
+/* Values counted in table t. */
 double lwc_tablefit_total(const LwcTableFit *f, int t);
-/* Table t's pmf over the support of Gaussian table t % LWC_SCALE_LEVELS
+/* Blend table t's counts into pmf, the trained density's table over the
+ * values [-offset, n-2-offset] with the escape at n-1 (cdf.h layout);
+ * symmetric: average the counts of v and -v first. */
+void lwc_tablefit_blend(const LwcTableFit *f, int t, int symmetric, double *pmf, int n, int offset);
+/* y: table t's pmf over the support of Gaussian table t % LWC_SCALE_LEVELS
  * (lwc_gaussian_pmf's layout and return value: n = 2R+2 entries, the last
- * the escape, *half_width = R); f == NULL gives the Gaussian itself. */
+ * the escape, *half_width = R), blended; f == NULL gives the Gaussian. */
 int lwc_tablefit_pmf(const LwcTableFit *f, int t, double *pmf, int max_n, int *half_width);
 
 #endif

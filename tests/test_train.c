@@ -805,7 +805,7 @@ START_TEST(fitted_tables_follow_the_counts)
 {
     static double g[4096], p[4096];
     LwcTableFit f;
-    ck_assert_int_eq(lwc_tablefit_init(&f, 1), 0);
+    ck_assert_int_eq(lwc_tablefit_init(&f, LWC_SCALE_LEVELS), 0);
     double lv[LWC_SCALE_LEVELS];
     lwc_scale_levels(lv);
     for (int k = 0; k < LWC_SCALE_LEVELS; k += 9) {
@@ -830,6 +830,14 @@ START_TEST(fitted_tables_follow_the_counts)
     double sum = 0;
     for (int i = 0; i < n; i++) sum += p[i];
     ck_assert_double_eq_tol(sum, 1.0, 1e-12);
+    /* z: not made symmetric, and the support need not be centred */
+    double q[6] = { 0.1, 0.2, 0.3, 0.2, 0.1, 0.1 }; /* values -1..3, escape */
+    for (int i = 0; i < 3000; i++) lwc_tablefit_add(&f, 3, i % 3 ? 1 : 7);
+    lwc_tablefit_blend(&f, 3, 0, q, 6, 1);
+    w = 1.0 / (3000 + LWC_TABLEFIT_PRIOR);
+    ck_assert_double_eq_tol(q[2], (2000 + LWC_TABLEFIT_PRIOR * 0.3) * w, 1e-12); /* v = 1 */
+    ck_assert_double_eq_tol(q[0], LWC_TABLEFIT_PRIOR * 0.1 * w, 1e-12);          /* v = -1: none counted */
+    ck_assert_double_eq_tol(q[5], (1000 + LWC_TABLEFIT_PRIOR * 0.1) * w, 1e-12); /* 7: the escape */
     lwc_tablefit_free(&f);
 }
 END_TEST
@@ -845,33 +853,40 @@ START_TEST(fitted_tables_export_and_code)
     int size = 64;
     ck_assert_int_eq(lwc_graph_create(&g, &n, size), 0);
     float *x = malloc((size_t)3 * size * size * sizeof(float));
-    LwcTableFit f;
-    ck_assert_int_eq(lwc_tablefit_init(&f, 1), 0);
+    LwcTableFit f, fz, bad;
+    ck_assert_int_eq(lwc_tablefit_init(&f, LWC_SCALE_LEVELS), 0);
+    ck_assert_int_eq(lwc_tablefit_init(&fz, n.fact.channels), 0);
+    ck_assert_int_eq(lwc_tablefit_init(&bad, n.fact.channels + 1), 0);
     for (int l = 0; l < k_arch.L; l++) {
         smooth_image(x, size, 30 + (uint64_t)l);
         uint64_t rng = 1;
         LwcStepStats st;
         ck_assert_int_eq(lwc_graph_run(g, x, l, 0, &rng, 0, NULL, NULL, NULL, &st), 0);
         lwc_graph_fit_tables(g, &f, 0);
+        lwc_graph_fit_z(g, &fz, 0);
     }
-    double sym = 0;
+    double sym = 0, zsym = 0;
     for (int k = 0; k < LWC_SCALE_LEVELS; k++) sym += lwc_tablefit_total(&f, k);
+    for (int c = 0; c < n.fact.channels; c++) zsym += lwc_tablefit_total(&fz, c);
     ck_assert_double_eq(sym, (double)k_arch.L * k_arch.M * (size / 8) * (size / 8));
+    ck_assert_double_eq(zsym, (double)k_arch.L * k_arch.Nz * (size / 32) * (size / 32));
     float am[LWC_IL_COUNT(LWC_MAX_SLICES)];
     for (int i = 0; i < LWC_IL_COUNT(k_arch.S); i++) am[i] = 8.0f;
     uint8_t *mg, *mf;
     size_t lg, lf, yg, zg, yf, zf;
     ck_assert_int_eq(lwc_net_export(&n, am, &mg, &lg), 0);
-    ck_assert_int_eq(lwc_net_export_fitted(&n, am, 0, &f, &mf, &lf), 0);
+    uint8_t *mb;
+    size_t lb;
+    ck_assert_int_eq(lwc_net_export_fitted(&n, am, 0, &f, &bad, &mb, &lb), LWC_ERR_INVAL); /* a table per z table */
+    ck_assert_int_eq(lwc_net_export_fitted(&n, am, 0, &f, &fz, &mf, &lf), 0);
     ck_assert(lg != lf || memcmp(mg, mf, lg)); /* other tables */
     LwcImage rg, rf;
     code_with(mg, lg, &yg, &zg, &rg);
     code_with(mf, lf, &yf, &zf, &rf);
-    ck_assert_int_eq(zg, zf);
     ck_assert_int_eq(memcmp(rg.data, rf.data, (size_t)rg.height * rg.stride), 0);
     lwc_image_free(&rg); lwc_image_free(&rf);
     lwc_free(mg); lwc_free(mf);
-    lwc_tablefit_free(&f);
+    lwc_tablefit_free(&f); lwc_tablefit_free(&fz); lwc_tablefit_free(&bad);
     free(x);
     lwc_graph_free(&g);
     lwc_net_free(&n);
@@ -891,8 +906,8 @@ START_TEST(fitted_tables_per_level)
     ck_assert_int_eq(lwc_graph_create(&g, &n, size), 0);
     float *x = malloc((size_t)3 * size * size * sizeof(float));
     LwcTableFit f, f2;
-    ck_assert_int_eq(lwc_tablefit_init(&f, L), 0);
-    ck_assert_int_eq(lwc_tablefit_init(&f2, 2), 0);
+    ck_assert_int_eq(lwc_tablefit_init(&f, L * LWC_SCALE_LEVELS), 0);
+    ck_assert_int_eq(lwc_tablefit_init(&f2, 2 * LWC_SCALE_LEVELS), 0);
     for (int l = 0; l < L; l++) {
         smooth_image(x, size, 50 + (uint64_t)l);
         uint64_t rng = 1;
@@ -907,10 +922,10 @@ START_TEST(fitted_tables_per_level)
     for (int i = 0; i < LWC_ACT_SLOTS; i++) am[i] = 8.0f;
     uint8_t *mg, *mf, *bad;
     size_t lg, lf, lb;
-    ck_assert_int_eq(lwc_net_export_fitted(&n, am, 0, &f, &bad, &lb), LWC_ERR_INVAL); /* no integer synthesis */
-    ck_assert_int_eq(lwc_net_export_fitted(&n, am, LWC_EXPORT_INT_SYNTHESIS, &f2, &bad, &lb), LWC_ERR_INVAL);
+    ck_assert_int_eq(lwc_net_export_fitted(&n, am, 0, &f, NULL, &bad, &lb), LWC_ERR_INVAL); /* no integer synthesis */
+    ck_assert_int_eq(lwc_net_export_fitted(&n, am, LWC_EXPORT_INT_SYNTHESIS, &f2, NULL, &bad, &lb), LWC_ERR_INVAL);
     ck_assert_int_eq(lwc_net_export_flags(&n, am, LWC_EXPORT_INT_SYNTHESIS, &mg, &lg), 0);
-    ck_assert_int_eq(lwc_net_export_fitted(&n, am, LWC_EXPORT_INT_SYNTHESIS, &f, &mf, &lf), 0);
+    ck_assert_int_eq(lwc_net_export_fitted(&n, am, LWC_EXPORT_INT_SYNTHESIS, &f, NULL, &mf, &lf), 0);
     LwcModel *m;
     ck_assert_int_eq(lwc_model_load(&m, mf, lf), 0);
     ck_assert_int_eq(m->version, 5);
@@ -926,6 +941,44 @@ START_TEST(fitted_tables_per_level)
     lwc_image_free(&rg); lwc_image_free(&rf);
     lwc_free(mg); lwc_free(mf);
     lwc_tablefit_free(&f); lwc_tablefit_free(&f2);
+    free(x);
+    lwc_graph_free(&g);
+    lwc_net_free(&n);
+}
+END_TEST
+
+/* Runs between levels: with level 1's gains copied from level 0, any
+ * fraction gives level 0's run exactly; with gains of its own, a fraction
+ * gives a third result; training and the last level refuse a fraction. */
+START_TEST(graph_runs_between_levels)
+{
+    LwcNet n;
+    ck_assert_int_eq(lwc_net_init(&n, &k_arch, 8), 0);
+    LwcGraph *g;
+    int size = 64;
+    ck_assert_int_eq(lwc_graph_create(&g, &n, size), 0);
+    float *x = malloc((size_t)3 * size * size * sizeof(float));
+    smooth_image(x, size, 77);
+    size_t offs[4] = { n.gain_off, n.igain_off, n.zgain_off, n.zigain_off };
+    int widths[4] = { k_arch.M, k_arch.M, k_arch.Nz, k_arch.Nz };
+    for (int k = 0; k < 4; k++) /* level 1 = level 0's log-gains + 0.7 */
+        for (int c = 0; c < widths[k]; c++) n.params[offs[k] + (size_t)widths[k] + c] = n.params[offs[k] + c] + 0.7f;
+    uint64_t rng = 1;
+    LwcStepStats s0, s1, sf;
+    ck_assert_int_eq(lwc_graph_run(g, x, 0, 0, &rng, 0, NULL, NULL, NULL, &s0), 0);
+    ck_assert_int_eq(lwc_graph_run(g, x, 1, 0, &rng, 0, NULL, NULL, NULL, &s1), 0);
+    lwc_graph_set_frac(g, 0.5f);
+    ck_assert_int_eq(lwc_graph_run(g, x, 0, 0, &rng, 0, NULL, NULL, NULL, &sf), 0);
+    ck_assert(sf.bits_y != s0.bits_y && sf.bits_y != s1.bits_y);
+    ck_assert_int_eq(lwc_graph_run(g, x, 0, 1, &rng, 0, NULL, NULL, NULL, &sf), LWC_ERR_INVAL);
+    ck_assert_int_eq(lwc_graph_run(g, x, k_arch.L - 1, 0, &rng, 0, NULL, NULL, NULL, &sf), LWC_ERR_INVAL);
+    for (int k = 0; k < 4; k++)
+        for (int c = 0; c < widths[k]; c++) n.params[offs[k] + (size_t)widths[k] + c] = n.params[offs[k] + c];
+    ck_assert_int_eq(lwc_graph_run(g, x, 0, 0, &rng, 0, NULL, NULL, NULL, &sf), 0);
+    ck_assert(sf.bits_y == s0.bits_y && sf.bits_z == s0.bits_z && sf.mse == s0.mse);
+    lwc_graph_set_frac(g, 0);
+    ck_assert_int_eq(lwc_graph_run(g, x, 1, 0, &rng, 0, NULL, NULL, NULL, &sf), 0);
+    ck_assert(sf.bits_y == s0.bits_y && sf.mse == s0.mse); /* level 1 is now level 0 */
     free(x);
     lwc_graph_free(&g);
     lwc_net_free(&n);
@@ -952,6 +1005,7 @@ static Suite *train_suite(void)
     tcase_add_test(t, fitted_tables_follow_the_counts);
     tcase_add_test(t, fitted_tables_export_and_code);
     tcase_add_test(t, fitted_tables_per_level);
+    tcase_add_test(t, graph_runs_between_levels);
     suite_add_tcase(s, t);
     return s;
 }

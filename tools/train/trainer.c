@@ -44,7 +44,8 @@ typedef struct Worker {
     LwcGraph *g;
     float *grad, *fgrad, *crop;
     float *act_max;
-    LwcTableFit *fit; /* with train = 0: training crops, their symbols counted here */
+    struct TableFits *fit; /* with train = 0: training crops, their values counted here */
+    int fit_yset, fit_z0;  /* the set of y tables and the first z table they count in */
     const LwcDataset *ds;
     const LwcTrainOpts *o;
     /* task */
@@ -69,6 +70,8 @@ typedef struct Trainer {
     double t_start, t_last_ckpt;
 } Trainer;
 
+static void fit_counts(Worker *w);
+
 /* Task k: worker k's crops (the pool's worker index is not needed). */
 static int work_task(void *arg, int task, int worker)
 {
@@ -83,7 +86,7 @@ static int work_task(void *arg, int task, int worker)
         LwcStepStats s;
         w->err = lwc_graph_run(w->g, w->crop, w->level, w->train, &rng, 1.0f / w->o->batch, w->grad, w->fgrad,
                                w->act_max, &s);
-        if (!w->err && w->fit) lwc_graph_fit_tables(w->g, w->fit, w->fit->sets > 1 ? w->level : 0);
+        if (!w->err && w->fit) fit_counts(w);
         w->sum.bits_y += s.bits_y; w->sum.bits_z += s.bits_z; w->sum.mse += s.mse; w->sum.loss += s.loss;
         w->psnr_sum += 10 * log10(1.0 / fmax(s.mse, 1e-12));
     }
@@ -268,37 +271,82 @@ static void measure_export(Trainer *t, const uint8_t *model, size_t len, const V
 
 static void log_val(Trainer *t, const ValResult *v);
 
-/* --fit-tables N: the coder's symbols of y on N training crops (the same
- * crops at every export), spread evenly over the rate levels. */
-static int fit_tables(Trainer *t, LwcTableFit *fit)
+/* Fitted tables of y and z (tablefit.h). */
+typedef struct TableFits { LwcTableFit y, z; } TableFits;
+
+static void free_fits(TableFits *f)
 {
-    int L = t->st.net.a.L, n = t->o->fit_tables, r = LWC_OK;
-    LwcTableFit wf[MAX_WORKERS];
+    lwc_tablefit_free(&f->y);
+    lwc_tablefit_free(&f->z);
+}
+
+static int init_fits(TableFits *f, const Trainer *t)
+{
+    const LwcNet *n = &t->st.net;
+    memset(f, 0, sizeof(*f));
+    int r = lwc_tablefit_init(&f->y, (t->o->fit_per_level ? n->a.L : 1) * LWC_SCALE_LEVELS);
+    if (r == LWC_OK) r = lwc_tablefit_init(&f->z, n->fact.channels);
+    if (r < 0) free_fits(f);
+    return r;
+}
+
+static void fit_counts(Worker *w)
+{
+    lwc_graph_fit_tables(w->g, &w->fit->y, w->fit_yset);
+    lwc_graph_fit_z(w->g, &w->fit->z, w->fit_z0);
+}
+
+/* The crops of table set l at position u (0..FIT_STEPS-1) of the qualities
+ * whose nearest level is l: level l - 1/2 + (u + 1/2) / FIT_STEPS, kept in
+ * [0, L - 1], run as a level and a fraction toward the next. */
+#define FIT_STEPS 4
+static void fit_position(int l, int u, int L, int *level, float *frac)
+{
+    double q = l - 0.5 + (u + 0.5) / FIT_STEPS;
+    q = LWC_CLAMP(q, 0.0, L - 1.0);
+    *level = LWC_MIN((int)q, L - 1);
+    *frac = (float)(q - *level);
+}
+
+/* --fit-tables N: the coder's values of y and z on N training crops (the
+ * same crops at every export), spread evenly over the qualities that use
+ * each level's tables (a quality codes with its nearest level's). */
+static int fit_tables(Trainer *t, TableFits *fit)
+{
+    const LwcNet *net = &t->st.net;
+    int L = net->a.L, n = t->o->fit_tables, r = LWC_OK, batches = L * FIT_STEPS;
+    TableFits wf[MAX_WORKERS];
     memset(wf, 0, sizeof(wf));
-    for (int i = 0; i < t->nw && r == LWC_OK; i++) r = lwc_tablefit_init(&wf[i], fit->sets);
+    for (int i = 0; i < t->nw && r == LWC_OK; i++) r = init_fits(&wf[i], t);
     uint64_t rng = 0x7AB1EF17ull;
-    for (int l = 0; l < L && r == LWC_OK; l++) {
+    for (int b = 0; b < batches && r == LWC_OK; b++) {
+        int l = b / FIT_STEPS, level;
+        float frac;
+        fit_position(l, b % FIT_STEPS, L, &level, &frac);
         for (int i = 0; i < t->nw; i++) {
             Worker *w = &t->w[i];
-            w->nitems = 0; w->level = l; w->train = 0; w->act_max = NULL; w->fit = &wf[i];
+            w->nitems = 0; w->level = level; w->train = 0; w->act_max = NULL;
+            w->fit = &wf[i];
+            w->fit_yset = fit->y.tables > LWC_SCALE_LEVELS ? l : 0;
+            w->fit_z0 = lwc_net_zdensity_sets(net) > 1 ? l * net->a.Nz : 0;
+            lwc_graph_set_frac(w->g, frac);
         }
-        for (int v = 0; v < n / L + (l < n % L); v++) {
+        for (int v = 0; v < n / batches + (b < n % batches); v++) {
             Worker *w = &t->w[v % t->nw];
             w->seeds[w->nitems++] = lwc_rng_next(&rng);
         }
         r = run_workers(t);
     }
     for (int i = 0; i < t->nw; i++) {
-        if (r == LWC_OK) lwc_tablefit_merge(fit, &wf[i]);
-        lwc_tablefit_free(&wf[i]);
+        if (r == LWC_OK) lwc_tablefit_merge(&fit->y, &wf[i].y);
+        if (r == LWC_OK) lwc_tablefit_merge(&fit->z, &wf[i].z);
+        free_fits(&wf[i]);
         t->w[i].fit = NULL;
+        lwc_graph_set_frac(t->w[i].g, 0);
     }
-    if (r == LWC_OK && !t->o->quiet) {
-        double sym = 0;
-        for (int k = 0; k < fit->sets * LWC_SCALE_LEVELS; k++) sym += lwc_tablefit_total(fit, k);
-        printf("y tables (%s) fitted to %.0f symbols of %d training crops\n", fit->sets > 1 ? "one set per rate level" : "one set",
-               sym, n);
-    }
+    if (r == LWC_OK && !t->o->quiet)
+        printf("y tables (%s) and z tables fitted on %d training crops\n",
+               fit->y.tables > LWC_SCALE_LEVELS ? "one set per rate level" : "one set", n);
     return r;
 }
 
@@ -317,11 +365,13 @@ static int export_model(Trainer *t)
     uint8_t *buf = NULL;
     size_t len;
     int flags = t->o->int_synthesis ? LWC_EXPORT_INT_SYNTHESIS : 0;
-    LwcTableFit fit = { 0 };
-    if (r == LWC_OK && t->o->fit_tables) r = lwc_tablefit_init(&fit, t->o->fit_per_level ? t->st.net.a.L : 1);
+    TableFits fit = { { 0 }, { 0 } };
+    if (r == LWC_OK && t->o->fit_tables) r = init_fits(&fit, t);
     if (r == LWC_OK && t->o->fit_tables) r = fit_tables(t, &fit);
-    if (r == LWC_OK) r = lwc_net_export_fitted(&t->st.net, act_max, flags, fit.count ? &fit : NULL, &buf, &len);
-    lwc_tablefit_free(&fit);
+    int fitted = fit.y.count != NULL;
+    if (r == LWC_OK)
+        r = lwc_net_export_fitted(&t->st.net, act_max, flags, fitted ? &fit.y : NULL, fitted ? &fit.z : NULL, &buf, &len);
+    free_fits(&fit);
     lwc_free(am);
     if (r == LWC_OK) r = write_file(t->o->out, buf, len);
     if (r == LWC_OK && !t->o->quiet) {
