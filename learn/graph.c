@@ -173,6 +173,18 @@ static float log_gain(const LwcGraph *g, size_t off, int width, int c)
     return g->frac > 0 ? p[0] + g->frac * (p[width] - p[0]) : p[0];
 }
 
+/* dL/d(log-gain c) = dl into the levels log_gain mixed, by their weights. */
+static void add_gain_grad(const LwcGraph *g, float *grad, size_t off, int width, int c, double dl)
+{
+    float *p = grad + off + (size_t)g->level * width + c;
+    p[0] += (float)((1 - g->frac) * dl);
+    if (g->frac > 0) p[width] += (float)(g->frac * dl);
+}
+
+/* The level whose z density codes a run: the nearest (the codec's rule,
+ * halves round up). */
+static int z_level(const LwcGraph *g) { return g->level + (g->frac >= 0.5f); }
+
 /* The coder's view of a mean and log-scale (lwc_graph_set_coder_like). */
 static void coder_view(const LwcGraph *g, float *m, float *ls)
 {
@@ -417,7 +429,7 @@ static void synthesis_bwd(LwcGraph *g, int level, float *grad)
             dl += (double)d * g->yf[c * hw + i];
             g->dyh[c * hw + i] = d * ig;
         }
-        if (grad) grad[n->igain_off + (size_t)level * a->M + c] += (float)dl;
+        if (grad) add_gain_grad(g, grad, n->igain_off, a->M, c, dl);
     }
 }
 
@@ -514,9 +526,8 @@ static void hyper_bwd(LwcGraph *g, float *grad)
     float *dzd = g->da1; /* scratch of the right size (N >= Nz checked by caller) */
     lwc_upsample2_backward(g->du0, a->Nz, g->h / 4, g->w / 4, dzd);
     size_t hw4 = hw / 16;
-    const float *lzg = n->params + n->zgain_off + (size_t)g->level * a->Nz;
     for (int c = 0; c < a->Nz; c++) {
-        float ig = zigain_of(g, c), gn = expf(lzg[c]);
+        float ig = zigain_of(g, c), gn = expf(log_gain(g, n->zgain_off, a->Nz, c));
         double dli = 0, dlg = 0;
         for (size_t i = c * hw4; i < (c + 1) * hw4; i++) {
             dli += (double)dzd[i] * g->zd[i];
@@ -524,8 +535,8 @@ static void hyper_bwd(LwcGraph *g, float *grad)
             dlg += (double)g->dz[i] * g->z[i];
             g->dz[i] *= gn;
         }
-        grad[n->zigain_off + (size_t)g->level * a->Nz + c] += (float)dli;
-        grad[n->zgain_off + (size_t)g->level * a->Nz + c] += (float)dlg;
+        add_gain_grad(g, grad, n->zigain_off, a->Nz, c, dli);
+        add_gain_grad(g, grad, n->zgain_off, a->Nz, c, dlg);
     }
     bwd(g, &n->ha1, g->a1, g->dz, g->h / 2, g->w / 2, g->da1, grad);
     lwc_relu_backward(g->a1, g->da1, g->da1, (size_t)a->N * hw / 4);
@@ -538,15 +549,14 @@ static void analysis_bwd(LwcGraph *g, int level, float *grad)
     const LwcNet *n = g->n;
     const LwcArch *a = &n->a;
     size_t hw = g->hw;
-    const float *lg = n->params + n->gain_off + (size_t)level * a->M;
     for (int c = 0; c < a->M; c++) {
-        float gn = expf(lg[c]);
+        float gn = expf(log_gain(g, n->gain_off, a->M, c));
         double dl = 0;
         for (size_t i = 0; i < hw; i++) {
             dl += (double)g->dy[c * hw + i] * g->y[c * hw + i];
             g->dy[c * hw + i] *= gn;
         }
-        grad[n->gain_off + (size_t)level * a->M + c] += (float)dl;
+        add_gain_grad(g, grad, n->gain_off, a->M, c, dl);
     }
     bwd(g, &n->ga, g->X, g->dy, g->h, g->w, NULL, grad);
     if (n->ab > 0) {
@@ -570,7 +580,7 @@ static void rates(LwcGraph *g, int level, int train, uint64_t *rng, float rs, fl
     *by = lwc_gauss_rate_fwd_bwd(g->v, g->mu, g->ls, my, train ? g->dv : NULL, train ? g->dmu : NULL,
                                  train ? g->dls : NULL);
     if (train) memset(g->ftmp, 0, n->fact.nparams * sizeof(float));
-    int c0 = lwc_net_zdensity_sets(n) > 1 ? level * a->Nz : 0;
+    int c0 = lwc_net_zdensity_sets(n) > 1 ? z_level(g) * a->Nz : 0;
     *bz = lwc_factorized_rate_at(&n->fact, c0, g->zt, 1, a->Nz, (int)(g->hw / 16), train ? g->dz : NULL,
                                  train ? g->ftmp : NULL);
     if (!train) return;
@@ -584,7 +594,7 @@ int lwc_graph_run(LwcGraph *g, const float *x, int level, int train, uint64_t *r
 {
     const LwcNet *n = g->n;
     LWC_RET_IF(level < 0 || level >= n->a.L || n->a.N < n->a.Nz, LWC_ERR_INVAL);
-    LWC_RET_IF(g->frac != 0 && (train || !(g->frac > 0 && g->frac < 1) || level + 1 >= n->a.L), LWC_ERR_INVAL);
+    LWC_RET_IF(g->frac != 0 && (!(g->frac > 0 && g->frac < 1) || level + 1 >= n->a.L), LWC_ERR_INVAL);
     size_t px = (size_t)g->ph * g->pw;
     memcpy(g->x, x, 3 * px * sizeof(float));
     g->level = level;
@@ -593,6 +603,7 @@ int lwc_graph_run(LwcGraph *g, const float *x, int level, int train, uint64_t *r
     entropy_fwd(g, act_max);
     synthesis(g, level, act_max);
     double lambda = n->lambda[level], se = 0;
+    if (g->frac > 0) lambda = pow(lambda, 1 - g->frac) * pow(n->lambda[level + 1], g->frac); /* log-linear, as the gains */
     for (size_t i = 0; i < 3 * px; i++) {
         double d = (double)g->xr[i] - g->x[i];
         se += d * d;

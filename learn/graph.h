@@ -45,10 +45,11 @@ void lwc_graph_set_coder_like(LwcGraph *g, int flags);
  * largest activation seen at each integer layer's output (calibration). */
 int lwc_graph_run(LwcGraph *g, const float *x, int level, int train, uint64_t *rng,
                   float grad_scale, float *grad, float *fgrad, float *act_max, LwcStepStats *st);
-/* Evaluation between rate levels: runs with train = 0 take the gains of
- * `level` interpolated geometrically toward level + 1 by frac (0 <= frac < 1,
- * as the codec does between levels; 0: the level's own, the default). The
- * rates still use the level's z density; training needs frac = 0. */
+/* Runs between rate levels: the gains of `level` interpolated geometrically
+ * toward level + 1 by frac (0 <= frac < 1, as the codec does between
+ * levels; 0: the level's own, the default), lambda log-linearly, and z's
+ * density of the nearer level (the codec's); in training the gain gradients
+ * go to both levels by their weights. */
 void lwc_graph_set_frac(LwcGraph *g, float frac);
 /* After a run with train = 0: count the coder's symbols of y, round(y - mu)
  * with mu in Q4, in the table each predicted scale selects, of table set

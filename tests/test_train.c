@@ -31,11 +31,13 @@ static void smooth_image(float *x, int size, uint64_t seed)
             x[c * size * size + i] = (float)(0.3 * sin(0.2 * (i % size) + c) * cos(0.15 * (i / size)) + 0.05 * trng_normal(&r));
 }
 
+static int g_level = 2; /* the level loss_at runs */
+
 static double loss_at(LwcGraph *g, const float *x, float *grad, float *fgrad, int backward)
 {
     uint64_t rng = 42;
     LwcStepStats st;
-    ck_assert_int_eq(lwc_graph_run(g, x, 2, 1, &rng, backward ? 1.0f : 0.0f, grad, fgrad, NULL, &st), 0);
+    ck_assert_int_eq(lwc_graph_run(g, x, g_level, 1, &rng, backward ? 1.0f : 0.0f, grad, fgrad, NULL, &st), 0);
     return st.loss;
 }
 
@@ -949,7 +951,7 @@ END_TEST
 
 /* Runs between levels: with level 1's gains copied from level 0, any
  * fraction gives level 0's run exactly; with gains of its own, a fraction
- * gives a third result; training and the last level refuse a fraction. */
+ * gives a third result; the last level refuses a fraction. */
 START_TEST(graph_runs_between_levels)
 {
     LwcNet n;
@@ -970,7 +972,6 @@ START_TEST(graph_runs_between_levels)
     lwc_graph_set_frac(g, 0.5f);
     ck_assert_int_eq(lwc_graph_run(g, x, 0, 0, &rng, 0, NULL, NULL, NULL, &sf), 0);
     ck_assert(sf.bits_y != s0.bits_y && sf.bits_y != s1.bits_y);
-    ck_assert_int_eq(lwc_graph_run(g, x, 0, 1, &rng, 0, NULL, NULL, NULL, &sf), LWC_ERR_INVAL);
     ck_assert_int_eq(lwc_graph_run(g, x, k_arch.L - 1, 0, &rng, 0, NULL, NULL, NULL, &sf), LWC_ERR_INVAL);
     for (int k = 0; k < 4; k++)
         for (int c = 0; c < widths[k]; c++) n.params[offs[k] + (size_t)widths[k] + c] = n.params[offs[k] + c];
@@ -982,6 +983,53 @@ START_TEST(graph_runs_between_levels)
     free(x);
     lwc_graph_free(&g);
     lwc_net_free(&n);
+}
+END_TEST
+
+/* Training between levels (frac 0.3 from level 1 toward 2): the inverse
+ * gains of both levels get their share of the gradient (central
+ * differences), and the hyper-latent gains keep their identities, each
+ * level's scaled by its weight. */
+START_TEST(graph_gradients_between_levels)
+{
+    lwc_gemm_force_reference(1);
+    LwcNet n;
+    ck_assert_int_eq(lwc_net_init(&n, &k_arch, 4), 0);
+    LwcGraph *g;
+    int size = 64;
+    ck_assert_int_eq(lwc_graph_create(&g, &n, size), 0);
+    float *x = malloc(sizeof(float) * 3 * size * size);
+    smooth_image(x, size, 2);
+    for (int l = 1; l <= 2; l++)
+        for (int c = 0; c < k_arch.Nz; c++) {
+            n.params[n.zgain_off + (size_t)l * k_arch.Nz + c] = 0.2f * l - 0.1f * c;
+            n.params[n.zigain_off + (size_t)l * k_arch.Nz + c] = -0.1f * l + 0.1f * c;
+        }
+    float *grad = calloc(n.nparams, 4), *fgrad = calloc(n.fact.nparams, 4);
+    float *an = calloc(n.nparams, 4), *fan = calloc(n.fact.nparams, 4);
+    g_level = 1;
+    lwc_graph_set_frac(g, 0.3f);
+    loss_at(g, x, an, fan, 1);
+    check_range(g, n.params, an, n.igain_off + 1 * k_arch.M, k_arch.M, x, grad, fgrad, "igain level 1");
+    check_range(g, n.params, an, n.igain_off + 2 * k_arch.M, k_arch.M, x, grad, fgrad, "igain level 2");
+    /* the identities hold for the sum of the two levels' log-gain gradients
+     * (both move the one interpolated gain), and the parts are 0.7 : 0.3 */
+    float *sum = malloc(n.nparams * 4);
+    memcpy(sum, an, n.nparams * 4);
+    for (int c = 0; c < k_arch.Nz; c++) {
+        size_t z1 = n.zgain_off + k_arch.Nz + c, i1 = n.zigain_off + k_arch.Nz + c;
+        sum[z1] += an[z1 + k_arch.Nz];
+        sum[i1] += an[i1 + k_arch.Nz];
+        ck_assert_double_eq_tol(an[z1] * 0.3, an[z1 + k_arch.Nz] * 0.7, 1e-6 * (fabs(an[z1]) + 1e-6));
+        ck_assert_double_eq_tol(an[i1] * 0.3, an[i1 + k_arch.Nz] * 0.7, 1e-6 * (fabs(an[i1]) + 1e-6));
+    }
+    check_gain_identities(&n, sum, 1);
+    g_level = 2;
+    free(sum);
+    lwc_graph_free(&g);
+    lwc_net_free(&n);
+    free(x); free(grad); free(fgrad); free(an); free(fan);
+    lwc_gemm_force_reference(0);
 }
 END_TEST
 
@@ -1006,6 +1054,7 @@ static Suite *train_suite(void)
     tcase_add_test(t, fitted_tables_export_and_code);
     tcase_add_test(t, fitted_tables_per_level);
     tcase_add_test(t, graph_runs_between_levels);
+    tcase_add_test(t, graph_gradients_between_levels);
     suite_add_tcase(s, t);
     return s;
 }

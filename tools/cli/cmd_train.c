@@ -21,6 +21,8 @@ static void usage(FILE *f, const LwcTrainOpts *d)
                "                    (spread over the rate levels) instead of the Gaussian (default 0)\n"
                "  --fit-per-level   with --fit-tables and --int-synthesis: one set of y tables per rate level\n"
                "                    (model version 5)\n"
+               "  --between-levels  train at qualities anywhere between the rate levels (gains and lambda\n"
+               "                    interpolated as the codec does, z coded with the nearer level's density)\n"
                "  --diagnose        with --export-only: also print the validation PSNR without quantisation\n"
                "                    and the rate with the coder's Q4 means and table scales\n"
                "  --steps N         total optimiser steps to reach (default %ld)\n"
@@ -120,6 +122,7 @@ static int parse_opt(int c, const char *arg, LwcTrainOpts *o)
     case 'I': o->int_synthesis = 1; break;
     case 'F': if (lwc_cli_parse_int(arg, 0, 4096, &o->fit_tables)) return bad("--fit-tables", arg); break;
     case 'U': o->fit_per_level = 1; break;
+    case 'H': o->between_levels = 1; break;
     case 'g': if (lwc_cli_parse_int(arg, 1, 4096, &o->grow_analysis)) return bad("--grow-analysis", arg); break;
     case 'Q': o->grow_zdensity = 1; break;
     case 'X': if (lwc_cli_parse_int(arg, 1, 512, &o->val_crops)) return bad("--val-crops", arg); break;
@@ -144,7 +147,7 @@ int lwc_cmd_train(int argc, char **argv)
         { "schedule", 1, 0, 'Y' }, { "warmup", 1, 0, 'W' }, { "budget", 1, 0, 'B' }, { "lr-min", 1, 0, 'm' },
         { "val-crops", 1, 0, 'X' }, { "diagnose", 0, 0, 'Z' }, { "grow-analysis", 1, 0, 'g' },
         { "grow-zdensity", 0, 0, 'Q' }, { "int-synthesis", 0, 0, 'I' }, { "fit-tables", 1, 0, 'F' },
-        { "fit-per-level", 0, 0, 'U' },
+        { "fit-per-level", 0, 0, 'U' }, { "between-levels", 0, 0, 'H' },
         { "parity", 1, 0, 'p' }, { "parity-level", 1, 0, 'e' }, { "parity-seed", 1, 0, 'n' }, { "parity-grad", 1, 0, 'j' },
         { 0, 0, 0, 0 } };
     LwcTrainOpts o;

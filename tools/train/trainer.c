@@ -108,8 +108,15 @@ static int train_step(Trainer *t, LwcStepStats *agg, int *level_out)
     const LwcTrainOpts *o = t->o;
     size_t np = s->net.nparams, fp = s->net.fact.nparams;
     int level = (int)(lwc_rng_next(&s->rng) % (uint64_t)s->net.a.L);
+    float frac = 0;
+    if (o->between_levels && s->net.a.L > 1) { /* a quality anywhere in [0, L-1) */
+        double q = lwc_rng_uniform(&s->rng) * (s->net.a.L - 1);
+        level = (int)q;
+        frac = (float)(q - level);
+    }
     for (int i = 0; i < t->nw; i++) {
         Worker *w = &t->w[i];
+        lwc_graph_set_frac(w->g, frac);
         memset(w->grad, 0, np * 4);
         memset(w->fgrad, 0, fp * 4);
         w->nitems = 0; w->level = level; w->train = 1; w->act_max = NULL;
@@ -118,7 +125,9 @@ static int train_step(Trainer *t, LwcStepStats *agg, int *level_out)
         Worker *w = &t->w[b % t->nw];
         w->seeds[w->nitems++] = lwc_rng_next(&s->rng);
     }
-    LWC_FWD(run_workers(t));
+    int r = run_workers(t);
+    for (int i = 0; i < t->nw; i++) lwc_graph_set_frac(t->w[i].g, 0); /* validation runs at the levels */
+    LWC_FWD(r);
     memset(agg, 0, sizeof(*agg));
     for (int i = 1; i < t->nw; i++) {
         for (size_t k = 0; k < np; k++) t->w[0].grad[k] += t->w[i].grad[k];

@@ -28,6 +28,7 @@ typedef struct LwcTrainOpts {
     int int_synthesis; /* export the integer synthesis too (model version 4) */
     int fit_tables;    /* export: y's tables fitted on this many training crops (0: Gaussian) */
     int fit_per_level; /* with fit_tables: one set per rate level (model version 5) */
+    int between_levels; /* train at qualities between the rate levels too (interpolated gains) */
     int diagnose;  /* with export_only: the autoencoder's ceiling and the coder's approximations */
     /* --parity: one crop file (raw f32 [3][s][s], values in [-0.5, 0.5])
      * through the checkpoint's graph at one level, its numbers printed in
