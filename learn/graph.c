@@ -207,7 +207,7 @@ void lwc_graph_free(LwcGraph **g)
 
 /* ---------------- forward ---------------- */
 
-static void analysis(LwcGraph *g, int level, int train, uint64_t *rng)
+static void analysis(LwcGraph *g, int train, uint64_t *rng)
 {
     const LwcNet *n = g->n;
     const LwcArch *a = &n->a;
@@ -372,7 +372,7 @@ static void track_channels(float *am, const float *x, int c, size_t hw)
 }
 
 /* act_max (may be NULL): the calibration slots LWC_SA_* (net.h). */
-static void synthesis(LwcGraph *g, int level, float *act_max)
+static void synthesis(LwcGraph *g, float *act_max)
 {
     const LwcNet *n = g->n;
     const LwcArch *a = &n->a;
@@ -404,7 +404,7 @@ static void synthesis(LwcGraph *g, int level, float *act_max)
 
 /* ---------------- backward ---------------- */
 
-static void synthesis_bwd(LwcGraph *g, int level, float *grad)
+static void synthesis_bwd(LwcGraph *g, float *grad)
 {
     const LwcNet *n = g->n;
     const LwcArch *a = &n->a;
@@ -544,7 +544,7 @@ static void hyper_bwd(LwcGraph *g, float *grad)
     for (size_t i = 0; i < (size_t)a->M * hw; i++) g->dy[i] += g->dyh[i];
 }
 
-static void analysis_bwd(LwcGraph *g, int level, float *grad)
+static void analysis_bwd(LwcGraph *g, float *grad)
 {
     const LwcNet *n = g->n;
     const LwcArch *a = &n->a;
@@ -571,7 +571,7 @@ static void analysis_bwd(LwcGraph *g, int level, float *grad)
 /* Rate terms: bits of y (Gaussian conditional) and z (factorized: the
  * level's own density when there is one per level); in training their
  * gradients, scaled by rs, go to dv/dmu/dls, dz and fgrad. */
-static void rates(LwcGraph *g, int level, int train, uint64_t *rng, float rs, float *fgrad, double *by, double *bz)
+static void rates(LwcGraph *g, int train, uint64_t *rng, float rs, float *fgrad, double *by, double *bz)
 {
     const LwcNet *n = g->n;
     const LwcArch *a = &n->a;
@@ -598,10 +598,10 @@ int lwc_graph_run(LwcGraph *g, const float *x, int level, int train, uint64_t *r
     size_t px = (size_t)g->ph * g->pw;
     memcpy(g->x, x, 3 * px * sizeof(float));
     g->level = level;
-    analysis(g, level, train, rng);
+    analysis(g, train, rng);
     hyper(g, act_max);
     entropy_fwd(g, act_max);
-    synthesis(g, level, act_max);
+    synthesis(g, act_max);
     double lambda = n->lambda[level], se = 0;
     if (g->frac > 0) lambda = pow(lambda, 1 - g->frac) * pow(n->lambda[level + 1], g->frac); /* log-linear, as the gains */
     for (size_t i = 0; i < 3 * px; i++) {
@@ -611,7 +611,7 @@ int lwc_graph_run(LwcGraph *g, const float *x, int level, int train, uint64_t *r
     double mse = se / (3.0 * px);
     float rs = grad_scale / (float)px;
     double by, bz;
-    rates(g, level, train, rng, rs, fgrad, &by, &bz);
+    rates(g, train, rng, rs, fgrad, &by, &bz);
     if (st) {
         st->bits_y = by; st->bits_z = bz; st->mse = mse;
         st->loss = (by + bz) / px + lambda * 255.0 * 255.0 * mse;
@@ -619,10 +619,10 @@ int lwc_graph_run(LwcGraph *g, const float *x, int level, int train, uint64_t *r
     if (!train) return LWC_OK;
     float dk = (float)(grad_scale * lambda * 255.0 * 255.0 * 2.0 / (3.0 * px));
     for (size_t i = 0; i < 3 * px; i++) g->dxr[i] = dk * (g->xr[i] - g->x[i]);
-    synthesis_bwd(g, level, grad);
+    synthesis_bwd(g, grad);
     entropy_bwd(g, grad);
     hyper_bwd(g, grad);
-    analysis_bwd(g, level, grad);
+    analysis_bwd(g, grad);
     return LWC_OK;
 }
 
@@ -731,7 +731,7 @@ int lwc_graph_latent_step(LwcGraph *g, const float *y, const float *z, float *dy
     double bz = z ? latent_z(g, z) : 0;
     memcpy(g->y, y, n * sizeof(float));
     entropy_fwd(g, NULL);
-    synthesis(g, 0, NULL);
+    synthesis(g, NULL);
     double se = latent_se(g, dy != NULL), bits = latent_rates(g) + bz;
     if (st) {
         st->bits = bits;
@@ -740,7 +740,7 @@ int lwc_graph_latent_step(LwcGraph *g, const float *y, const float *z, float *dy
         st->loss = bits + t->lambda * 255.0 * 255.0 * se / 3.0;
     }
     if (!dy) return LWC_OK;
-    synthesis_bwd(g, 0, NULL);
+    synthesis_bwd(g, NULL);
     entropy_bwd(g, NULL);
     memcpy(dy, g->dy, n * sizeof(float));
     if (dz && z) latent_z_bwd(g, dz);
