@@ -31,6 +31,25 @@ static void smooth_image(float *x, int size, uint64_t seed)
             x[c * size * size + i] = (float)(0.3 * sin(0.2 * (i % size) + c) * cos(0.15 * (i / size)) + 0.05 * trng_normal(&r));
 }
 
+/* A net of k_arch (weights from seed), its graph for size x size crops
+ * and a smooth image (from img_seed) in *x; free with free_small. */
+static LwcGraph *small_graph(LwcNet *n, uint64_t seed, int size, uint64_t img_seed, float **x)
+{
+    LwcGraph *g;
+    ck_assert_int_eq(lwc_net_init(n, &k_arch, seed), 0);
+    ck_assert_int_eq(lwc_graph_create(&g, n, size), 0);
+    *x = malloc((size_t)3 * size * size * sizeof(float));
+    smooth_image(*x, size, img_seed);
+    return g;
+}
+
+static void free_small(LwcNet *n, LwcGraph *g, float *x)
+{
+    free(x);
+    lwc_graph_free(&g);
+    lwc_net_free(n);
+}
+
 static int g_level = 2; /* the level loss_at runs */
 
 static double loss_at(LwcGraph *g, const float *x, float *grad, float *fgrad, int backward)
@@ -850,11 +869,9 @@ END_TEST
 START_TEST(fitted_tables_export_and_code)
 {
     LwcNet n;
-    ck_assert_int_eq(lwc_net_init(&n, &k_arch, 5), 0);
-    LwcGraph *g;
     int size = 64;
-    ck_assert_int_eq(lwc_graph_create(&g, &n, size), 0);
-    float *x = malloc((size_t)3 * size * size * sizeof(float));
+    float *x;
+    LwcGraph *g = small_graph(&n, 5, size, 0, &x);
     LwcTableFit f, fz, bad;
     ck_assert_int_eq(lwc_tablefit_init(&f, LWC_SCALE_LEVELS), 0);
     ck_assert_int_eq(lwc_tablefit_init(&fz, n.fact.channels), 0);
@@ -889,9 +906,7 @@ START_TEST(fitted_tables_export_and_code)
     lwc_image_free(&rg); lwc_image_free(&rf);
     lwc_free(mg); lwc_free(mf);
     lwc_tablefit_free(&f); lwc_tablefit_free(&fz); lwc_tablefit_free(&bad);
-    free(x);
-    lwc_graph_free(&g);
-    lwc_net_free(&n);
+    free_small(&n, g, x);
 }
 END_TEST
 
@@ -902,11 +917,9 @@ END_TEST
 START_TEST(fitted_tables_per_level)
 {
     LwcNet n;
-    ck_assert_int_eq(lwc_net_init(&n, &k_arch, 6), 0);
-    LwcGraph *g;
     int size = 64, L = k_arch.L;
-    ck_assert_int_eq(lwc_graph_create(&g, &n, size), 0);
-    float *x = malloc((size_t)3 * size * size * sizeof(float));
+    float *x;
+    LwcGraph *g = small_graph(&n, 6, size, 0, &x);
     LwcTableFit f, f2;
     ck_assert_int_eq(lwc_tablefit_init(&f, L * LWC_SCALE_LEVELS), 0);
     ck_assert_int_eq(lwc_tablefit_init(&f2, 2 * LWC_SCALE_LEVELS), 0);
@@ -943,9 +956,7 @@ START_TEST(fitted_tables_per_level)
     lwc_image_free(&rg); lwc_image_free(&rf);
     lwc_free(mg); lwc_free(mf);
     lwc_tablefit_free(&f); lwc_tablefit_free(&f2);
-    free(x);
-    lwc_graph_free(&g);
-    lwc_net_free(&n);
+    free_small(&n, g, x);
 }
 END_TEST
 
@@ -955,12 +966,9 @@ END_TEST
 START_TEST(graph_runs_between_levels)
 {
     LwcNet n;
-    ck_assert_int_eq(lwc_net_init(&n, &k_arch, 8), 0);
-    LwcGraph *g;
     int size = 64;
-    ck_assert_int_eq(lwc_graph_create(&g, &n, size), 0);
-    float *x = malloc((size_t)3 * size * size * sizeof(float));
-    smooth_image(x, size, 77);
+    float *x;
+    LwcGraph *g = small_graph(&n, 8, size, 77, &x);
     size_t offs[4] = { n.gain_off, n.igain_off, n.zgain_off, n.zigain_off };
     int widths[4] = { k_arch.M, k_arch.M, k_arch.Nz, k_arch.Nz };
     for (int k = 0; k < 4; k++) /* level 1 = level 0's log-gains + 0.7 */
@@ -980,9 +988,7 @@ START_TEST(graph_runs_between_levels)
     lwc_graph_set_frac(g, 0);
     ck_assert_int_eq(lwc_graph_run(g, x, 1, 0, &rng, 0, NULL, NULL, NULL, &sf), 0);
     ck_assert(sf.bits_y == s0.bits_y && sf.mse == s0.mse); /* level 1 is now level 0 */
-    free(x);
-    lwc_graph_free(&g);
-    lwc_net_free(&n);
+    free_small(&n, g, x);
 }
 END_TEST
 
@@ -994,12 +1000,8 @@ START_TEST(graph_gradients_between_levels)
 {
     lwc_gemm_force_reference(1);
     LwcNet n;
-    ck_assert_int_eq(lwc_net_init(&n, &k_arch, 4), 0);
-    LwcGraph *g;
-    int size = 64;
-    ck_assert_int_eq(lwc_graph_create(&g, &n, size), 0);
-    float *x = malloc(sizeof(float) * 3 * size * size);
-    smooth_image(x, size, 2);
+    float *x;
+    LwcGraph *g = small_graph(&n, 4, 64, 2, &x);
     for (int l = 1; l <= 2; l++)
         for (int c = 0; c < k_arch.Nz; c++) {
             n.params[n.zgain_off + (size_t)l * k_arch.Nz + c] = 0.2f * l - 0.1f * c;
@@ -1026,9 +1028,8 @@ START_TEST(graph_gradients_between_levels)
     check_gain_identities(&n, sum, 1);
     g_level = 2;
     free(sum);
-    lwc_graph_free(&g);
-    lwc_net_free(&n);
-    free(x); free(grad); free(fgrad); free(an); free(fan);
+    free_small(&n, g, x);
+    free(grad); free(fgrad); free(an); free(fan);
     lwc_gemm_force_reference(0);
 }
 END_TEST
