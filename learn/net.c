@@ -514,16 +514,15 @@ int lwc_net_export_fitted(const LwcNet *n, const float *act_max, int flags, cons
 {
     const LwcArch *a = &n->a;
     LWC_RET_IF(a->Ch + a->M + a->Cc > 2048 || a->P > 2048, LWC_ERR_INVAL);
+    LWC_RET_IF(fit && fit->tables != LWC_NUM_SCALES && fit->tables != a->L * LWC_NUM_SCALES, LWC_ERR_INVAL);
+    LWC_RET_IF(zfit && zfit->tables != n->fact.channels, LWC_ERR_INVAL);
+    int per_level = fit && fit->tables > LWC_NUM_SCALES; /* version 5: version 4 with y tables per level */
+    LWC_RET_IF(per_level && !(flags & LWC_EXPORT_INT_SYNTHESIS), LWC_ERR_INVAL);
     LwcModelWriter w;
     lwc_mw_init(&w);
     if (lwc_net_zdensity_sets(n) > 1) w.version = 3;
     if (flags & LWC_EXPORT_INT_SYNTHESIS) w.version = 4;
-    LWC_RET_IF(fit && fit->tables != LWC_NUM_SCALES && fit->tables != a->L * LWC_NUM_SCALES, LWC_ERR_INVAL);
-    LWC_RET_IF(zfit && zfit->tables != n->fact.channels, LWC_ERR_INVAL);
-    if (fit && fit->tables > LWC_NUM_SCALES) { /* version 5: version 4 with y tables per level */
-        LWC_RET_IF(!(flags & LWC_EXPORT_INT_SYNTHESIS), LWC_ERR_INVAL);
-        w.version = 5;
-    }
+    if (per_level) w.version = 5;
     uint32_t d = LWC_ARCH_FIELDS, lm[2] = { (uint32_t)a->L, (uint32_t)a->M }, l1 = (uint32_t)a->L;
     lwc_mw_tensor(&w, "arch", LWC_DT_I32, 1, &d, &n->a);
     LwcLayerSpec t[LWC_MAX_LAYERS];
