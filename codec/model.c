@@ -87,6 +87,17 @@ static int track(LwcModel *m, void *p)
     return LWC_OK;
 }
 
+/* n elements of size bytes owned by the model (freed with it), or NULL. */
+static void *alloc_tracked(LwcModel *m, size_t n, size_t size)
+{
+    void *p = lwc_malloc_array(n, size);
+    if (p && track(m, p)) {
+        lwc_free(p);
+        p = NULL;
+    }
+    return p;
+}
+
 /* Copy tensor `name` of the given type and element count into *out. */
 static const Entry *find_entry(const Parser *ps, const char *name)
 {
@@ -100,9 +111,8 @@ static int get(Parser *ps, const char *name, int dtype, size_t count, void **out
 {
     const Entry *e = find_entry(ps, name);
     LWC_RET_IF(!e || e->dtype != dtype || e->count != count, LWC_ERR_CORRUPT);
-    void *p = lwc_malloc_array(count, lwc_model_dtype_size[dtype]);
+    void *p = alloc_tracked(ps->m, count, lwc_model_dtype_size[dtype]);
     LWC_RET_IF(!p, LWC_ERR_NOMEM);
-    if (track(ps->m, p)) { lwc_free(p); return LWC_ERR_NOMEM; }
     memcpy(p, e->data, count * lwc_model_dtype_size[dtype]); /* file is little-endian, as is every target */
     *out = p;
     return LWC_OK;
@@ -124,9 +134,8 @@ static int get_fconv(Parser *ps, const char *name, LwcFloatConv *c, int cin, int
 /* The decoder's 3x3 stride-1 layers also keep their Winograd weights. */
 static int add_winograd(LwcModel *m, LwcFloatConv *c)
 {
-    c->wu = lwc_malloc_array(lwc_wino_weight_floats(c->cin, c->cout), sizeof(float));
+    c->wu = alloc_tracked(m, lwc_wino_weight_floats(c->cin, c->cout), sizeof(float));
     LWC_RET_IF(!c->wu, LWC_ERR_NOMEM);
-    if (track(m, c->wu)) { lwc_free(c->wu); c->wu = NULL; return LWC_ERR_NOMEM; }
     lwc_wino_weights(c->w, c->cin, c->cout, c->wu);
     return LWC_OK;
 }
@@ -155,9 +164,8 @@ static int get_iconv(Parser *ps, const char *name, LwcIntConv *c, int cin, int c
 /* Guides for the tables of a set that codes many symbols (cdf.h). */
 static int add_guides(LwcModel *m, LwcCdfSet *s)
 {
-    s->guides = lwc_malloc_array((size_t)s->count * (LWC_CDF_GUIDE + 1), sizeof(*s->guides));
+    s->guides = alloc_tracked(m, (size_t)s->count * (LWC_CDF_GUIDE + 1), sizeof(*s->guides));
     LWC_RET_IF(!s->guides, LWC_ERR_NOMEM);
-    if (track(m, s->guides)) { lwc_free(s->guides); s->guides = NULL; return LWC_ERR_NOMEM; }
     for (int t = 0; t < s->count; t++)
         lwc_cdf_guide_build(s->data + s->starts[t], (int)s->sizes[t], s->guides + (size_t)t * (LWC_CDF_GUIDE + 1));
     return LWC_OK;
@@ -167,9 +175,8 @@ static int add_guides(LwcModel *m, LwcCdfSet *s)
  * search order), capped at the last level. */
 static int add_scale_lut(LwcModel *m)
 {
-    m->scale_lut = lwc_malloc_array(65536, 1);
+    m->scale_lut = alloc_tracked(m, 65536, 1);
     LWC_RET_IF(!m->scale_lut, LWC_ERR_NOMEM);
-    if (track(m, m->scale_lut)) { lwc_free(m->scale_lut); m->scale_lut = NULL; return LWC_ERR_NOMEM; }
     int k = 0;
     for (int v = -32768; v <= 32767; v++) {
         while (k < LWC_NUM_SCALES - 1 && m->scale_thr[k] < v) k++;
@@ -272,9 +279,8 @@ static int add_int_winograd(LwcModel *m, LwcIntConv *l)
 {
     l->wu = NULL;
     if (!lwc_intwino_eligible(l, LWC_SYN_ACT)) return LWC_OK;
-    int16_t *wu = lwc_malloc_array(lwc_intwino_weight_count(l), sizeof(int16_t));
+    int16_t *wu = alloc_tracked(m, lwc_intwino_weight_count(l), sizeof(int16_t));
     LWC_RET_IF(!wu, LWC_ERR_NOMEM);
-    if (track(m, wu)) { lwc_free(wu); return LWC_ERR_NOMEM; }
     lwc_intwino_weights(l, wu);
     l->wu = wu;
     return LWC_OK;
