@@ -329,11 +329,24 @@ static int fact_count(Parser *ps)
     return e && e->count == (size_t)a->Nz ? a->Nz : a->L * a->Nz;
 }
 
-/* Before version 5: one set of y tables; from 5: one or one per level. */
+/* Before version 5: one set of y tables; 5: one or one per level; 6: one
+ * per parity and context class. */
 static int gauss_count(Parser *ps)
 {
+    if (ps->m->version >= 6) return 2 * lwc_yctx_classes(&ps->m->yctx) * LWC_NUM_SCALES;
     const Entry *e = ps->m->version >= 5 ? find_entry(ps, "gauss.starts") : NULL;
     return e && e->count == (size_t)ps->m->a.L * LWC_NUM_SCALES ? ps->m->a.L * LWC_NUM_SCALES : LWC_NUM_SCALES;
+}
+
+/* Version 6: the context classes' edges (yctx.h). */
+static int load_yctx(Parser *ps)
+{
+    const Entry *e = find_entry(ps, "yctx.edges");
+    LWC_RET_IF(!e || e->dtype != LWC_DT_I32 || e->count < 1 || e->count > LWC_YCTX_EDGES_MAX, LWC_ERR_CORRUPT);
+    LwcYCtx *y = &ps->m->yctx;
+    y->edges = (int)e->count;
+    memcpy(y->edge, e->data, e->count * sizeof(int32_t));
+    return lwc_yctx_check(y) == LWC_OK ? LWC_OK : LWC_ERR_CORRUPT;
 }
 
 static int load_all(Parser *ps)
@@ -358,6 +371,7 @@ static int load_all(Parser *ps)
     /* sorted: the scale index is the first threshold >= the prediction */
     for (int i = 1; i < LWC_NUM_SCALES; i++) LWC_RET_IF(thr[i] < thr[i - 1], LWC_ERR_CORRUPT);
     LWC_FWD(add_scale_lut(m));
+    if (m->version >= 6) LWC_FWD(load_yctx(ps));
     LWC_FWD(get_cdfs(ps, "gauss", &m->gauss, gauss_count(ps)));
     LWC_FWD(add_guides(m, &m->gauss));
     LWC_FWD(get_cdfs(ps, "fact", &m->fact, fact_count(ps)));
@@ -454,7 +468,7 @@ int lwc_model_ztable(const LwcModel *m, int quality_x100)
 
 int lwc_model_ytable(const LwcModel *m, int quality_x100)
 {
-    return m->gauss.count == LWC_NUM_SCALES ? 0 : nearest_level(m, quality_x100) * LWC_NUM_SCALES;
+    return m->gauss.count == LWC_NUM_SCALES || m->yctx.edges ? 0 : nearest_level(m, quality_x100) * LWC_NUM_SCALES;
 }
 
 /* The two rate levels around quality_x100, l and l + 1 (l when L = 1), and

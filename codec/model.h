@@ -24,6 +24,10 @@
  * rate level (L * LWC_NUM_SCALES tables, level l's at l * LWC_NUM_SCALES:
  * lwc_model_ytable) as well as one shared set; lwc train --fit-tables
  * writes such sets.
+ * Version 6 is version 4 with context classes for y's tables (codec/yctx.h):
+ * "yctx.edges" (i32 [n], 1 <= n <= 7, Q8, strictly increasing) and "gauss"
+ * holding 2 * (n + 1) sets of LWC_NUM_SCALES tables, set par * (n + 1) +
+ * class for a symbol of parity par (lwc train --fit-context).
  * The model id is a 64-bit FNV-1a hash of the whole file. */
 #ifndef LWC_MODEL_H
 #define LWC_MODEL_H
@@ -33,6 +37,7 @@
 
 #include "entropy/cdf.h"
 #include "entropy/intconv.h"
+#include "codec/yctx.h"
 #include "lwc.h"
 
 #define LWC_WPT_LEVELS 3
@@ -42,8 +47,8 @@
 #define LWC_MAX_RB 8
 #define LWC_MAX_LEVELS 16
 #define LWC_MODEL_VERSION 2     /* written for a shared z density; versions 1..3 are read */
-#define LWC_MODEL_VERSION_MAX 5 /* 3: one z density (Nz tables) per rate level; 4: integer synthesis;
-                                 * 5: y tables per rate level */
+#define LWC_MODEL_VERSION_MAX 6 /* 3: one z density (Nz tables) per rate level; 4: integer synthesis;
+                                 * 5: y tables per rate level; 6: y tables per context class */
 #define LWC_SYN_ACT 2047 /* the integer synthesis' activations lie in [-LWC_SYN_ACT, LWC_SYN_ACT] */
 #define LWC_SYN_IGAIN_MAX (1 << 30) /* bound of syn.igain */
 #define LWC_ZIGAIN_ONE 65536 /* zigain's fixed point: Q16 */
@@ -99,7 +104,9 @@ struct LwcModel {
     LwcIntConv p0[LWC_MAX_SLICES], p1[LWC_MAX_SLICES], p2[LWC_MAX_SLICES];
     int32_t scale_thr[LWC_NUM_SCALES]; /* log-scale thresholds (p2 units) */
     uint8_t *scale_lut;              /* [65536]: scale index of int16 v at v + 32768 */
-    LwcCdfSet gauss;                 /* LWC_NUM_SCALES tables, or L sets of them (version 5) */
+    LwcCdfSet gauss;                 /* LWC_NUM_SCALES tables, or L sets of them (version 5), or
+                                      * 2 * classes sets (version 6) */
+    LwcYCtx yctx;                    /* y's context classes (version 6; edges = 0: none) */
     LwcCdfSet fact;                  /* Nz tables */
     /* storage */
     void **allocs;

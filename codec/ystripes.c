@@ -1,6 +1,7 @@
 /* The latent y in stripes: the stripe table, the parallel steps of a pass
  * (ystripes.h) and the decoder's side of the symbols. The encoder's side is
  * in ystripes_enc.c. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/common.h"
@@ -53,18 +54,27 @@ static int param_chunk_rows(int hy, int wy)
     return LWC_MIN(hy, LWC_MAX(1, (2 * want + wy - 1) / wy));
 }
 
-int lwc_ypass_open(LwcYPass *p, LwcCtx *ctx, int rows)
+int lwc_ypass_open(LwcYPass *p, LwcCtx *ctx, int rows, int t0)
 {
     memset(p, 0, sizeof(*p));
+    const LwcYCtx *yc = &ctx->m->yctx;
     size_t n = (size_t)ctx->ms * lwc_ctx_row_pos(ctx->hy, ctx->wy, 0);
     p->ctx = ctx;
     p->rows = rows;
     p->count = lwc_ystripes_count(ctx->hy, rows);
     p->chunk_rows = param_chunk_rows(ctx->hy, ctx->wy);
+    p->tbase[0] = t0;
+    p->tbase[1] = t0 + (yc->edges ? lwc_yctx_classes(yc) * LWC_NUM_SCALES : 0);
     p->mu = lwc_malloc_array(n, sizeof(int32_t));
     p->vals = lwc_malloc_array(n, sizeof(int32_t));
     p->idx = lwc_malloc(n);
-    if (!p->mu || !p->vals || !p->idx) {
+    int ok = p->mu && p->vals && p->idx;
+    if (ok && yc->edges) {
+        p->cls = lwc_malloc(n);
+        p->mag = lwc_calloc((size_t)2 * ctx->ms * ctx->hy, ctx->wy);
+        ok = p->cls && p->mag;
+    }
+    if (!ok) {
         lwc_ypass_close(p);
         return LWC_ERR_NOMEM;
     }
@@ -73,17 +83,43 @@ int lwc_ypass_open(LwcYPass *p, LwcCtx *ctx, int rows)
 
 void lwc_ypass_close(LwcYPass *p)
 {
-    lwc_free(p->mu); lwc_free(p->vals); lwc_free(p->idx);
+    lwc_free(p->mu); lwc_free(p->vals); lwc_free(p->idx); lwc_free(p->cls); lwc_free(p->mag);
     p->mu = p->vals = NULL;
-    p->idx = NULL;
+    p->idx = p->cls = p->mag = NULL;
+}
+
+static uint8_t *pass_mag(const LwcYPass *p, int s)
+{
+    return p->mag + (size_t)(s & 1) * p->ctx->ms * p->ctx->hy * p->ctx->wy;
 }
 
 static int params_task(void *arg, int task, int worker)
 {
     const LwcYPass *p = arg;
-    int r0 = task * p->chunk_rows, r1 = LWC_MIN(p->ctx->hy, r0 + p->chunk_rows);
+    const LwcCtx *c = p->ctx;
+    int r0 = task * p->chunk_rows, r1 = LWC_MIN(c->hy, r0 + p->chunk_rows);
     lwc_ctx_params_rows(p->ctx, p->s, p->par, r0, r1, p->mu, p->idx, worker);
+    if (p->cls)
+        lwc_yctx_rows(&c->m->yctx, pass_mag(p, p->s), p->s ? pass_mag(p, p->s - 1) : NULL, c->hy, c->wy,
+                      c->ms, p->par, r0, r1, p->cls, p->npos);
     return LWC_OK;
+}
+
+/* min(|symbol|, 255) of rows [r0, r1) of the pass, for later passes' classes. */
+static void store_mag(const LwcYPass *p, int r0, int r1)
+{
+    const LwcCtx *c = p->ctx;
+    size_t hw = (size_t)c->hy * c->wy;
+    int p0 = lwc_ctx_row_pos(r0, c->wy, p->par);
+    for (int ch = 0; ch < c->ms; ch++) {
+        size_t q = (size_t)ch * p->npos + p0;
+        uint8_t *dst = pass_mag(p, p->s) + (size_t)ch * hw;
+        for (int i = r0; i < r1; i++)
+            for (int j = (i & 1) ^ p->par; j < c->wy; j += 2, q++) {
+                int64_t a = llabs((int64_t)p->vals[q] - p->mu[q]) >> 4; /* vals = 16 sym + mu */
+                dst[(size_t)i * c->wy + j] = (uint8_t)LWC_MIN(a, 255);
+            }
+    }
 }
 
 void lwc_ypass_params(LwcYPass *p, int s, int parity)
@@ -106,6 +142,7 @@ void lwc_ypass_store(const LwcYPass *p, int r0, int r1, int32_t *yq)
 {
     const LwcCtx *c = p->ctx;
     lwc_ctx_store_rows(p->ctx, p->s, p->par, r0, r1, p->vals);
+    if (p->mag) store_mag(p, r0, r1);
     if (!yq) return;
     size_t hw = (size_t)c->hy * c->wy;
     int p0 = lwc_ctx_row_pos(r0, c->wy, p->par);
@@ -122,7 +159,6 @@ void lwc_ypass_store(const LwcYPass *p, int r0, int r1, int32_t *yq)
 typedef struct YDec {
     LwcYPass pass;
     const LwcModel *m;
-    int t0; /* the first of the quality's y tables */
     int32_t *yq;
     LwcRansDec dec[LWC_YSTRIPES_MAX];
     int err[LWC_YSTRIPES_MAX];
@@ -143,7 +179,7 @@ static int decode_task(void *arg, int k, int worker)
         for (size_t i = (size_t)c * p->npos + p0; i < (size_t)c * p->npos + p1; i++) {
             int tn, off;
             int32_t sym;
-            int t = d->t0 + p->idx[i];
+            int t = lwc_ypass_table(p, i);
             const uint32_t *cdf = lwc_cdf_table(&d->m->gauss, t, &tn, &off);
             const uint16_t *guide = d->m->gauss.guides + (size_t)t * (LWC_CDF_GUIDE + 1);
             r = lwc_cdf_decode_value_guided(&dec, cdf, guide, tn, off, &sym);
@@ -186,9 +222,8 @@ int lwc_ydecode(const LwcModel *m, LwcCtx *ctx, int q100, const LwcYStripes *t, 
     YDec *d = lwc_calloc(1, sizeof(*d));
     LWC_RET_IF(!d, LWC_ERR_NOMEM);
     d->m = m;
-    d->t0 = lwc_model_ytable(m, q100);
     d->yq = yq;
-    int r = lwc_ypass_open(&d->pass, ctx, t->rows);
+    int r = lwc_ypass_open(&d->pass, ctx, t->rows, lwc_model_ytable(m, q100));
     if (r == LWC_OK) r = decode_passes(d, t);
     lwc_ypass_close(&d->pass);
     lwc_free(d);

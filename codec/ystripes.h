@@ -66,18 +66,28 @@ typedef struct LwcYPass {
     int rows, count;      /* stripes */
     int chunk_rows;       /* row chunks of lwc_ypass_params */
     int32_t *mu, *vals;   /* [ms][npos] */
-    uint8_t *idx;
+    uint8_t *idx;         /* [ms][npos] scale indexes */
+    uint8_t *cls;         /* [ms][npos] context classes (yctx.h), or NULL without */
+    uint8_t *mag;         /* [2][ms][hy][wy] min(|symbol|, 255) of slices s and s - 1 (at
+                           * s & 1 and the other), or NULL without */
+    int tbase[2];         /* the table of index 0, class 0 in a pass of each parity */
 } LwcYPass;
 
 /* Allocate the pass buffers (LWC_ERR_NOMEM); close frees them (NULL-safe
- * after a failed open). */
-int lwc_ypass_open(LwcYPass *p, LwcCtx *ctx, int rows);
+ * after a failed open). t0: the first of the quality's y tables
+ * (lwc_model_ytable). */
+int lwc_ypass_open(LwcYPass *p, LwcCtx *ctx, int rows, int t0);
 void lwc_ypass_close(LwcYPass *p);
 /* Start pass (s, parity): means and indexes of every position, in parallel. */
 void lwc_ypass_params(LwcYPass *p, int s, int parity);
 /* Rows [*r0, *r1) and positions [*p0, *p1) (per channel) of stripe k in
  * the current pass. */
 void lwc_ypass_stripe(const LwcYPass *p, int k, int *r0, int *r1, int *p0, int *p1);
+/* The table ("gauss") of position i (in [ms][npos]) of the current pass. */
+static inline int lwc_ypass_table(const LwcYPass *p, size_t i)
+{
+    return p->tbase[p->par] + p->idx[i] + (p->cls ? (int)p->cls[i] * LWC_NUM_SCALES : 0);
+}
 /* Store rows [r0, r1) of the pass's vals into the context and, when yq is
  * not NULL, into yq ([M][hy][wy], Q4, unclamped). */
 void lwc_ypass_store(const LwcYPass *p, int r0, int r1, int32_t *yq);

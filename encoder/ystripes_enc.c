@@ -46,7 +46,6 @@ typedef struct StripeEnc {
 typedef struct YEnc {
     LwcYPass pass;
     const LwcModel *m;
-    int t0; /* the first of the quality's y tables */
     const float *y;
     const float *wd; /* [M] rate-distortion weights (lwc_yencode), or NULL */
     StripeEnc st[LWC_YSTRIPES_MAX];
@@ -126,7 +125,7 @@ static int code_stripe(YEnc *e, int k)
         for (int i = r0; i < r1; i++)
             for (int j = (i & 1) ^ p->par; j < ctx->wy; j += 2, q++) {
                 int tn, off;
-                const uint32_t *cdf = lwc_cdf_table(&e->m->gauss, e->t0 + p->idx[q], &tn, &off);
+                const uint32_t *cdf = lwc_cdf_table(&e->m->gauss, lwc_ypass_table(p, q), &tn, &off);
                 float res = yc[(size_t)i * ctx->wy + j] - p->mu[q] / 16.0f;
                 int32_t sym = round_to_int(res);
                 if (w > 0.0f) sym = rdo_symbol(res, sym, cdf, tn, off, w);
@@ -237,10 +236,9 @@ int lwc_yencode(const LwcModel *m, LwcCtx *ctx, int q100, const float *y, const 
     YEnc *e = lwc_calloc(1, sizeof(*e));
     LWC_RET_IF(!e, LWC_ERR_NOMEM);
     e->m = m;
-    e->t0 = lwc_model_ytable(m, q100);
     e->y = y;
     e->wd = wd;
-    int r = lwc_ypass_open(&e->pass, ctx, lwc_ystripe_rows(m, ctx->hy, ctx->wy, q100));
+    int r = lwc_ypass_open(&e->pass, ctx, lwc_ystripe_rows(m, ctx->hy, ctx->wy, q100), lwc_model_ytable(m, q100));
     if (r == LWC_OK) r = code_all(e);
     if (r == LWC_OK) r = write_payload(e, out, size);
     if (r == LWC_OK) r = merge_overflow(e, ovf, novf);

@@ -2,9 +2,11 @@
  * planar [C][H][W]. Notation: hw = latent positions (H/8)(W/8); hw2 = hw/4;
  * hw4 = hw/16. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/common.h"
+#include "common/mem.h"
 #include "learn/rng.h"
 #include "entropy/cdf.h"
 #include "learn/graph.h"
@@ -147,12 +149,49 @@ void lwc_graph_set_coder_like(LwcGraph *g, int flags)
     g->coder_like = flags;
 }
 
-void lwc_graph_fit_tables(const LwcGraph *g, LwcTableFit *f, int set)
+/* y's symbols s = round(y - mu) as the coder makes them (Q4 means). */
+static long fit_symbol(const LwcGraph *g, size_t i) { return (long)rnd(g->y[i] - rnd(g->mu[i] * 16) / 16); }
+
+/* With context classes: every pass's classes from the symbols' magnitudes,
+ * as the coder derives them (yctx.h). */
+static int fit_tables_ctx(const LwcGraph *g, LwcTableFit *f)
 {
+    int M = g->n->a.M, ms = g->ms, C = lwc_yctx_classes(&f->ctx);
+    size_t hw = g->hw, np = (hw + 1) / 2;
+    uint8_t *mag = lwc_malloc((size_t)M * hw), *cls = lwc_malloc((size_t)ms * np);
+    if (!mag || !cls) {
+        lwc_free(mag); lwc_free(cls);
+        return LWC_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < (size_t)M * hw; i++) mag[i] = (uint8_t)LWC_MIN(labs(fit_symbol(g, i)), 255);
+    for (int s = 0; s < g->n->a.S; s++)
+        for (int par = 0; par < 2; par++) {
+            int npos = (g->h / 2) * g->w + (g->h & 1) * ((g->w + !par) / 2); /* lwc_ctx_row_pos */
+            const uint8_t *cur = mag + (size_t)s * ms * hw;
+            lwc_yctx_rows(&f->ctx, cur, s ? cur - (size_t)ms * hw : NULL, g->h, g->w, ms, par, 0, g->h, cls, npos);
+            for (int c = 0; c < ms; c++) {
+                const uint8_t *k = cls + (size_t)c * npos;
+                size_t base = ((size_t)s * ms + c) * hw;
+                for (int i = 0; i < g->h; i++)
+                    for (int j = (i & 1) ^ par; j < g->w; j += 2, k++) {
+                        size_t at = base + (size_t)i * g->w + j;
+                        int t = (par * C + *k) * LWC_SCALE_LEVELS + lwc_tablefit_index(f, exp(g->ls[at]));
+                        lwc_tablefit_add(f, t, fit_symbol(g, at));
+                    }
+            }
+        }
+    lwc_free(mag); lwc_free(cls);
+    return LWC_OK;
+}
+
+int lwc_graph_fit_tables(const LwcGraph *g, LwcTableFit *f, int set)
+{
+    if (f->ctx.edges) return fit_tables_ctx(g, f);
     size_t my = (size_t)g->n->a.M * g->hw;
     int t0 = set * LWC_SCALE_LEVELS;
     for (size_t i = 0; i < my; i++)
-        lwc_tablefit_add(f, t0 + lwc_tablefit_index(f, exp(g->ls[i])), (long)rnd(g->y[i] - rnd(g->mu[i] * 16) / 16));
+        lwc_tablefit_add(f, t0 + lwc_tablefit_index(f, exp(g->ls[i])), fit_symbol(g, i));
+    return LWC_OK;
 }
 
 void lwc_graph_fit_z(const LwcGraph *g, LwcTableFit *f, int t0)

@@ -53,9 +53,10 @@ int lwc_graph_run(LwcGraph *g, const float *x, int level, int train, uint64_t *r
 void lwc_graph_set_frac(LwcGraph *g, float frac);
 /* After a run with train = 0: count the coder's symbols of y, round(y - mu)
  * with mu in Q4, in the table each predicted scale selects, of table set
- * `set` (tablefit.h). */
+ * `set` (tablefit.h); with context classes (f->ctx.edges > 0) in the set of
+ * the symbol's parity and class instead (codec/yctx.h). LWC_ERR_NOMEM. */
 struct LwcTableFit;
-void lwc_graph_fit_tables(const LwcGraph *g, struct LwcTableFit *f, int set);
+int lwc_graph_fit_tables(const LwcGraph *g, struct LwcTableFit *f, int set);
 /* The same for z_hat: channel c's values in table t0 + c. */
 void lwc_graph_fit_z(const LwcGraph *g, struct LwcTableFit *f, int t0);
 

@@ -447,6 +447,8 @@ static int put_tables(LwcModelWriter *w, const LwcNet *n, const LwcTableFit *fit
     if (r == LWC_OK) {
         uint32_t d = LWC_NUM_SCALES;
         lwc_mw_tensor(w, "scale_thr", LWC_DT_I32, 1, &d, thr);
+        uint32_t ne = fit ? (uint32_t)fit->ctx.edges : 0;
+        if (ne) lwc_mw_tensor(w, "yctx.edges", LWC_DT_I32, 1, &ne, fit->ctx.edge);
         cdf_put(w, "gauss", &g);
         cdf_put(w, "fact", &f);
     }
@@ -514,15 +516,19 @@ int lwc_net_export_fitted(const LwcNet *n, const float *act_max, int flags, cons
 {
     const LwcArch *a = &n->a;
     LWC_RET_IF(a->Ch + a->M + a->Cc > 2048 || a->P > 2048, LWC_ERR_INVAL);
-    LWC_RET_IF(fit && fit->tables != LWC_NUM_SCALES && fit->tables != a->L * LWC_NUM_SCALES, LWC_ERR_INVAL);
+    int ctx = fit && fit->ctx.edges; /* version 6: version 4 with y tables per parity and context class */
+    LWC_RET_IF(ctx && (lwc_yctx_check(&fit->ctx) || fit->tables != 2 * lwc_yctx_classes(&fit->ctx) * LWC_NUM_SCALES),
+               LWC_ERR_INVAL);
+    LWC_RET_IF(fit && !ctx && fit->tables != LWC_NUM_SCALES && fit->tables != a->L * LWC_NUM_SCALES, LWC_ERR_INVAL);
     LWC_RET_IF(zfit && zfit->tables != n->fact.channels, LWC_ERR_INVAL);
-    int per_level = fit && fit->tables > LWC_NUM_SCALES; /* version 5: version 4 with y tables per level */
-    LWC_RET_IF(per_level && !(flags & LWC_EXPORT_INT_SYNTHESIS), LWC_ERR_INVAL);
+    int per_level = fit && !ctx && fit->tables > LWC_NUM_SCALES; /* version 5: version 4 with y tables per level */
+    LWC_RET_IF((per_level || ctx) && !(flags & LWC_EXPORT_INT_SYNTHESIS), LWC_ERR_INVAL);
     LwcModelWriter w;
     lwc_mw_init(&w);
     if (lwc_net_zdensity_sets(n) > 1) w.version = 3;
     if (flags & LWC_EXPORT_INT_SYNTHESIS) w.version = 4;
     if (per_level) w.version = 5;
+    if (ctx) w.version = 6;
     uint32_t d = LWC_ARCH_FIELDS, lm[2] = { (uint32_t)a->L, (uint32_t)a->M }, l1 = (uint32_t)a->L;
     lwc_mw_tensor(&w, "arch", LWC_DT_I32, 1, &d, &n->a);
     LwcLayerSpec t[LWC_MAX_LAYERS];

@@ -22,13 +22,15 @@
  * the bitstream do not change, only the numbers in the model file.
  *
  * Table t of a y fit is table k = t % LWC_SCALE_LEVELS of set
- * t / LWC_SCALE_LEVELS (one set shared by the rate levels, or one per level,
- * as in the model file's "gauss"); table t of a z fit is "fact" table t. */
+ * t / LWC_SCALE_LEVELS (one set shared by the rate levels, one per level, or
+ * one per parity and context class, as in the model file's "gauss"); table
+ * t of a z fit is "fact" table t. */
 #ifndef LWC_TABLEFIT_H
 #define LWC_TABLEFIT_H
 
 #include <stdint.h>
 
+#include "codec/yctx.h"
 #include "entropy/cdf.h"
 
 #define LWC_TABLEFIT_R 2047      /* counted |v| <= R; larger |v| count as escapes */
@@ -38,6 +40,8 @@ typedef struct LwcTableFit {
     int tables;
     double *count;               /* [tables][2R+2]: v + R, then the escapes */
     double bound[LWC_SCALE_LEVELS]; /* y: scale bounds of the tables (lwc_gauss_table_bounds) */
+    LwcYCtx ctx;                 /* y: context classes (model version 6), edges = 0 without; then
+                                  * tables = 2 * classes * LWC_SCALE_LEVELS, set par * classes + class */
 } LwcTableFit;
 
 int lwc_tablefit_init(LwcTableFit *f, int tables);

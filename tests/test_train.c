@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "common/common.h"
+#include "common/mem.h"
 #include "codec/model.h"
+#include "codec/ystripes.h"
 #include "testutil.h"
 #include "tools/train/data.h"
 #include "learn/graph.h"
@@ -527,14 +529,17 @@ START_TEST(validation_crops_cover_whole_rounds)
 }
 END_TEST
 
-/* Codes a smooth 64x48 image with a model image (plain rounding, q 40):
- * bytes of y and z, and the reconstruction. */
-static void code_with(const uint8_t *mb, size_t ml, size_t *by, size_t *bz, LwcImage *rec)
+/* Codes a smooth 64x48 image with a model image (plain rounding, q 40) on
+ * `threads` workers with `rows` latent rows per y stripe (0: automatic):
+ * bytes of y and z, the reconstruction, and the stream if `out` is given. */
+static void code_with_opts(const uint8_t *mb, size_t ml, int threads, int rows, size_t *by, size_t *bz, LwcImage *rec,
+                           uint8_t **out, size_t *out_len)
 {
     LwcModel *m;
     ck_assert_int_eq(lwc_model_load(&m, mb, ml), 0);
     LwcSettings s;
     lwc_default_settings(&s);
+    s.threads = threads;
     LwcContext *c;
     ck_assert_int_eq(lwc_open(&c, m, &s), 0);
     LwcImage img;
@@ -550,17 +555,29 @@ static void code_with(const uint8_t *mb, size_t ml, size_t *by, size_t *bz, LwcI
     uint8_t *buf;
     size_t bl;
     LwcStats st;
+    lwc_set_ystripe_rows(rows);
     ck_assert_int_eq(lwc_encode(c, &img, &ep, &buf, &bl, rec, &st), 0);
+    lwc_set_ystripe_rows(0);
     *by = st.bytes_y;
     *bz = st.bytes_z;
     LwcImage dec; /* the stream decodes to the encoder's reconstruction */
     ck_assert_int_eq(lwc_decode(c, buf, bl, &dec, NULL), 0);
     ck_assert_int_eq(memcmp(dec.data, rec->data, (size_t)rec->height * rec->stride), 0);
     lwc_image_free(&dec);
+    if (out) {
+        *out = lwc_malloc(bl);
+        memcpy(*out, buf, bl);
+        *out_len = bl;
+    }
     lwc_free_buffer(buf);
     lwc_image_free(&img);
     lwc_close(&c);
     lwc_model_free(&m);
+}
+
+static void code_with(const uint8_t *mb, size_t ml, size_t *by, size_t *bz, LwcImage *rec)
+{
+    code_with_opts(mb, ml, 1, 0, by, bz, rec, NULL, NULL);
 }
 
 /* --grow-analysis: the grown model computes exactly what the old one did
@@ -960,6 +977,85 @@ START_TEST(fitted_tables_per_level)
 }
 END_TEST
 
+/* Tables per parity and context class: model version 6. Every symbol is
+ * counted once, in more than one class of each parity; the streams decode
+ * to the encoder's reconstruction, the Gaussian export's pixels (plain
+ * rounding), and are the same for any thread count and stripe split. The
+ * export needs the integer synthesis and the table count of the classes;
+ * the loader refuses edges out of order and a version 6 without them. */
+START_TEST(fitted_tables_per_context)
+{
+    LwcNet n;
+    int size = 64, L = k_arch.L;
+    float *x;
+    LwcGraph *g = small_graph(&n, 6, size, 0, &x);
+    LwcTableFit f, f2;
+    const double means[3] = { 0.01, 0.5, 1.5 };
+    LwcYCtx yc;
+    ck_assert_int_eq(lwc_yctx_from_means(&yc, means, 3), 0);
+    ck_assert_int_eq(lwc_tablefit_init(&f, 2 * 4 * LWC_SCALE_LEVELS), 0);
+    ck_assert_int_eq(lwc_tablefit_init(&f2, L * LWC_SCALE_LEVELS), 0);
+    f.ctx = f2.ctx = yc;
+    for (int l = 0; l < L; l++) {
+        smooth_image(x, size, 70 + (uint64_t)l);
+        uint64_t rng = 1;
+        LwcStepStats st;
+        ck_assert_int_eq(lwc_graph_run(g, x, l, 0, &rng, 0, NULL, NULL, NULL, &st), 0);
+        ck_assert_int_eq(lwc_graph_fit_tables(g, &f, 0), 0);
+    }
+    double total = 0, cls[8] = { 0 };
+    for (int t = 0; t < f.tables; t++) total += lwc_tablefit_total(&f, t), cls[t / LWC_SCALE_LEVELS] += lwc_tablefit_total(&f, t);
+    ck_assert_double_eq(total, (double)L * k_arch.M * (size / 8) * (size / 8));
+    int used0 = 0, used1 = 0;
+    for (int c = 0; c < 4; c++) used0 += cls[c] > 0, used1 += cls[4 + c] > 0;
+    ck_assert_int_ge(used0, 2);
+    ck_assert_int_ge(used1, 2);
+    static float am[LWC_ACT_SLOTS];
+    for (int i = 0; i < LWC_ACT_SLOTS; i++) am[i] = 8.0f;
+    uint8_t *mg, *mf, *bad;
+    size_t lg, lf, lb;
+    ck_assert_int_eq(lwc_net_export_fitted(&n, am, 0, &f, NULL, &bad, &lb), LWC_ERR_INVAL); /* no integer synthesis */
+    ck_assert_int_eq(lwc_net_export_fitted(&n, am, LWC_EXPORT_INT_SYNTHESIS, &f2, NULL, &bad, &lb), LWC_ERR_INVAL);
+    ck_assert_int_eq(lwc_net_export_flags(&n, am, LWC_EXPORT_INT_SYNTHESIS, &mg, &lg), 0);
+    ck_assert_int_eq(lwc_net_export_fitted(&n, am, LWC_EXPORT_INT_SYNTHESIS, &f, NULL, &mf, &lf), 0);
+    LwcModel *m;
+    ck_assert_int_eq(lwc_model_load(&m, mf, lf), 0);
+    ck_assert_int_eq(m->version, 6);
+    ck_assert_int_eq(m->yctx.edges, 3);
+    ck_assert_int_eq(m->yctx.edge[1], 128);
+    ck_assert_int_eq(m->gauss.count, 8 * LWC_SCALE_LEVELS);
+    ck_assert_int_eq(lwc_model_ytable(m, 10000), 0);
+    lwc_model_free(&m);
+    size_t yg, zg, yf, zf, l1, l2;
+    LwcImage rg, rf, r2;
+    uint8_t *s1, *s2;
+    code_with(mg, lg, &yg, &zg, &rg);
+    code_with_opts(mf, lf, 1, 0, &yf, &zf, &rf, &s1, &l1);
+    ck_assert_int_eq(memcmp(rg.data, rf.data, (size_t)rg.height * rg.stride), 0);
+    code_with_opts(mf, lf, 3, 1, &yf, &zf, &r2, &s2, &l2); /* six stripes of one row */
+    ck_assert_int_eq(memcmp(rf.data, r2.data, (size_t)rf.height * rf.stride), 0);
+    ck_assert_uint_ne(l1, l2); /* other stripe tables, the same symbols */
+    lwc_image_free(&r2);
+    lwc_free(s2);
+    code_with_opts(mf, lf, 3, 0, &yf, &zf, &r2, &s2, &l2);
+    ck_assert(l1 == l2 && !memcmp(s1, s2, l1));
+    /* a corrupt model: the edges out of order, or missing */
+    uint8_t *e = NULL;
+    for (size_t i = 0; i + 10 < lf && !e; i++)
+        if (!memcmp(mf + i, "yctx.edges", 10)) e = mf + i + 10 + 2 + 4; /* dtype, ndim, dims[1] */
+    ck_assert_ptr_nonnull(e);
+    ck_assert_int_eq(lwc_rd32(e + 4), 128);
+    lwc_wr32(e + 4, 1);
+    ck_assert_int_eq(lwc_model_load(&m, mf, lf), LWC_ERR_CORRUPT);
+    lwc_wr32(mg + 4, 6); /* version 4's tensors */
+    ck_assert_int_eq(lwc_model_load(&m, mg, lg), LWC_ERR_CORRUPT);
+    lwc_image_free(&rg); lwc_image_free(&rf); lwc_image_free(&r2);
+    lwc_free(mg); lwc_free(mf); lwc_free(s1); lwc_free(s2);
+    lwc_tablefit_free(&f); lwc_tablefit_free(&f2);
+    free_small(&n, g, x);
+}
+END_TEST
+
 /* Runs between levels: with level 1's gains copied from level 0, any
  * fraction gives level 0's run exactly; with gains of its own, a fraction
  * gives a third result; the last level refuses a fraction. */
@@ -1054,6 +1150,7 @@ static Suite *train_suite(void)
     tcase_add_test(t, fitted_tables_follow_the_counts);
     tcase_add_test(t, fitted_tables_export_and_code);
     tcase_add_test(t, fitted_tables_per_level);
+    tcase_add_test(t, fitted_tables_per_context);
     tcase_add_test(t, graph_runs_between_levels);
     tcase_add_test(t, graph_gradients_between_levels);
     suite_add_tcase(s, t);

@@ -71,8 +71,14 @@ static void model_info(const char *path, const LwcModel *m)
            a->N, a->Ch, a->S, a->Cc, a->P, a->D, a->B, a->L);
     if (m->zigain || m->ab) printf("  hyper-latent gains: %s; analysis branch: %d channels\n", m->zigain ? "yes" : "no", m->ab);
     if (m->fact.count != m->a.Nz) printf("  z density: one per rate level (%d x %d tables)\n", m->a.L, m->a.Nz);
-    if (m->gauss.count != LWC_NUM_SCALES)
+    if (m->yctx.edges) {
+        printf("  y tables: one set per parity and context class (2 x %d x %d tables), classes at mean |q|",
+               lwc_yctx_classes(&m->yctx), LWC_NUM_SCALES);
+        for (int e = 0; e < m->yctx.edges; e++) printf("%s%g", e ? ", " : " ", m->yctx.edge[e] / 256.0);
+        printf("\n");
+    } else if (m->gauss.count != LWC_NUM_SCALES) {
         printf("  y tables: one set per rate level (%d x %d tables)\n", m->a.L, LWC_NUM_SCALES);
+    }
     printf("  synthesis: %s\n", m->int_synthesis ? "integer (the same pixels on every build and CPU)"
                                                  : "float (pixels may differ by 1 between builds)");
     printf("  multiply-adds per pixel: decoder %.0f (synthesis %.0f, entropy %.0f, hyper %.0f), "

@@ -21,6 +21,9 @@ static void usage(FILE *f, const LwcTrainOpts *d)
                "                    (spread over the rate levels) instead of the Gaussian (default 0)\n"
                "  --fit-per-level   with --fit-tables and --int-synthesis: one set of y tables per rate level\n"
                "                    (model version 5)\n"
+               "  --fit-context E,.. with --fit-tables and --int-synthesis: y's tables per context class, the\n"
+               "                    classes cut at these mean |symbol| values of the coded neighbours\n"
+               "                    (1..7 increasing values, e.g. 0.01,0.5,1.5; model version 6)\n"
                "  --between-levels  train at qualities anywhere between the rate levels (gains and lambda\n"
                "                    interpolated as the codec does, z coded with the nearer level's density)\n"
                "  --diagnose        with --export-only: also print the validation PSNR without quantisation\n"
@@ -85,6 +88,23 @@ static int parse_arch(const char *s, LwcArch *a)
     return 0;
 }
 
+/* --fit-context: 1..LWC_YCTX_EDGES_MAX mean magnitudes, comma-separated. */
+static int parse_context(const char *s, LwcYCtx *y)
+{
+    double v[LWC_YCTX_EDGES_MAX + 1];
+    int n = 0;
+    const char *p = s;
+    while (n <= LWC_YCTX_EDGES_MAX) {
+        char *end;
+        v[n++] = strtod(p, &end);
+        if (end == p) return -1;
+        p = end;
+        if (!*p) break;
+        if (*p++ != ',') return -1;
+    }
+    return *p || lwc_yctx_from_means(y, v, n) ? -1 : 0;
+}
+
 static int bad(const char *opt, const char *val) { return lwc_cli_error("train", "bad %s value '%s'", opt, val) + 1; }
 
 static int parse_opt(int c, const char *arg, LwcTrainOpts *o)
@@ -122,6 +142,7 @@ static int parse_opt(int c, const char *arg, LwcTrainOpts *o)
     case 'I': o->int_synthesis = 1; break;
     case 'F': if (lwc_cli_parse_int(arg, 0, 4096, &o->fit_tables)) return bad("--fit-tables", arg); break;
     case 'U': o->fit_per_level = 1; break;
+    case 'x': if (parse_context(arg, &o->fit_context)) return bad("--fit-context", arg); break;
     case 'H': o->between_levels = 1; break;
     case 'g': if (lwc_cli_parse_int(arg, 1, 4096, &o->grow_analysis)) return bad("--grow-analysis", arg); break;
     case 'Q': o->grow_zdensity = 1; break;
@@ -147,7 +168,7 @@ int lwc_cmd_train(int argc, char **argv)
         { "schedule", 1, 0, 'Y' }, { "warmup", 1, 0, 'W' }, { "budget", 1, 0, 'B' }, { "lr-min", 1, 0, 'm' },
         { "val-crops", 1, 0, 'X' }, { "diagnose", 0, 0, 'Z' }, { "grow-analysis", 1, 0, 'g' },
         { "grow-zdensity", 0, 0, 'Q' }, { "int-synthesis", 0, 0, 'I' }, { "fit-tables", 1, 0, 'F' },
-        { "fit-per-level", 0, 0, 'U' }, { "between-levels", 0, 0, 'H' },
+        { "fit-per-level", 0, 0, 'U' }, { "between-levels", 0, 0, 'H' }, { "fit-context", 1, 0, 'x' },
         { "parity", 1, 0, 'p' }, { "parity-level", 1, 0, 'e' }, { "parity-seed", 1, 0, 'n' }, { "parity-grad", 1, 0, 'j' },
         { 0, 0, 0, 0 } };
     LwcTrainOpts o;
@@ -174,6 +195,8 @@ int lwc_cmd_train(int argc, char **argv)
     if (o.diagnose && !o.export_only) return lwc_cli_error("train", "--diagnose needs --export-only") + 1;
     if (o.fit_per_level && (!o.fit_tables || !o.int_synthesis))
         return lwc_cli_error("train", "--fit-per-level needs --fit-tables N and --int-synthesis") + 1;
+    if (o.fit_context.edges && (!o.fit_tables || !o.int_synthesis || o.fit_per_level))
+        return lwc_cli_error("train", "--fit-context needs --fit-tables N and --int-synthesis, without --fit-per-level") + 1;
     if (o.sched_given && o.sched_kind == LWC_SCHED_COSINE) {
         if (o.budget <= o.warmup) return lwc_cli_error("train", "--schedule cosine needs --budget N above --warmup") + 1;
         if (o.lr_min >= o.lr) return lwc_cli_error("train", "--lr-min must be below --lr") + 1;

@@ -293,7 +293,10 @@ static int init_fits(TableFits *f, const Trainer *t)
 {
     const LwcNet *n = &t->st.net;
     memset(f, 0, sizeof(*f));
-    int r = lwc_tablefit_init(&f->y, (t->o->fit_per_level ? n->a.L : 1) * LWC_SCALE_LEVELS);
+    const LwcYCtx *yc = &t->o->fit_context;
+    int sets = yc->edges ? 2 * lwc_yctx_classes(yc) : t->o->fit_per_level ? n->a.L : 1;
+    int r = lwc_tablefit_init(&f->y, sets * LWC_SCALE_LEVELS);
+    f->y.ctx = *yc;
     if (r == LWC_OK) r = lwc_tablefit_init(&f->z, n->fact.channels);
     if (r < 0) free_fits(f);
     return r;
@@ -301,7 +304,7 @@ static int init_fits(TableFits *f, const Trainer *t)
 
 static void fit_counts(Worker *w)
 {
-    lwc_graph_fit_tables(w->g, &w->fit->y, w->fit_yset);
+    w->err = lwc_graph_fit_tables(w->g, &w->fit->y, w->fit_yset);
     lwc_graph_fit_z(w->g, &w->fit->z, w->fit_z0);
 }
 
@@ -336,7 +339,7 @@ static int fit_tables(Trainer *t, TableFits *fit)
             Worker *w = &t->w[i];
             w->nitems = 0; w->level = level; w->train = 0; w->act_max = NULL;
             w->fit = &wf[i];
-            w->fit_yset = fit->y.tables > LWC_SCALE_LEVELS ? l : 0;
+            w->fit_yset = t->o->fit_per_level ? l : 0;
             w->fit_z0 = lwc_net_zdensity_sets(net) > 1 ? l * net->a.Nz : 0;
             lwc_graph_set_frac(w->g, frac);
         }
@@ -355,7 +358,8 @@ static int fit_tables(Trainer *t, TableFits *fit)
     }
     if (r == LWC_OK && !t->o->quiet)
         printf("y tables (%s) and z tables fitted on %d training crops\n",
-               fit->y.tables > LWC_SCALE_LEVELS ? "one set per rate level" : "one set", n);
+               fit->y.ctx.edges ? "one set per parity and context class"
+               : t->o->fit_per_level ? "one set per rate level" : "one set", n);
     return r;
 }
 

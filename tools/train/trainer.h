@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "codec/yctx.h"
 #include "learn/net.h"
 #include "tools/train/schedule.h"
 
@@ -28,6 +29,7 @@ typedef struct LwcTrainOpts {
     int int_synthesis; /* export the integer synthesis too (model version 4) */
     int fit_tables;    /* export: y's tables fitted on this many training crops (0: Gaussian) */
     int fit_per_level; /* with fit_tables: one set per rate level (model version 5) */
+    LwcYCtx fit_context; /* with fit_tables: y's tables per parity and context class (model version 6) */
     int between_levels; /* train at qualities between the rate levels too (interpolated gains) */
     int diagnose;  /* with export_only: the autoencoder's ceiling and the coder's approximations */
     /* --parity: one crop file (raw f32 [3][s][s], values in [-0.5, 0.5])

@@ -1,0 +1,66 @@
+#include "common/common.h"
+#include "codec/yctx.h"
+
+static int class_of(const LwcYCtx *y, int64_t sum, int64_t n)
+{
+    int c = 0;
+    while (c < y->edges && 256 * sum >= (int64_t)y->edge[c] * n) c++;
+    return c;
+}
+
+static int anchor_class(const LwcYCtx *y, const uint8_t *prev, size_t hw, int ms, size_t at)
+{
+    int64_t sum = 0;
+    for (int c = 0; c < ms; c++) sum += prev[c * hw + at];
+    return class_of(y, sum, ms);
+}
+
+static int neighbour_class(const LwcYCtx *y, const uint8_t *m, int hy, int wy, int i, int j)
+{
+    const uint8_t *p = m + (size_t)i * wy + j;
+    int64_t sum = (i > 0 ? p[-wy] : 0) + (i + 1 < hy ? p[wy] : 0) + (j > 0 ? p[-1] : 0) + (j + 1 < wy ? p[1] : 0);
+    return class_of(y, sum, 4);
+}
+
+void lwc_yctx_rows(const LwcYCtx *y, const uint8_t *cur, const uint8_t *prev, int hy, int wy, int ms, int par,
+                   int r0, int r1, uint8_t *cls, int npos)
+{
+    size_t hw = (size_t)hy * wy;
+    size_t q0 = (size_t)(r0 / 2) * wy + (size_t)(r0 & 1) * ((wy + !par) / 2); /* lwc_ctx_row_pos */
+    if (par == 0) {
+        size_t q = q0;
+        for (int i = r0; i < r1; i++)
+            for (int j = (i & 1); j < wy; j += 2, q++) {
+                int k = prev ? anchor_class(y, prev, hw, ms, (size_t)i * wy + j) : class_of(y, 0, 1);
+                for (int c = 0; c < ms; c++) cls[(size_t)c * npos + q] = (uint8_t)k;
+            }
+        return;
+    }
+    for (int c = 0; c < ms; c++) {
+        size_t q = (size_t)c * npos + q0;
+        for (int i = r0; i < r1; i++)
+            for (int j = (i & 1) ^ 1; j < wy; j += 2, q++)
+                cls[q] = (uint8_t)neighbour_class(y, cur + (size_t)c * hw, hy, wy, i, j);
+    }
+}
+
+int lwc_yctx_check(const LwcYCtx *y)
+{
+    LWC_RET_IF(y->edges < 1 || y->edges > LWC_YCTX_EDGES_MAX, LWC_ERR_INVAL);
+    for (int k = 0; k < y->edges; k++) {
+        LWC_RET_IF(y->edge[k] <= 0 || y->edge[k] > 255 * 256, LWC_ERR_INVAL);
+        LWC_RET_IF(k > 0 && y->edge[k] <= y->edge[k - 1], LWC_ERR_INVAL);
+    }
+    return LWC_OK;
+}
+
+int lwc_yctx_from_means(LwcYCtx *y, const double *mean, int n)
+{
+    LWC_RET_IF(n < 1 || n > LWC_YCTX_EDGES_MAX, LWC_ERR_INVAL);
+    y->edges = n;
+    for (int k = 0; k < n; k++) {
+        LWC_RET_IF(!(mean[k] > 0.0 && mean[k] <= 255.0), LWC_ERR_INVAL);
+        y->edge[k] = (int32_t)(mean[k] * 256.0 + 0.5);
+    }
+    return lwc_yctx_check(y);
+}
