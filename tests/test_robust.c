@@ -789,13 +789,19 @@ START_TEST(threads)
         jobs[i].ref = refs[i];
         lwc_close(&c);
     }
-    if (lwc_gemm_dsp(0) != lwc_gemm_dsp(1)) { /* OpenBLAS: the settings differ in the last bits, so a leak shows */
+    if (lwc_gemm_dsp(0) != lwc_gemm_dsp(1)) {
+        /* With OpenBLAS the two settings usually differ in the last bits,
+         * so that a leak shows in the streams or pixels. Where this CPU's
+         * OpenBLAS kernels happen to sum in the reference's order, they
+         * agree and only the agreement of every thread with its own
+         * settings is checked. */
         LwcContext *c = open_ctx(0);
         uint8_t *buf;
         size_t len;
         uint64_t hash;
         ck_assert_int_eq(encode_decode(&jobs[1], c, &buf, &len, &hash), 0);
-        ck_assert(hash != jobs[1].ref_hash || len != jobs[1].ref_len || memcmp(buf, jobs[1].ref, len));
+        if (hash == jobs[1].ref_hash && len == jobs[1].ref_len && !memcmp(buf, jobs[1].ref, len))
+            printf("threads: OpenBLAS and the reference kernels agree on this CPU; a leak of the setting would not show\n");
         lwc_free_buffer(buf);
         lwc_close(&c);
     }

@@ -73,8 +73,10 @@ def crops(files):
     return torch.from_numpy(pk.tile_crops(files, S))
 
 
-def neighbour_class(s, ms):
-    """[B, M, h, w] symbols -> the context class of every position."""
+def neighbour_value(s, ms):
+    """[B, M, h, w] symbols -> the context value of every position (mean |s|
+    of the four neighbours, or of the previous slice at anchors), and 1
+    where the position is an anchor."""
     a = np.abs(s).astype(np.float32)
     B, M, h, w = a.shape
     pad = np.pad(a, ((0, 0), (0, 0), (1, 1), (1, 1)))
@@ -84,8 +86,11 @@ def neighbour_class(s, ms):
         prev[:, sl * ms:(sl + 1) * ms] = a[:, (sl - 1) * ms:sl * ms].mean(1, keepdims=True)
     ii = np.arange(h)[:, None] + np.arange(w)[None, :]
     anchor = (ii % 2 == 0)[None, None]
-    v = np.where(anchor, prev, nb)
-    return np.digitize(v, CLASS_EDGES) + np.where(anchor, 0, len(CLASS_EDGES) + 1)
+    return np.where(anchor, prev, nb).astype(np.float32), np.broadcast_to(anchor, a.shape).astype(np.uint8)
+
+
+def classes(v, anchor, edges):
+    return np.digitize(v, edges) + (1 - anchor.astype(np.int64)) * (len(edges) + 1)
 
 
 def symbols(net, thr, x, level):
@@ -98,15 +103,15 @@ def symbols(net, thr, x, level):
     k = np.minimum(np.searchsorted(thr, v, side="left"), len(thr) - 1)
     bits = lm.gauss_bits(s + mu, mu, ls).numpy()
     ms = net.arch["M"] // net.arch["S"]
-    return (s.numpy().astype(np.int16), k.astype(np.uint8), neighbour_class(s.numpy(), ms).astype(np.uint8),
-            bits.astype(np.float32))
+    v, anchor = neighbour_value(s.numpy(), ms)
+    return (s.numpy().astype(np.int16), k.astype(np.uint8), v, anchor, bits.astype(np.float32))
 
 
 def gather(net, thr, x, levels):
     res = {}
     for lv in levels:
         parts = [symbols(net, thr, x[i:i + 8], lv) for i in range(0, x.shape[0], 8)]
-        res[lv] = [np.concatenate([p[j] for p in parts]).ravel() for j in range(4)]
+        res[lv] = [np.concatenate([p[j] for p in parts]).ravel() for j in range(5)]
     return res
 
 
@@ -131,6 +136,8 @@ def main():
     ap.add_argument("--eval", required=True)
     ap.add_argument("--levels", default="0,2,5,8,10")
     ap.add_argument("--fit-files", type=int, default=40)
+    ap.add_argument("--edges", default=",".join("%g" % e for e in CLASS_EDGES),
+                    help="class edges of the context value; several sets separated by ';'")
     a = ap.parse_args()
     torch.set_num_threads(1)
     net = lm.from_checkpoint(ck.load(a.checkpoint))
@@ -141,15 +148,19 @@ def main():
     levels = [int(v) for v in a.levels.split(",")]
     print("fit: %d crops of %d files; eval: %d crops; 256x256" % (xf.shape[0], len(fit_files), xe.shape[0]))
     F, E = gather(net, thr, xf, levels), gather(net, thr, xe, levels)
-    nk, nc = len(thr), 2 * (len(CLASS_EDGES) + 1)
-    sf = np.concatenate([F[lv][0] for lv in levels])
-    kf = np.concatenate([F[lv][1] for lv in levels])
-    cf = np.concatenate([F[lv][2] for lv in levels])
-    pooled, pooled_ctx = fit(kf, sf, nk), fit(kf.astype(np.int64) * nc + cf, sf, nk * nc)
+    nk = len(thr)
+    edge_sets = [np.array([float(e) for e in es.split(",")]) for es in a.edges.split(";")]
+    sf, kf = (np.concatenate([F[lv][j] for lv in levels]) for j in (0, 1))
+    vf, af = (np.concatenate([F[lv][j] for lv in levels]) for j in (2, 3))
+    pooled = fit(kf, sf, nk)
+    ctx = []
+    for edges in edge_sets:
+        nc = 2 * (len(edges) + 1)
+        ctx.append((edges, nc, fit(kf.astype(np.int64) * nc + classes(vf, af, edges), sf, nk * nc)))
     px = xe.shape[0] * S * S
-    print("level | model | coded | refit | per-level | +context  (bpp of y on the eval crops; %% vs coded)")
+    print("level | model | coded | refit | per-level | +context per edge set  (bpp of y on the eval crops; %% vs coded)")
     for lv in levels:
-        s, k, c, bm = E[lv]
+        s, k, v, an, bm = E[lv]
         coded = 0.0
         for kk in np.unique(k):
             st, n, off = t["gauss.starts"][kk], t["gauss.sizes"][kk], t["gauss.offsets"][kk]
@@ -158,12 +169,11 @@ def main():
             coded += -np.log2((cdf[sym + 1] - cdf[sym]) / 65536.0).sum()
         tail = (np.abs(s.astype(np.int64)) > SMAX).mean()
         per = cost(fit(F[lv][1], F[lv][0], nk), k, s)
-        vals = [bm.sum(dtype=np.float64), coded, cost(pooled, k, s), per,
-                cost(pooled_ctx, k.astype(np.int64) * nc + c, s)]
-        print("%5d | " % lv + " | ".join("%.4f" % (v / px) for v in vals) +
-              "  (" + ", ".join("%+.2f %%" % (100 * (v / coded - 1)) for v in vals[2:]) + ")" +
+        vals = [bm.sum(dtype=np.float64), coded, cost(pooled, k, s), per]
+        vals += [cost(p, k.astype(np.int64) * nc + classes(v, an, edges), s) for edges, nc, p in ctx]
+        print("%5d | " % lv + " | ".join("%.4f" % (x / px) for x in vals) +
+              "  (" + ", ".join("%+.2f %%" % (100 * (x / coded - 1)) for x in vals[2:]) + ")" +
               ("  [%.1e of the symbols past +-%d]" % (tail, SMAX) if tail else ""))
-
 
 if __name__ == "__main__":
     main()
