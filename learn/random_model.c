@@ -3,7 +3,9 @@
 
 #include "common/common.h"
 #include "learn/graph.h"
+#include "learn/likelihood.h"
 #include "learn/random_model.h"
+#include "learn/tablefit.h"
 
 /* The synthesis' calibration slots from one smooth 64x64 test card coded at
  * every level (with headroom, as the trainer's export), so that the integer
@@ -25,6 +27,27 @@ static int calibrate_synthesis(const LwcNet *n, float *act_max)
     if (x && am) lwc_graph_free(&g);
     lwc_free(x);
     lwc_free(am);
+    return r;
+}
+
+/* y tables per parity and context class (LWC_RANDOM_MODEL_YCTX): edges at
+ * mean |q| 0.01, 0.5 and 1.5, and each class's tables counted from a
+ * Laplacian of its own width (0.5 to 2.6 times the table's scale), so that
+ * a coder that takes another class's table cannot decode. */
+static int yctx_fit(LwcTableFit *f)
+{
+    static const double means[3] = { 0.01, 0.5, 1.5 };
+    double lv[LWC_SCALE_LEVELS];
+    lwc_scale_levels(lv);
+    LWC_FWD(lwc_tablefit_init(f, 8 * LWC_SCALE_LEVELS));
+    int r = lwc_yctx_from_means(&f->ctx, means, 3);
+    for (int t = 0; r == LWC_OK && t < f->tables; t++) {
+        double b = lv[t % LWC_SCALE_LEVELS] * (0.5 + 0.3 * (t / LWC_SCALE_LEVELS));
+        int R = (int)LWC_MIN(LWC_TABLEFIT_R, 10.0 * b + 2);
+        for (int v = -R; v <= R; v++)
+            for (int k = (int)floor(4000.0 * exp(-fabs((double)v) / b) / b + 0.5); k > 0; k--) lwc_tablefit_add(f, t, v);
+    }
+    if (r < 0) lwc_tablefit_free(f);
     return r;
 }
 
@@ -52,7 +75,11 @@ int lwc_net_random_model_flags(const LwcArch *a, uint64_t seed, int zsets, int f
         n.fact.params[n.fact.matrix_off[0] + 3 * (size_t)c] -= 0.4f * (float)l;
     }
     if (r == LWC_OK && (flags & LWC_EXPORT_INT_SYNTHESIS)) r = calibrate_synthesis(&n, act_max);
-    if (r == LWC_OK) r = lwc_net_export_flags(&n, act_max, flags, out, size);
+    LwcTableFit fit = { 0 };
+    if (r == LWC_OK && (flags & LWC_RANDOM_MODEL_YCTX)) r = yctx_fit(&fit);
+    if (r == LWC_OK)
+        r = lwc_net_export_fitted(&n, act_max, flags & ~LWC_RANDOM_MODEL_YCTX, fit.count ? &fit : NULL, NULL, out, size);
+    lwc_tablefit_free(&fit);
     lwc_net_free(&n);
     lwc_free(act_max);
     return r;

@@ -1,7 +1,8 @@
 /* Test helper: write a model with fixed pseudo-random weights.
  * usage: lwc_test_mkmodel OUT.lwcm [SEED] [M,Nz,N,Ch,S,Cc,P,D,B,L|-] [OPTIONS]
  * OPTIONS (comma-separated): "zlevels": one z density per rate level (model
- * version 3); "int": with the integer synthesis (model version 4). */
+ * version 3); "int": with the integer synthesis (model version 4); "ctx":
+ * with "int", y tables per context class (model version 6). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ int main(int argc, char **argv)
                            &a.D, &a.B, &a.L) != 10) { fprintf(stderr, "bad arch\n"); return 2; }
     int zsets = argc > 4 && strstr(argv[4], "zlevels") ? a.L : 1;
     int flags = argc > 4 && strstr(argv[4], "int") ? LWC_EXPORT_INT_SYNTHESIS : 0;
+    if (argc > 4 && strstr(argv[4], "ctx")) flags |= LWC_RANDOM_MODEL_YCTX;
     uint8_t *buf;
     size_t len;
     int r = lwc_net_random_model_flags(&a, seed, zsets, flags, &buf, &len);

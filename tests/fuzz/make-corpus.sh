@@ -184,4 +184,5 @@ PY
 # Model: the smallest architecture the loader accepts
 "$B/tests/lwc_test_mkmodel" "$C/model/min-arch.lwcm" 3 "2,1,2,2,1,1,2,1,1,2"
 "$B/tests/lwc_test_mkmodel" "$C/model/min-arch-int.lwcm" 3 "2,1,2,2,1,1,2,1,1,2" int   # model version 4
+"$B/tests/lwc_test_mkmodel" "$C/model/min-arch-ctx.lwcm" 3 "2,1,2,2,1,1,2,1,1,2" int,ctx   # model version 6
 du -sh "$C"/*

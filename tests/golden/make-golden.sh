@@ -61,6 +61,12 @@ LWC_MODEL=$G/tiny-is.lwcm enc "$t/rgb.ppm" -o $G/is-rgb-q37.lwc -q 37
 LWC_MODEL=$G/tiny-is.lwcm enc "$t/gray.pgm" -o $G/is-gray-q50.lwc -q 50
 LWC_MODEL=$G/tiny-is.lwcm enc "$t/tall.pgm" -o $G/is-tall-q100-s5.lwc -q 100 --stripe-rows 5
 LWC_MODEL=$G/tiny-is.lwcm enc "$t/deep.ppm" -o $G/is-deep16-q70.lwc -q 70
+# Model version 6 (y tables per parity and context class, each class's
+# different): tiny-ctx.lwcm, frozen; integer synthesis as version 4.
+[[ -f $G/tiny-ctx.lwcm ]] || "$B/tests/lwc_test_mkmodel" $G/tiny-ctx.lwcm 19 - int,ctx
+LWC_MODEL=$G/tiny-ctx.lwcm enc "$t/rgb.ppm" -o $G/ctx-rgb-q0.lwc -q 0
+LWC_MODEL=$G/tiny-ctx.lwcm enc "$t/rgb.ppm" -o $G/ctx-rgb-q60-s3.lwc -q 60 --stripe-rows 3
+LWC_MODEL=$G/tiny-ctx.lwcm enc "$t/tall.pgm" -o $G/ctx-tall-q100-s5.lwc -q 100 --stripe-rows 5
 src=$G/rgb-q30.lwc; n=$(stat -c %s $src)
 head -c 20 $src > $G/err-truncated-header.lwc
 head -c $((n - 5)) $src > $G/err-truncated-payload.lwc
