@@ -927,6 +927,23 @@ START_TEST(fitted_tables_export_and_code)
 }
 END_TEST
 
+/* Exports of a fit of y's tables that needs the integer synthesis (model
+ * version 5 or 6): refused without it, and with `wrong` (another table
+ * count); then the Gaussian export (mg) and the fitted one (mf), both with
+ * the integer synthesis. */
+static void export_fitted_pair(const LwcNet *n, const LwcTableFit *f, const LwcTableFit *wrong, uint8_t **mg,
+                               size_t *lg, uint8_t **mf, size_t *lf)
+{
+    static float am[LWC_ACT_SLOTS];
+    for (int i = 0; i < LWC_ACT_SLOTS; i++) am[i] = 8.0f;
+    uint8_t *bad;
+    size_t lb;
+    ck_assert_int_eq(lwc_net_export_fitted(n, am, 0, f, NULL, &bad, &lb), LWC_ERR_INVAL); /* no integer synthesis */
+    ck_assert_int_eq(lwc_net_export_fitted(n, am, LWC_EXPORT_INT_SYNTHESIS, wrong, NULL, &bad, &lb), LWC_ERR_INVAL);
+    ck_assert_int_eq(lwc_net_export_flags(n, am, LWC_EXPORT_INT_SYNTHESIS, mg, lg), 0);
+    ck_assert_int_eq(lwc_net_export_fitted(n, am, LWC_EXPORT_INT_SYNTHESIS, f, NULL, mf, lf), 0);
+}
+
 /* One set of tables per rate level: model version 5, whose streams decode
  * (the decoder takes the quality's set) to the encoder's reconstruction,
  * the Gaussian export's pixels (plain rounding). Version 5 needs the
@@ -950,14 +967,9 @@ START_TEST(fitted_tables_per_level)
         for (int k = 0; k < LWC_SCALE_LEVELS; k++) in_set += lwc_tablefit_total(&f, l * LWC_SCALE_LEVELS + k);
         ck_assert_double_eq(in_set, (double)k_arch.M * (size / 8) * (size / 8));
     }
-    static float am[LWC_ACT_SLOTS];
-    for (int i = 0; i < LWC_ACT_SLOTS; i++) am[i] = 8.0f;
-    uint8_t *mg, *mf, *bad;
-    size_t lg, lf, lb;
-    ck_assert_int_eq(lwc_net_export_fitted(&n, am, 0, &f, NULL, &bad, &lb), LWC_ERR_INVAL); /* no integer synthesis */
-    ck_assert_int_eq(lwc_net_export_fitted(&n, am, LWC_EXPORT_INT_SYNTHESIS, &f2, NULL, &bad, &lb), LWC_ERR_INVAL);
-    ck_assert_int_eq(lwc_net_export_flags(&n, am, LWC_EXPORT_INT_SYNTHESIS, &mg, &lg), 0);
-    ck_assert_int_eq(lwc_net_export_fitted(&n, am, LWC_EXPORT_INT_SYNTHESIS, &f, NULL, &mf, &lf), 0);
+    uint8_t *mg, *mf;
+    size_t lg, lf;
+    export_fitted_pair(&n, &f, &f2, &mg, &lg, &mf, &lf);
     LwcModel *m;
     ck_assert_int_eq(lwc_model_load(&m, mf, lf), 0);
     ck_assert_int_eq(m->version, 5);
@@ -1010,14 +1022,9 @@ START_TEST(fitted_tables_per_context)
     for (int c = 0; c < 4; c++) used0 += cls[c] > 0, used1 += cls[4 + c] > 0;
     ck_assert_int_ge(used0, 2);
     ck_assert_int_ge(used1, 2);
-    static float am[LWC_ACT_SLOTS];
-    for (int i = 0; i < LWC_ACT_SLOTS; i++) am[i] = 8.0f;
-    uint8_t *mg, *mf, *bad;
-    size_t lg, lf, lb;
-    ck_assert_int_eq(lwc_net_export_fitted(&n, am, 0, &f, NULL, &bad, &lb), LWC_ERR_INVAL); /* no integer synthesis */
-    ck_assert_int_eq(lwc_net_export_fitted(&n, am, LWC_EXPORT_INT_SYNTHESIS, &f2, NULL, &bad, &lb), LWC_ERR_INVAL);
-    ck_assert_int_eq(lwc_net_export_flags(&n, am, LWC_EXPORT_INT_SYNTHESIS, &mg, &lg), 0);
-    ck_assert_int_eq(lwc_net_export_fitted(&n, am, LWC_EXPORT_INT_SYNTHESIS, &f, NULL, &mf, &lf), 0);
+    uint8_t *mg, *mf;
+    size_t lg, lf;
+    export_fitted_pair(&n, &f, &f2, &mg, &lg, &mf, &lf);
     LwcModel *m;
     ck_assert_int_eq(lwc_model_load(&m, mf, lf), 0);
     ck_assert_int_eq(m->version, 6);
