@@ -8,13 +8,6 @@ static int class_of(const LwcYCtx *y, int64_t sum, int64_t n)
     return c;
 }
 
-static int anchor_class(const LwcYCtx *y, const uint8_t *prev, size_t hw, int ms, size_t at)
-{
-    int64_t sum = 0;
-    for (int c = 0; c < ms; c++) sum += prev[c * hw + at];
-    return class_of(y, sum, ms);
-}
-
 static int neighbour_class(const LwcYCtx *y, const uint8_t *m, int hy, int wy, int i, int j)
 {
     const uint8_t *p = m + (size_t)i * wy + j;
@@ -22,7 +15,7 @@ static int neighbour_class(const LwcYCtx *y, const uint8_t *m, int hy, int wy, i
     return class_of(y, sum, 4);
 }
 
-void lwc_yctx_rows(const LwcYCtx *y, const uint8_t *cur, const uint8_t *prev, int hy, int wy, int ms, int par,
+void lwc_yctx_rows(const LwcYCtx *y, const uint8_t *cur, const uint32_t *prev, int hy, int wy, int ms, int par,
                    int r0, int r1, uint8_t *cls, int npos)
 {
     size_t hw = (size_t)hy * wy;
@@ -31,7 +24,7 @@ void lwc_yctx_rows(const LwcYCtx *y, const uint8_t *cur, const uint8_t *prev, in
         size_t q = q0;
         for (int i = r0; i < r1; i++)
             for (int j = (i & 1); j < wy; j += 2, q++) {
-                int k = prev ? anchor_class(y, prev, hw, ms, (size_t)i * wy + j) : class_of(y, 0, 1);
+                int k = prev ? class_of(y, prev[(size_t)i * wy + j], ms) : 0;
                 for (int c = 0; c < ms; c++) cls[(size_t)c * npos + q] = (uint8_t)k;
             }
         return;

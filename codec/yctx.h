@@ -11,7 +11,7 @@
  *   par 1 (non-anchors): the sum of mag over its four neighbours (i+-1, j),
  *       (i, j+-1) in the same channel (outside the map counts 0), n = 4;
  *   par 0 (anchors): the sum of mag over the ms channels of slice s-1 at
- *       (i, j), n = ms; 0 in slice 0 (n = 1);
+ *       (i, j), n = ms; in slice 0 the class is 0;
  *
  * and its class is the number of edges e_k (Q8, mean |q| times 256) with
  * 256 * sum >= e_k * n. A symbol of scale index k takes table
@@ -33,10 +33,10 @@ static inline int lwc_yctx_classes(const LwcYCtx *y) { return y->edges + 1; }
 
 /* The classes of rows [r0, r1) of a pass of parity par into cls, laid out
  * [ms][npos] like the pass's parameters (positions of the parity in raster
- * order from row 0, npos per channel). cur: mag of the pass's slice, prev:
- * of the slice before (NULL in slice 0), each [ms][hy][wy]; only anchors of
- * cur and all of prev are read. */
-void lwc_yctx_rows(const LwcYCtx *y, const uint8_t *cur, const uint8_t *prev, int hy, int wy, int ms, int par,
+ * order from row 0, npos per channel). cur: mag of the pass's slice
+ * ([ms][hy][wy]; only its anchors are read); prev: the previous slice's
+ * sum of mag over its ms channels ([hy][wy]; NULL in slice 0). */
+void lwc_yctx_rows(const LwcYCtx *y, const uint8_t *cur, const uint32_t *prev, int hy, int wy, int ms, int par,
                    int r0, int r1, uint8_t *cls, int npos);
 
 /* Edges from mean magnitudes (as in `lwc train --fit-context`): each

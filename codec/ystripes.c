@@ -71,8 +71,9 @@ int lwc_ypass_open(LwcYPass *p, LwcCtx *ctx, int rows, int t0)
     int ok = p->mu && p->vals && p->idx;
     if (ok && yc->edges) {
         p->cls = lwc_malloc(n);
-        p->mag = lwc_calloc((size_t)2 * ctx->ms * ctx->hy, ctx->wy);
-        ok = p->cls && p->mag;
+        p->mag = lwc_calloc((size_t)ctx->ms * ctx->hy, ctx->wy);
+        p->msum = lwc_calloc((size_t)2 * ctx->hy * ctx->wy, sizeof(uint32_t));
+        ok = p->cls && p->mag && p->msum;
     }
     if (!ok) {
         lwc_ypass_close(p);
@@ -83,14 +84,16 @@ int lwc_ypass_open(LwcYPass *p, LwcCtx *ctx, int rows, int t0)
 
 void lwc_ypass_close(LwcYPass *p)
 {
-    lwc_free(p->mu); lwc_free(p->vals); lwc_free(p->idx); lwc_free(p->cls); lwc_free(p->mag);
+    lwc_free(p->mu); lwc_free(p->vals); lwc_free(p->idx); lwc_free(p->cls); lwc_free(p->mag); lwc_free(p->msum);
     p->mu = p->vals = NULL;
     p->idx = p->cls = p->mag = NULL;
+    p->msum = NULL;
 }
 
-static uint8_t *pass_mag(const LwcYPass *p, int s)
+/* The channel sums of mag in slice s. */
+static uint32_t *pass_msum(const LwcYPass *p, int s)
 {
-    return p->mag + (size_t)(s & 1) * p->ctx->ms * p->ctx->hy * p->ctx->wy;
+    return p->msum + (size_t)(s & 1) * p->ctx->hy * p->ctx->wy;
 }
 
 static int params_task(void *arg, int task, int worker)
@@ -100,24 +103,30 @@ static int params_task(void *arg, int task, int worker)
     int r0 = task * p->chunk_rows, r1 = LWC_MIN(c->hy, r0 + p->chunk_rows);
     lwc_ctx_params_rows(p->ctx, p->s, p->par, r0, r1, p->mu, p->idx, worker);
     if (p->cls)
-        lwc_yctx_rows(&c->m->yctx, pass_mag(p, p->s), p->s ? pass_mag(p, p->s - 1) : NULL, c->hy, c->wy,
-                      c->ms, p->par, r0, r1, p->cls, p->npos);
+        lwc_yctx_rows(&c->m->yctx, p->mag, p->s ? pass_msum(p, p->s - 1) : NULL, c->hy, c->wy, c->ms, p->par, r0, r1,
+                      p->cls, p->npos);
     return LWC_OK;
 }
 
-/* min(|symbol|, 255) of rows [r0, r1) of the pass, for later passes' classes. */
+/* min(|symbol|, 255) of rows [r0, r1) of the pass: the anchors' for the
+ * non-anchors' classes, and their sum over the channels for the next
+ * slice's anchors. */
 static void store_mag(const LwcYPass *p, int r0, int r1)
 {
     const LwcCtx *c = p->ctx;
     size_t hw = (size_t)c->hy * c->wy;
     int p0 = lwc_ctx_row_pos(r0, c->wy, p->par);
+    uint32_t *sum = pass_msum(p, p->s);
     for (int ch = 0; ch < c->ms; ch++) {
         size_t q = (size_t)ch * p->npos + p0;
-        uint8_t *dst = pass_mag(p, p->s) + (size_t)ch * hw;
+        uint8_t *dst = p->par ? NULL : p->mag + (size_t)ch * hw;
         for (int i = r0; i < r1; i++)
             for (int j = (i & 1) ^ p->par; j < c->wy; j += 2, q++) {
                 int64_t a = llabs((int64_t)p->vals[q] - p->mu[q]) >> 4; /* vals = 16 sym + mu */
-                dst[(size_t)i * c->wy + j] = (uint8_t)LWC_MIN(a, 255);
+                size_t at = (size_t)i * c->wy + j;
+                a = LWC_MIN(a, 255);
+                if (dst) dst[at] = (uint8_t)a;
+                sum[at] = (ch ? sum[at] : 0) + (uint32_t)a;
             }
     }
 }

@@ -68,8 +68,9 @@ typedef struct LwcYPass {
     int32_t *mu, *vals;   /* [ms][npos] */
     uint8_t *idx;         /* [ms][npos] scale indexes */
     uint8_t *cls;         /* [ms][npos] context classes (yctx.h), or NULL without */
-    uint8_t *mag;         /* [2][ms][hy][wy] min(|symbol|, 255) of slices s and s - 1 (at
-                           * s & 1 and the other), or NULL without */
+    uint8_t *mag;         /* [ms][hy][wy] min(|symbol|, 255) of slice s's anchors, or NULL without */
+    uint32_t *msum;       /* [2][hy][wy] mag summed over the channels of slice s (at s & 1) and of
+                           * slice s - 1 (the other) */
     int tbase[2];         /* the table of index 0, class 0 in a pass of each parity */
 } LwcYPass;
 

@@ -159,8 +159,9 @@ static int fit_tables_ctx(const LwcGraph *g, LwcTableFit *f)
     int M = g->n->a.M, ms = g->ms, C = lwc_yctx_classes(&f->ctx);
     size_t hw = g->hw, np = (hw + 1) / 2;
     uint8_t *mag = lwc_malloc((size_t)M * hw), *cls = lwc_malloc((size_t)ms * np);
-    if (!mag || !cls) {
-        lwc_free(mag); lwc_free(cls);
+    uint32_t *sum = lwc_calloc(hw, sizeof(uint32_t));
+    if (!mag || !cls || !sum) {
+        lwc_free(mag); lwc_free(cls); lwc_free(sum);
         return LWC_ERR_NOMEM;
     }
     for (size_t i = 0; i < (size_t)M * hw; i++) mag[i] = (uint8_t)LWC_MIN(labs(fit_symbol(g, i)), 255);
@@ -168,7 +169,12 @@ static int fit_tables_ctx(const LwcGraph *g, LwcTableFit *f)
         for (int par = 0; par < 2; par++) {
             int npos = (g->h / 2) * g->w + (g->h & 1) * ((g->w + !par) / 2); /* lwc_ctx_row_pos */
             const uint8_t *cur = mag + (size_t)s * ms * hw;
-            lwc_yctx_rows(&f->ctx, cur, s ? cur - (size_t)ms * hw : NULL, g->h, g->w, ms, par, 0, g->h, cls, npos);
+            if (s > 0 && par == 0) { /* the previous slice's channel sums */
+                memset(sum, 0, hw * sizeof(uint32_t));
+                for (int c = 0; c < ms; c++)
+                    for (size_t i = 0; i < hw; i++) sum[i] += cur[(size_t)(c - ms) * hw + i];
+            }
+            lwc_yctx_rows(&f->ctx, cur, s ? sum : NULL, g->h, g->w, ms, par, 0, g->h, cls, npos);
             for (int c = 0; c < ms; c++) {
                 const uint8_t *k = cls + (size_t)c * npos;
                 size_t base = ((size_t)s * ms + c) * hw;
@@ -180,7 +186,7 @@ static int fit_tables_ctx(const LwcGraph *g, LwcTableFit *f)
                     }
             }
         }
-    lwc_free(mag); lwc_free(cls);
+    lwc_free(mag); lwc_free(cls); lwc_free(sum);
     return LWC_OK;
 }
 

@@ -97,21 +97,22 @@ START_TEST(yctx_classes_by_hand)
     /* channel 0 of the current slice: anchors ((i+j) even) set, the rest must not matter */
     uint8_t cur[2][H][W] = { { { 1, 99, 0, 99 }, { 99, 1, 99, 5 }, { 0, 99, 2, 99 } },
                              { { 0, 99, 0, 99 }, { 99, 0, 99, 0 }, { 0, 99, 0, 99 } } };
-    uint8_t prev[2][H][W] = { { { 0, 1, 3, 0 }, { 0, 0, 0, 0 }, { 0, 0, 0, 7 } },
-                              { { 0, 0, 0, 0 }, { 0, 0, 0, 0 }, { 0, 0, 2, 0 } } };
+    /* the previous slice's two channels summed: { 0, 1, 3, 0 }, { 0, 0, 0, 0 }, { 0, 0, 0, 7 }
+     * and { 0, 0, 0, 0 }, { 0, 0, 0, 0 }, { 0, 0, 2, 0 } */
+    uint32_t prev[H][W] = { { 0, 1, 3, 0 }, { 0, 0, 0, 0 }, { 0, 0, 2, 7 } };
     int np1 = lwc_ctx_row_pos(H, W, 1), np0 = lwc_ctx_row_pos(H, W, 0);
     uint8_t cls[2 * 8];
     /* non-anchors of channel 0 in raster order: (0,1) (0,3) (1,0) (1,2) (2,1) (2,3)
      * neighbour sums: 1+0+1=2, 0+5=5, 1+0+1=2, 0+1+5+2=8, 0+2+1=3, 2+5=7 */
     const uint8_t want1[6] = { 1, 1, 1, 2, 1, 2 };
-    lwc_yctx_rows(&y, &cur[0][0][0], &prev[0][0][0], H, W, 2, 1, 0, H, cls, np1);
+    lwc_yctx_rows(&y, &cur[0][0][0], &prev[0][0], H, W, 2, 1, 0, H, cls, np1);
     for (int q = 0; q < np1; q++) {
         ck_assert_int_eq(cls[q], want1[q]);
         ck_assert_int_eq(cls[np1 + q], 0); /* channel 1: all zero */
     }
     /* anchors (0,0) (0,2) (1,1) (1,3) (2,0) (2,2): previous slice sums 0, 3, 0, 0, 0, 2 */
     const uint8_t want0[6] = { 0, 2, 0, 0, 0, 1 };
-    lwc_yctx_rows(&y, &cur[0][0][0], &prev[0][0][0], H, W, 2, 0, 0, H, cls, np0);
+    lwc_yctx_rows(&y, &cur[0][0][0], &prev[0][0], H, W, 2, 0, 0, H, cls, np0);
     for (int q = 0; q < np0; q++) {
         ck_assert_int_eq(cls[q], want0[q]);
         ck_assert_int_eq(cls[np0 + q], want0[q]); /* one class for every channel */
@@ -133,14 +134,16 @@ START_TEST(yctx_classes_match_definition)
     trng_seed(&rng, 300 + _i);
     size_t hw = (size_t)hy * wy;
     uint8_t *cur = lwc_malloc(ms * hw), *prev = lwc_malloc(ms * hw), *cls = lwc_malloc(ms * hw);
+    uint32_t *psum = lwc_calloc(hw, sizeof(uint32_t));
     for (size_t i = 0; i < ms * hw; i++) {
         uint64_t u = trng_u64(&rng);
         cur[i] = (uint8_t)(u % 5 ? u % 3 : (u >> 8) % 256);
         prev[i] = (uint8_t)((u >> 16) % 4);
+        psum[i % hw] += prev[i];
     }
     for (int par = 0; par < 2; par++) {
         int npos = lwc_ctx_row_pos(hy, wy, par), cut[64], nc = random_cuts(&rng, hy, cut);
-        for (int k = 0; k < nc; k++) lwc_yctx_rows(&y, cur, prev, hy, wy, ms, par, cut[k], cut[k + 1], cls, npos);
+        for (int k = 0; k < nc; k++) lwc_yctx_rows(&y, cur, psum, hy, wy, ms, par, cut[k], cut[k + 1], cls, npos);
         for (int c = 0; c < ms; c++) {
             int q = 0;
             for (int i = 0; i < hy; i++)
@@ -160,7 +163,7 @@ START_TEST(yctx_classes_match_definition)
                 }
         }
     }
-    lwc_free(cur); lwc_free(prev); lwc_free(cls);
+    lwc_free(cur); lwc_free(prev); lwc_free(cls); lwc_free(psum);
 }
 END_TEST
 
