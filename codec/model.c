@@ -346,7 +346,7 @@ static int load_yctx(Parser *ps)
     LwcYCtx *y = &ps->m->yctx;
     y->edges = (int)e->count;
     memcpy(y->edge, e->data, e->count * sizeof(int32_t));
-    return lwc_yctx_check(y) == LWC_OK ? LWC_OK : LWC_ERR_CORRUPT;
+    return lwc_yctx_prepare(y) == LWC_OK ? LWC_OK : LWC_ERR_CORRUPT;
 }
 
 static int load_all(Parser *ps)

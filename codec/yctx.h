@@ -26,6 +26,7 @@
 typedef struct LwcYCtx {
     int edges;                          /* 0: no context classes */
     int32_t edge[LWC_YCTX_EDGES_MAX];   /* strictly increasing, > 0, Q8 */
+    uint8_t class4[4 * 255 + 1];        /* the class of a four-neighbour sum (lwc_yctx_prepare) */
 } LwcYCtx;
 
 /* Classes per parity (1 without context). */
@@ -43,7 +44,7 @@ void lwc_yctx_rows(const LwcYCtx *y, const uint8_t *cur, const uint32_t *prev, i
  * rounded to Q8; LWC_ERR_INVAL unless 1..LWC_YCTX_EDGES_MAX values, each
  * in (0, 255], strictly increasing after rounding. */
 int lwc_yctx_from_means(LwcYCtx *y, const double *mean, int n);
-/* The same check of Q8 edges (a model file's). */
-int lwc_yctx_check(const LwcYCtx *y);
+/* The same check of Q8 edges (a model file's), then the class table. */
+int lwc_yctx_prepare(LwcYCtx *y);
 
 #endif

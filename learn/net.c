@@ -517,7 +517,9 @@ int lwc_net_export_fitted(const LwcNet *n, const float *act_max, int flags, cons
     const LwcArch *a = &n->a;
     LWC_RET_IF(a->Ch + a->M + a->Cc > 2048 || a->P > 2048, LWC_ERR_INVAL);
     int ctx = fit && fit->ctx.edges; /* version 6: version 4 with y tables per parity and context class */
-    LWC_RET_IF(ctx && (lwc_yctx_check(&fit->ctx) || fit->tables != 2 * lwc_yctx_classes(&fit->ctx) * LWC_NUM_SCALES),
+    LwcYCtx yc = { 0 };
+    if (ctx) yc = fit->ctx;
+    LWC_RET_IF(ctx && (lwc_yctx_prepare(&yc) || fit->tables != 2 * lwc_yctx_classes(&fit->ctx) * LWC_NUM_SCALES),
                LWC_ERR_INVAL);
     LWC_RET_IF(fit && !ctx && fit->tables != LWC_NUM_SCALES && fit->tables != a->L * LWC_NUM_SCALES, LWC_ERR_INVAL);
     LWC_RET_IF(zfit && zfit->tables != n->fact.channels, LWC_ERR_INVAL);
