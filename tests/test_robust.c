@@ -708,6 +708,41 @@ START_TEST(broken_model)
 }
 END_TEST
 
+/* The same with a version-6 model (context classes: their state is
+ * allocated per encode and decode). */
+START_TEST(alloc_failure_context)
+{
+    LwcModel *keep = g_model;
+    uint8_t *keep_buf = g_model_buf;
+    size_t keep_len = g_model_len;
+    g_model_buf = test_slurp("tests/golden/tiny-ctx.lwcm", &g_model_len);
+    ck_assert_int_eq(lwc_model_load(&g_model, g_model_buf, g_model_len), 0);
+    ck_assert_int_eq(g_model->yctx.edges, 3);
+    ck_assert_int_gt(fail_each_allocation("lwc_model_load", op_model_load, (void *)1), 10);
+    LwcContext *c = open_ctx(0);
+    LwcImage img;
+    make_image(&img, 70, 36, 3, 8, 5);
+    lwc_set_ystripe_rows(1);
+    CodecJob j = { c, &img, NULL, 0 };
+    ck_assert_int_gt(fail_each_allocation("lwc_encode", op_encode, &j), 5);
+    LwcEncodeParams p;
+    lwc_default_encode_params(&p);
+    uint8_t *buf;
+    ck_assert_int_eq(lwc_encode(c, &img, &p, &buf, &j.len, NULL, NULL), 0);
+    lwc_set_ystripe_rows(0);
+    j.stream = buf;
+    ck_assert_int_gt(fail_each_allocation("lwc_decode", op_decode, &j), 5);
+    lwc_free_buffer(buf);
+    lwc_image_free(&img);
+    lwc_close(&c);
+    lwc_model_free(&g_model);
+    free(g_model_buf);
+    g_model = keep;
+    g_model_buf = keep_buf;
+    g_model_len = keep_len;
+}
+END_TEST
+
 /* ------------------------------------------------------------------------ */
 /* Two threads, one shared model; each context runs its own 2 or 3 workers,
  * one with the reference float kernels, and each must give the streams and
@@ -824,6 +859,7 @@ static Suite *robust_suite(void)
     tcase_add_unchecked_fixture(t, setup, teardown);
     tcase_set_timeout(t, 300);
     tcase_add_test(t, alloc_failure);
+    tcase_add_test(t, alloc_failure_context);
     suite_add_tcase(s, t);
     t = tcase_create("golden_errors");
     tcase_add_unchecked_fixture(t, setup, teardown);
