@@ -1,4 +1,5 @@
 #include "common/common.h"
+#include "codec/ctxmodel.h"
 #include "codec/yctx.h"
 
 static int class_of(const LwcYCtx *y, int64_t sum, int64_t n)
@@ -34,7 +35,7 @@ void lwc_yctx_rows(const LwcYCtx *y, const uint8_t *cur, const uint32_t *prev, i
                    int r0, int r1, uint8_t *cls, int npos)
 {
     size_t hw = (size_t)hy * wy;
-    size_t q0 = (size_t)(r0 / 2) * wy + (size_t)(r0 & 1) * ((wy + !par) / 2); /* lwc_ctx_row_pos */
+    size_t q0 = (size_t)lwc_ctx_row_pos(r0, wy, par);
     if (par == 0) {
         size_t q = q0;
         for (int i = r0; i < r1; i++)

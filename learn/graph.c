@@ -7,6 +7,7 @@
 
 #include "common/common.h"
 #include "common/mem.h"
+#include "codec/ctxmodel.h"
 #include "learn/rng.h"
 #include "entropy/cdf.h"
 #include "learn/graph.h"
@@ -167,7 +168,7 @@ static int fit_tables_ctx(const LwcGraph *g, LwcTableFit *f)
     for (size_t i = 0; i < (size_t)M * hw; i++) mag[i] = (uint8_t)LWC_MIN(labs(fit_symbol(g, i)), 255);
     for (int s = 0; s < g->n->a.S; s++)
         for (int par = 0; par < 2; par++) {
-            int npos = (g->h / 2) * g->w + (g->h & 1) * ((g->w + !par) / 2); /* lwc_ctx_row_pos */
+            int npos = lwc_ctx_row_pos(g->h, g->w, par);
             const uint8_t *cur = mag + (size_t)s * ms * hw;
             if (s > 0 && par == 0) { /* the previous slice's channel sums */
                 memset(sum, 0, hw * sizeof(uint32_t));
