@@ -372,6 +372,11 @@ static int load_all(Parser *ps)
     for (int i = 1; i < LWC_NUM_SCALES; i++) LWC_RET_IF(thr[i] < thr[i - 1], LWC_ERR_CORRUPT);
     LWC_FWD(add_scale_lut(m));
     if (m->version >= 6) LWC_FWD(load_yctx(ps));
+    if (m->version >= 7) {
+        int16_t *w;
+        LWC_FWD(get(ps, "ypred.w", LWC_DT_I16, (size_t)a->M * 2 * LWC_YPRED_TAPS, (void **)&w));
+        m->ypred = w;
+    }
     LWC_FWD(get_cdfs(ps, "gauss", &m->gauss, gauss_count(ps)));
     LWC_FWD(add_guides(m, &m->gauss));
     LWC_FWD(get_cdfs(ps, "fact", &m->fact, fact_count(ps)));
@@ -568,4 +573,11 @@ void lwc_model_hyper_input(const LwcModel *m, int quality_x100, const int32_t *z
             int64_t v = lwc_round_shift((int64_t)zhat[i] * zi[c], 16 - LWC_ZIN_FRAC);
             out[i] = (int32_t)LWC_CLAMP(v, INT32_MIN, INT32_MAX);
         }
+}
+
+LwcMacs lwc_model_macs_of(const LwcModel *m)
+{
+    LwcMacs k = lwc_model_macs(&m->a, m->ab);
+    if (m->ypred) k.ent += m->a.M * LWC_YPRED_TAPS / 64.0;
+    return k;
 }

@@ -28,6 +28,9 @@
  * "yctx.edges" (i32 [n], 1 <= n <= 7, Q8, strictly increasing) and "gauss"
  * holding 2 * (n + 1) sets of LWC_NUM_SCALES tables, set par * (n + 1) +
  * class for a symbol of parity par (lwc train --fit-context).
+ * Version 7 is version 6 with in-pass prediction of y's symbols
+ * (codec/ypred.h): "ypred.w" (i16 [M][2][LWC_YPRED_TAPS], Q12; lwc train
+ * --fit-pred).
  * The model id is a 64-bit FNV-1a hash of the whole file. */
 #ifndef LWC_MODEL_H
 #define LWC_MODEL_H
@@ -38,6 +41,7 @@
 #include "entropy/cdf.h"
 #include "entropy/intconv.h"
 #include "codec/yctx.h"
+#include "codec/ypred.h"
 #include "lwc.h"
 
 #define LWC_WPT_LEVELS 3
@@ -47,8 +51,9 @@
 #define LWC_MAX_RB 8
 #define LWC_MAX_LEVELS 16
 #define LWC_MODEL_VERSION 2     /* written for a shared z density; versions 1..3 are read */
-#define LWC_MODEL_VERSION_MAX 6 /* 3: one z density (Nz tables) per rate level; 4: integer synthesis;
-                                 * 5: y tables per rate level; 6: y tables per context class */
+#define LWC_MODEL_VERSION_MAX 7 /* 3: one z density (Nz tables) per rate level; 4: integer synthesis;
+                                 * 5: y tables per rate level; 6: y tables per context class;
+                                 * 7: in-pass prediction */
 #define LWC_SYN_ACT 2047 /* the integer synthesis' activations lie in [-LWC_SYN_ACT, LWC_SYN_ACT] */
 #define LWC_SYN_IGAIN_MAX (1 << 30) /* bound of syn.igain */
 #define LWC_ZIGAIN_ONE 65536 /* zigain's fixed point: Q16 */
@@ -107,6 +112,7 @@ struct LwcModel {
     LwcCdfSet gauss;                 /* LWC_NUM_SCALES tables, or L sets of them (version 5), or
                                       * 2 * classes sets (version 6) */
     LwcYCtx yctx;                    /* y's context classes (version 6; edges = 0: none) */
+    const int16_t *ypred;            /* [M][2][LWC_YPRED_TAPS] in-pass prediction (version 7), or NULL */
     LwcCdfSet fact;                  /* Nz tables */
     /* storage */
     void **allocs;
@@ -124,6 +130,9 @@ uint64_t lwc_fnv1a64(const uint8_t *p, size_t n);
  * summed over the layer table (layer_table.h). */
 typedef struct LwcMacs { double syn, ent, hyp, enc; } LwcMacs;
 LwcMacs lwc_model_macs(const LwcArch *a, int ab);
+/* The same for a model, with its in-pass prediction (version 7: 6 per
+ * symbol of y, M symbols per 8 x 8 pixels) in ent. */
+LwcMacs lwc_model_macs_of(const LwcModel *m);
 
 /* Gains for a quality in [0,100]: interpolated geometrically between the
  * two nearest rate levels. Only the encoder and synthesis use them (float). */

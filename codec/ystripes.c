@@ -69,6 +69,8 @@ int lwc_ypass_open(LwcYPass *p, LwcCtx *ctx, int rows, int t0)
     p->vals = lwc_malloc_array(n, sizeof(int32_t));
     p->idx = lwc_malloc(n);
     int ok = p->mu && p->vals && p->idx;
+    if (ok && ctx->m->ypred)
+        ok = (p->plane = lwc_calloc((size_t)p->count * (rows + 2), ((size_t)ctx->wy + 4) * sizeof(int16_t))) != NULL;
     if (ok && yc->edges) {
         p->cls = lwc_malloc(n);
         p->mag = lwc_calloc((size_t)ctx->ms * ctx->hy, ctx->wy);
@@ -85,7 +87,9 @@ int lwc_ypass_open(LwcYPass *p, LwcCtx *ctx, int rows, int t0)
 void lwc_ypass_close(LwcYPass *p)
 {
     lwc_free(p->mu); lwc_free(p->vals); lwc_free(p->idx); lwc_free(p->cls); lwc_free(p->mag); lwc_free(p->msum);
+    lwc_free(p->plane);
     p->mu = p->vals = NULL;
+    p->plane = NULL;
     p->idx = p->cls = p->mag = NULL;
     p->msum = NULL;
 }
@@ -184,18 +188,27 @@ static int decode_task(void *arg, int k, int worker)
     lwc_ypass_stripe(p, k, &r0, &r1, &p0, &p1);
     LwcRansDec dec = d->dec[k]; /* a local copy: neighbouring stripes' coders share cache lines */
     int r = LWC_OK;
-    for (int c = 0; c < p->ctx->ms && r == LWC_OK; c++)
-        for (size_t i = (size_t)c * p->npos + p0; i < (size_t)c * p->npos + p1; i++) {
-            int tn, off;
-            int32_t sym;
-            int t = lwc_ypass_table(p, i);
-            const uint32_t *cdf = lwc_cdf_table(&d->m->gauss, t, &tn, &off);
-            const uint16_t *guide = d->m->gauss.guides + (size_t)t * (LWC_CDF_GUIDE + 1);
-            r = lwc_cdf_decode_value_guided(&dec, cdf, guide, tn, off, &sym);
-            if (r == LWC_OK && (sym > LWC_Y_SYM_MAX || sym < -LWC_Y_SYM_MAX)) r = LWC_ERR_CORRUPT;
-            if (r != LWC_OK) break;
-            p->vals[i] = sym * 16 + p->mu[i];
-        }
+    for (int c = 0; c < p->ctx->ms && r == LWC_OK; c++) {
+        size_t q = (size_t)c * p->npos + p0;
+        for (int i = r0; i < r1 && r == LWC_OK; i++)
+            for (int j = (i & 1) ^ p->par; j < p->ctx->wy; j += 2, q++) {
+                int tn, off;
+                int32_t sym;
+                int t = lwc_ypass_table(p, q);
+                const uint32_t *cdf = lwc_cdf_table(&d->m->gauss, t, &tn, &off);
+                const uint16_t *guide = d->m->gauss.guides + (size_t)t * (LWC_CDF_GUIDE + 1);
+                r = lwc_cdf_decode_value_guided(&dec, cdf, guide, tn, off, &sym);
+                if (r != LWC_OK) break;
+                int16_t *at = lwc_ypass_plane_at(p, k, r0, i, j);
+                int64_t v = (int64_t)sym + lwc_ypass_pred(p, c, at);
+                if (v > LWC_Y_SYM_MAX || v < -LWC_Y_SYM_MAX) {
+                    r = LWC_ERR_CORRUPT;
+                    break;
+                }
+                if (at) *at = lwc_ypred_tap((int32_t)v);
+                p->vals[q] = (int32_t)v * 16 + p->mu[q];
+            }
+    }
     d->dec[k] = dec;
     if (r != LWC_OK) {
         d->err[k] = r;

@@ -72,6 +72,8 @@ typedef struct LwcYPass {
     uint32_t *msum;       /* [2][hy][wy] mag summed over the channels of slice s (at s & 1) and of
                            * slice s - 1 (the other) */
     int tbase[2];         /* the table of index 0, class 0 in a pass of each parity */
+    int16_t *plane;       /* with in-pass prediction: per stripe, its rows' clamped symbols of the current
+                           * channel (ypred.h), rows + 2 rows of wy + 4, zero-padded; else NULL */
 } LwcYPass;
 
 /* Allocate the pass buffers (LWC_ERR_NOMEM); close frees them (NULL-safe
@@ -88,6 +90,21 @@ void lwc_ypass_stripe(const LwcYPass *p, int k, int *r0, int *r1, int *p0, int *
 static inline int lwc_ypass_table(const LwcYPass *p, size_t i)
 {
     return p->tbase[p->par] + p->idx[i] + (p->cls ? (int)p->cls[i] * LWC_NUM_SCALES : 0);
+}
+/* In-pass prediction (ypred.h) in stripe k: the place of position (i, j)
+ * in its plane (r0 the stripe's first row), or NULL without prediction. */
+static inline int16_t *lwc_ypass_plane_at(const LwcYPass *p, int k, int r0, int i, int j)
+{
+    if (!p->plane) return NULL;
+    ptrdiff_t W = p->ctx->wy + 4;
+    return p->plane + (size_t)k * (p->rows + 2) * W + (size_t)(i - r0 + 2) * W + j + 2;
+}
+/* The prediction of channel c (in the slice) at plane place at: 0 without. */
+static inline int32_t lwc_ypass_pred(const LwcYPass *p, int c, const int16_t *at)
+{
+    if (!at) return 0;
+    const int16_t *w = p->ctx->m->ypred + (((size_t)p->s * p->ctx->ms + c) * 2 + p->par) * LWC_YPRED_TAPS;
+    return lwc_ypred_plane(w, at, p->ctx->wy + 4);
 }
 /* Store rows [r0, r1) of the pass's vals into the context and, when yq is
  * not NULL, into yq ([M][hy][wy], Q4, unclamped). */

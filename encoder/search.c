@@ -212,6 +212,7 @@ static int setup_run(Search *s, Run *r, const Tile *t)
     k->px_c0 = 8 * (LWC_MAX(t->C0, t->c0 - DIST_RING) - t->C0);
     k->px_c1 = LWC_MIN(8 * (LWC_MIN(t->C1, t->c1 + DIST_RING) - t->C0), s->g.w - 8 * t->C0);
     k->igain = s->igain; k->zigain = s->zigain; k->lambda = s->lambda; k->tau = s->plan.tau0;
+    k->ypred = s->m->ypred; /* tiles start on multiples of 4: the image's parities */
     if (s->plan.zlr > 0) LWC_FWD(setup_z(s, r));
     return lwc_graph_latent_begin(r->g, k);
 }

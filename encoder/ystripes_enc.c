@@ -109,7 +109,8 @@ static int32_t rdo_symbol(float r, int32_t s, const uint32_t *cdf, int n, int of
 }
 
 /* Symbols of stripe k in the current pass: round(y - mu), or the
- * rate-distortion choice between the two integers around it, y_hat = 16 sym + mu. */
+ * rate-distortion choice between the two integers around it, y_hat = 16 sym
+ * + mu; the coder gets sym minus its in-pass prediction (ypred.h). */
 static int code_stripe(YEnc *e, int k)
 {
     const LwcYPass *p = &e->pass;
@@ -126,11 +127,14 @@ static int code_stripe(YEnc *e, int k)
             for (int j = (i & 1) ^ p->par; j < ctx->wy; j += 2, q++) {
                 int tn, off;
                 const uint32_t *cdf = lwc_cdf_table(&e->m->gauss, lwc_ypass_table(p, q), &tn, &off);
+                int16_t *at = lwc_ypass_plane_at(p, k, r0, i, j);
+                int32_t pred = lwc_ypass_pred(p, c, at);
                 float res = yc[(size_t)i * ctx->wy + j] - p->mu[q] / 16.0f;
-                int32_t sym = round_to_int(res);
-                if (w > 0.0f) sym = rdo_symbol(res, sym, cdf, tn, off, w);
+                int32_t sym = LWC_CLAMP(round_to_int(res), -LWC_Y_SYM_MAX, LWC_Y_SYM_MAX);
+                if (w > 0.0f) sym = pred + rdo_symbol(res - (float)pred, sym - pred, cdf, tn, off, w);
                 sym = LWC_CLAMP(sym, -LWC_Y_SYM_MAX, LWC_Y_SYM_MAX);
-                LWC_FWD(lwc_cdf_encode_value(&se->re, cdf, tn, off, sym));
+                LWC_FWD(lwc_cdf_encode_value(&se->re, cdf, tn, off, sym - pred));
+                if (at) *at = lwc_ypred_tap(sym);
                 p->vals[q] = sym * 16 + p->mu[q];
                 if (p->vals[q] < INT16_MIN || p->vals[q] > INT16_MAX)
                     LWC_FWD(push_overflow(se, ch * hw + (size_t)i * ctx->wy + j, p->vals[q]));

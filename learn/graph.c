@@ -8,9 +8,11 @@
 #include "common/common.h"
 #include "common/mem.h"
 #include "codec/ctxmodel.h"
+#include "codec/internal.h"
 #include "learn/rng.h"
 #include "entropy/cdf.h"
 #include "learn/graph.h"
+#include "learn/predfit.h"
 #include "learn/tablefit.h"
 #include "transforms/layers.h"
 #include "transforms/wpt.h"
@@ -153,6 +155,26 @@ void lwc_graph_set_coder_like(LwcGraph *g, int flags)
 /* y's symbols s = round(y - mu) as the coder makes them (Q4 means). */
 static long fit_symbol(const LwcGraph *g, size_t i) { return (long)rnd(g->y[i] - rnd(g->mu[i] * 16) / 16); }
 
+/* Every symbol of y ([M][hw], lwc_malloc'd), or NULL. */
+static int32_t *fit_symbols(const LwcGraph *g)
+{
+    size_t n = (size_t)g->n->a.M * g->hw;
+    int32_t *q = lwc_malloc_array(n, sizeof(int32_t));
+    if (q)
+        for (size_t i = 0; i < n; i++) q[i] = (int32_t)LWC_CLAMP(fit_symbol(g, i), -LWC_Y_SYM_MAX, LWC_Y_SYM_MAX);
+    return q;
+}
+
+/* The in-pass prediction of channel c's symbol at (i, j) (the whole crop is
+ * one stripe), or 0 without weights. */
+static int32_t fit_pred(const LwcGraph *g, const int16_t *w, const int32_t *q, int c, int i, int j)
+{
+    if (!w) return 0;
+    int32_t x[LWC_YPRED_TAPS];
+    lwc_ypred_taps_map(q + (size_t)c * g->hw, g->w, 0, i, j, x);
+    return lwc_ypred_apply(w + ((size_t)c * 2 + ((i + j) & 1)) * LWC_YPRED_TAPS, x);
+}
+
 /* With context classes: every pass's classes from the symbols' magnitudes,
  * as the coder derives them (yctx.h). */
 static int fit_tables_ctx(const LwcGraph *g, LwcTableFit *f)
@@ -161,11 +183,12 @@ static int fit_tables_ctx(const LwcGraph *g, LwcTableFit *f)
     size_t hw = g->hw, np = (hw + 1) / 2;
     uint8_t *mag = lwc_malloc((size_t)M * hw), *cls = lwc_malloc((size_t)ms * np);
     uint32_t *sum = lwc_calloc(hw, sizeof(uint32_t));
-    if (!mag || !cls || !sum) {
-        lwc_free(mag); lwc_free(cls); lwc_free(sum);
+    int32_t *q = fit_symbols(g);
+    if (!mag || !cls || !sum || !q) {
+        lwc_free(mag); lwc_free(cls); lwc_free(sum); lwc_free(q);
         return LWC_ERR_NOMEM;
     }
-    for (size_t i = 0; i < (size_t)M * hw; i++) mag[i] = (uint8_t)LWC_MIN(labs(fit_symbol(g, i)), 255);
+    for (size_t i = 0; i < (size_t)M * hw; i++) mag[i] = (uint8_t)LWC_MIN(labs(q[i]), 255);
     for (int s = 0; s < g->n->a.S; s++)
         for (int par = 0; par < 2; par++) {
             int npos = lwc_ctx_row_pos(g->h, g->w, par);
@@ -183,11 +206,20 @@ static int fit_tables_ctx(const LwcGraph *g, LwcTableFit *f)
                     for (int j = (i & 1) ^ par; j < g->w; j += 2, k++) {
                         size_t at = base + (size_t)i * g->w + j;
                         int t = (par * C + *k) * LWC_SCALE_LEVELS + lwc_tablefit_index(f, exp(g->ls[at]));
-                        lwc_tablefit_add(f, t, fit_symbol(g, at));
+                        lwc_tablefit_add(f, t, (long)q[at] - fit_pred(g, f->pred, q, s * ms + c, i, j));
                     }
             }
         }
-    lwc_free(mag); lwc_free(cls); lwc_free(sum);
+    lwc_free(mag); lwc_free(cls); lwc_free(sum); lwc_free(q);
+    return LWC_OK;
+}
+
+int lwc_graph_fit_pred(const LwcGraph *g, LwcPredFit *f)
+{
+    int32_t *q = fit_symbols(g);
+    LWC_RET_IF(!q, LWC_ERR_NOMEM);
+    lwc_predfit_add(f, q, g->h, g->w);
+    lwc_free(q);
     return LWC_OK;
 }
 
@@ -689,15 +721,45 @@ int lwc_graph_latent_begin(LwcGraph *g, const LwcLatentTask *t)
 
 void lwc_graph_latent_end(LwcGraph *g) { g->lt = NULL; }
 
+/* The task's in-pass prediction of position (r, j) of the channel at base
+ * (its weights w), in steps; with d != 0, the gradient d of the shifted
+ * mean goes on to the taps' y_hat and mu instead. */
+static float pred_shift(LwcGraph *g, const int16_t *w, size_t base, int r, int j, float d)
+{
+    float p = 0;
+    for (int n = 0; n < LWC_YPRED_TAPS; n++) {
+        int ii = r + lwc_ypred_off[n][0], jj = j + lwc_ypred_off[n][1];
+        if (ii < 0 || jj < 0 || jj >= g->w) continue;
+        size_t at = base + (size_t)ii * g->w + jj;
+        float k = w[n] / (float)(1 << LWC_YPRED_SHIFT);
+        if (d == 0) p += k * (g->yh[at] - g->mu[at]);
+        else g->dv[at] += k * d, g->dmu[at] -= k * d;
+    }
+    return p;
+}
+
 /* Bits of y_hat at the positions that count, with their gradients (zero
- * elsewhere) in dv, dmu and dls. */
+ * elsewhere) in dv, dmu and dls. With the in-pass prediction, a position's
+ * gradient of its shifted mean also reaches its taps, which are earlier in
+ * raster order: their own gradients are already in place, and no later
+ * position changes them before they are read. */
 static double latent_rates(LwcGraph *g)
 {
     size_t hw = g->hw, n = (size_t)g->n->a.M * hw;
+    const int16_t *wp = g->lt->ypred;
     double bits = 0;
     for (size_t i = 0; i < n; i++) {
         if (!g->lt->rate[i % hw]) { g->dv[i] = g->dmu[i] = g->dls[i] = 0; continue; }
-        bits += lwc_gauss_rate_fwd_bwd(g->yh + i, g->mu + i, g->ls + i, 1, g->dv + i, g->dmu + i, g->dls + i);
+        if (!wp) {
+            bits += lwc_gauss_rate_fwd_bwd(g->yh + i, g->mu + i, g->ls + i, 1, g->dv + i, g->dmu + i, g->dls + i);
+            continue;
+        }
+        size_t c = i / hw, base = c * hw;
+        int r = (int)(i % hw / g->w), j = (int)(i % hw % g->w);
+        const int16_t *w = wp + (c * 2 + ((r + j) & 1)) * LWC_YPRED_TAPS;
+        float m = g->mu[i] + pred_shift(g, w, base, r, j, 0);
+        bits += lwc_gauss_rate_fwd_bwd(g->yh + i, &m, g->ls + i, 1, g->dv + i, g->dmu + i, g->dls + i);
+        if (g->dmu[i] != 0) pred_shift(g, w, base, r, j, g->dmu[i]);
     }
     return bits;
 }

@@ -54,9 +54,15 @@ void lwc_graph_set_frac(LwcGraph *g, float frac);
 /* After a run with train = 0: count the coder's symbols of y, round(y - mu)
  * with mu in Q4, in the table each predicted scale selects, of table set
  * `set` (tablefit.h); with context classes (f->ctx.edges > 0) in the set of
- * the symbol's parity and class instead (codec/yctx.h). LWC_ERR_NOMEM. */
+ * the symbol's parity and class instead (codec/yctx.h), and with in-pass
+ * prediction (f->pred) minus their prediction (codec/ypred.h).
+ * LWC_ERR_NOMEM. */
 struct LwcTableFit;
 int lwc_graph_fit_tables(const LwcGraph *g, struct LwcTableFit *f, int set);
+/* The same symbols into the in-pass prediction's least squares
+ * (predfit.h). LWC_ERR_NOMEM. */
+struct LwcPredFit;
+int lwc_graph_fit_pred(const LwcGraph *g, struct LwcPredFit *f);
 /* The same for z_hat: channel c's values in table t0 + c. */
 void lwc_graph_fit_z(const LwcGraph *g, struct LwcTableFit *f, int t0);
 
@@ -87,6 +93,12 @@ typedef struct LwcLatentTask {
     const int32_t *zlo;          /* [Nz] */
     int zn;
     const float *zigain;         /* [Nz] inverse gains of z_hat at the quality (NULL: 1) */
+    /* The model's in-pass prediction (codec/ypred.h; NULL: none): each mean
+     * is shifted by the weighted residuals y_hat - mu of its taps, as the
+     * coder shifts its symbols (continuous here: no rounding or clamp; taps
+     * outside the tile count 0). The tile must start on an even row and
+     * column, so that its parities are the image's. */
+    const int16_t *ypred;        /* [M][2][LWC_YPRED_TAPS], Q12 */
 } LwcLatentTask;
 
 typedef struct LwcLatentStats { double bits, bits_z, se, loss; } LwcLatentStats;

@@ -449,6 +449,8 @@ static int put_tables(LwcModelWriter *w, const LwcNet *n, const LwcTableFit *fit
         lwc_mw_tensor(w, "scale_thr", LWC_DT_I32, 1, &d, thr);
         uint32_t ne = fit ? (uint32_t)fit->ctx.edges : 0;
         if (ne) lwc_mw_tensor(w, "yctx.edges", LWC_DT_I32, 1, &ne, fit->ctx.edge);
+        uint32_t pd[3] = { (uint32_t)n->a.M, 2, LWC_YPRED_TAPS };
+        if (ne && fit->pred) lwc_mw_tensor(w, "ypred.w", LWC_DT_I16, 3, pd, fit->pred);
         cdf_put(w, "gauss", &g);
         cdf_put(w, "fact", &f);
     }
@@ -523,6 +525,7 @@ int lwc_net_export_fitted(const LwcNet *n, const float *act_max, int flags, cons
                LWC_ERR_INVAL);
     LWC_RET_IF(fit && !ctx && fit->tables != LWC_NUM_SCALES && fit->tables != a->L * LWC_NUM_SCALES, LWC_ERR_INVAL);
     LWC_RET_IF(zfit && zfit->tables != n->fact.channels, LWC_ERR_INVAL);
+    LWC_RET_IF(fit && fit->pred && !ctx, LWC_ERR_INVAL); /* version 7 builds on 6 */
     int per_level = fit && !ctx && fit->tables > LWC_NUM_SCALES; /* version 5: version 4 with y tables per level */
     LWC_RET_IF((per_level || ctx) && !(flags & LWC_EXPORT_INT_SYNTHESIS), LWC_ERR_INVAL);
     LwcModelWriter w;
@@ -530,7 +533,7 @@ int lwc_net_export_fitted(const LwcNet *n, const float *act_max, int flags, cons
     if (lwc_net_zdensity_sets(n) > 1) w.version = 3;
     if (flags & LWC_EXPORT_INT_SYNTHESIS) w.version = 4;
     if (per_level) w.version = 5;
-    if (ctx) w.version = 6;
+    if (ctx) w.version = fit->pred ? 7 : 6; /* 7: 6 with in-pass prediction */
     uint32_t d = LWC_ARCH_FIELDS, lm[2] = { (uint32_t)a->L, (uint32_t)a->M }, l1 = (uint32_t)a->L;
     lwc_mw_tensor(&w, "arch", LWC_DT_I32, 1, &d, &n->a);
     LwcLayerSpec t[LWC_MAX_LAYERS];

@@ -51,6 +51,13 @@ static int yctx_fit(LwcTableFit *f)
     return r;
 }
 
+/* In-pass prediction weights (LWC_RANDOM_MODEL_YPRED) of M channels:
+ * -0.85 .. 0.85 in a pattern that differs per channel, parity and tap. */
+static void ypred_weights(int16_t *w, int M)
+{
+    for (int k = 0; k < M * 2 * LWC_YPRED_TAPS; k++) w[k] = (int16_t)(((k * 7 + k / LWC_YPRED_TAPS * 3) % 11 - 5) * 700);
+}
+
 int lwc_net_random_model_flags(const LwcArch *a, uint64_t seed, int zsets, int flags, uint8_t **out, size_t *size)
 {
     LwcNet n;
@@ -76,10 +83,18 @@ int lwc_net_random_model_flags(const LwcArch *a, uint64_t seed, int zsets, int f
     }
     if (r == LWC_OK && (flags & LWC_EXPORT_INT_SYNTHESIS)) r = calibrate_synthesis(&n, act_max);
     LwcTableFit fit = { 0 };
+    int16_t *pw = NULL;
     if (r == LWC_OK && (flags & LWC_RANDOM_MODEL_YCTX)) r = yctx_fit(&fit);
+    if (r == LWC_OK && fit.count && (flags & LWC_RANDOM_MODEL_YPRED)) {
+        pw = lwc_malloc_array((size_t)a->M * 2 * LWC_YPRED_TAPS, sizeof(int16_t));
+        if (pw) ypred_weights(pw, a->M), fit.pred = pw;
+        else r = LWC_ERR_NOMEM;
+    }
     if (r == LWC_OK)
-        r = lwc_net_export_fitted(&n, act_max, flags & ~LWC_RANDOM_MODEL_YCTX, fit.count ? &fit : NULL, NULL, out, size);
+        r = lwc_net_export_fitted(&n, act_max, flags & ~(LWC_RANDOM_MODEL_YCTX | LWC_RANDOM_MODEL_YPRED),
+                                  fit.count ? &fit : NULL, NULL, out, size);
     lwc_tablefit_free(&fit);
+    lwc_free(pw);
     lwc_net_free(&n);
     lwc_free(act_max);
     return r;

@@ -12,8 +12,11 @@ int lwc_net_random_model(const LwcArch *a, uint64_t seed, uint8_t **out, size_t 
 int lwc_net_random_model_z(const LwcArch *a, uint64_t seed, int zsets, uint8_t **out, size_t *size);
 /* The same with export flags (LWC_EXPORT_INT_SYNTHESIS: a version-4 model)
  * and LWC_RANDOM_MODEL_YCTX (with the integer synthesis: y tables per
- * parity and context class, each class's different; a version-6 model). */
+ * parity and context class, each class's different; a version-6 model)
+ * and LWC_RANDOM_MODEL_YPRED (with YCTX: in-pass prediction weights, every
+ * channel's and parity's different; a version-7 model). */
 #define LWC_RANDOM_MODEL_YCTX 0x100
+#define LWC_RANDOM_MODEL_YPRED 0x200
 int lwc_net_random_model_flags(const LwcArch *a, uint64_t seed, int zsets, int flags, uint8_t **out, size_t *size);
 
 #endif

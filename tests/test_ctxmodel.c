@@ -11,6 +11,8 @@
 #include "common/common.h"
 #include "codec/ctxmodel.h"
 #include "codec/yctx.h"
+#include "codec/ypred.h"
+#include "codec/ystripes.h"
 #include "entropy/intconv.h"
 #include "codec/internal.h"
 #include "ref_ctxmodel.h"
@@ -188,6 +190,89 @@ START_TEST(yctx_edges_checked)
 }
 END_TEST
 
+/* The prediction's arithmetic by hand: rounding half up (floor of x + 1/2,
+ * negative sums included), the clamp of each tap, the extreme weights. */
+START_TEST(ypred_by_hand)
+{
+    int16_t w[LWC_YPRED_TAPS] = { 2048, 0, 0, 0, 0, 0 }; /* one half */
+    int32_t x[LWC_YPRED_TAPS] = { 3, 7, -7, 9, 9, 9 };
+    ck_assert_int_eq(lwc_ypred_apply(w, x), 2);  /* 1.5 -> 2 */
+    x[0] = -3;
+    ck_assert_int_eq(lwc_ypred_apply(w, x), -1); /* -1.5 -> -1 */
+    x[0] = -1;
+    ck_assert_int_eq(lwc_ypred_apply(w, x), 0);  /* -0.5 -> 0 */
+    x[0] = -4;
+    ck_assert_int_eq(lwc_ypred_apply(w, x), -2);
+    w[0] = 1365;                                  /* about a third */
+    x[0] = -2;
+    ck_assert_int_eq(lwc_ypred_apply(w, x), -1); /* -0.667 -> -1 */
+    w[0] = 4096;
+    x[0] = 100000;
+    ck_assert_int_eq(lwc_ypred_apply(w, x), LWC_YPRED_CLAMP);
+    int16_t mix[LWC_YPRED_TAPS] = { 4096, -4096, 1024, 0, 2048, -2048 };
+    int32_t v[LWC_YPRED_TAPS] = { 5, 2, 4, 1000, 6, -2 }; /* 5 - 2 + 1 + 3 + 1 = 8 */
+    ck_assert_int_eq(lwc_ypred_apply(mix, v), 8);
+    int16_t low[LWC_YPRED_TAPS], high[LWC_YPRED_TAPS];
+    int32_t big[LWC_YPRED_TAPS];
+    for (int n = 0; n < LWC_YPRED_TAPS; n++) low[n] = INT16_MIN, high[n] = INT16_MAX, big[n] = LWC_Y_SYM_MAX;
+    ck_assert_int_eq(lwc_ypred_apply(low, big), -6 * 32768); /* -6 * 2^15 * 2^12 / 2^12 */
+    ck_assert_int_eq(lwc_ypred_apply(high, big), (2048 + 6 * 32767 * 4096) >> 12);
+}
+END_TEST
+
+/* What the coder computes (lwc_ypass_pred on the stripe's plane, written
+ * as it goes and never cleared between channels and passes) is the
+ * definition on a full map (the taps of the same parity, earlier in raster
+ * order, 0 outside the latent and above the stripe's first row), for both
+ * parities, odd and even sizes and any first row. */
+START_TEST(ypred_pass_matches_definition)
+{
+    int hy = k_ctx_sizes[_i].hy, wy = k_ctx_sizes[_i].wy, ms = 3;
+    TestRng rng;
+    trng_seed(&rng, 900 + _i);
+    int16_t w[3 * 2 * LWC_YPRED_TAPS];
+    for (size_t k = 0; k < sizeof(w) / sizeof(w[0]); k++) w[k] = (int16_t)((int)(trng_u64(&rng) % 16384) - 8192);
+    LwcModel m;
+    memset(&m, 0, sizeof(m));
+    m.ypred = w;
+    LwcCtx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.m = &m;
+    ctx.hy = hy; ctx.wy = wy; ctx.ms = ms;
+    size_t hw = (size_t)hy * wy;
+    int32_t *q = lwc_malloc_array(hw, sizeof(int32_t));
+    LwcYPass p;
+    memset(&p, 0, sizeof(p));
+    p.ctx = &ctx;
+    p.rows = hy;
+    p.plane = lwc_calloc((size_t)(hy + 2) * (wy + 4), sizeof(int16_t));
+    for (int r0 = 0; r0 < hy; r0++)
+        for (int par = 0; par < 2; par++)
+            for (int c = 0; c < ms; c++) {
+                p.par = par;
+                for (size_t k = 0; k < hw; k++) {
+                    q[k] = (int32_t)(trng_u64(&rng) % 21) - 10;
+                    if (trng_u64(&rng) % 50 == 0) q[k] *= 1000; /* past the clamp */
+                }
+                for (int i = r0; i < hy; i++)
+                    for (int j = (i & 1) ^ par; j < wy; j += 2) {
+                        int32_t x[LWC_YPRED_TAPS];
+                        lwc_ypred_taps_map(q, wy, r0, i, j, x);
+                        for (int n = 0; n < LWC_YPRED_TAPS; n++) /* the other parity is never a tap */
+                            ck_assert((lwc_ypred_off[n][0] + lwc_ypred_off[n][1]) % 2 == 0);
+                        int16_t *at = lwc_ypass_plane_at(&p, 0, r0, i, j);
+                        int32_t want = lwc_ypred_apply(w + ((size_t)c * 2 + par) * LWC_YPRED_TAPS, x);
+                        ck_assert_int_eq(lwc_ypass_pred(&p, c, at), want);
+                        *at = lwc_ypred_tap(q[(size_t)i * wy + j]);
+                    }
+            }
+    p.plane = (lwc_free(p.plane), NULL);
+    ck_assert_ptr_null(lwc_ypass_plane_at(&p, 0, 0, 0, 0));
+    ck_assert_int_eq(lwc_ypass_pred(&p, 0, NULL), 0);
+    lwc_free(q);
+}
+END_TEST
+
 static Suite *ctxmodel_suite(void)
 {
     Suite *s = suite_create("ctxmodel");
@@ -196,6 +281,8 @@ static Suite *ctxmodel_suite(void)
     tcase_add_test(t, yctx_classes_by_hand);
     tcase_add_loop_test(t, yctx_classes_match_definition, 0, sizeof(k_ctx_sizes) / sizeof(k_ctx_sizes[0]));
     tcase_add_test(t, yctx_edges_checked);
+    tcase_add_test(t, ypred_by_hand);
+    tcase_add_loop_test(t, ypred_pass_matches_definition, 0, sizeof(k_ctx_sizes) / sizeof(k_ctx_sizes[0]));
     suite_add_tcase(s, t);
     return s;
 }

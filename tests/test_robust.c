@@ -709,15 +709,19 @@ START_TEST(broken_model)
 END_TEST
 
 /* The same with a version-6 model (context classes: their state is
- * allocated per encode and decode). */
+ * allocated per encode and decode) and a version-7 one (in-pass
+ * prediction: its row table too). */
+static const char *const k_ctx_models[] = { "tests/golden/tiny-ctx.lwcm", "tests/golden/tiny-pred.lwcm" };
+
 START_TEST(alloc_failure_context)
 {
     LwcModel *keep = g_model;
     uint8_t *keep_buf = g_model_buf;
     size_t keep_len = g_model_len;
-    g_model_buf = test_slurp("tests/golden/tiny-ctx.lwcm", &g_model_len);
+    g_model_buf = test_slurp(k_ctx_models[_i], &g_model_len);
     ck_assert_int_eq(lwc_model_load(&g_model, g_model_buf, g_model_len), 0);
     ck_assert_int_eq(g_model->yctx.edges, 3);
+    ck_assert_int_eq(g_model->ypred != NULL, _i == 1);
     ck_assert_int_gt(fail_each_allocation("lwc_model_load", op_model_load, (void *)1), 10);
     LwcContext *c = open_ctx(0);
     LwcImage img;
@@ -859,7 +863,7 @@ static Suite *robust_suite(void)
     tcase_add_unchecked_fixture(t, setup, teardown);
     tcase_set_timeout(t, 300);
     tcase_add_test(t, alloc_failure);
-    tcase_add_test(t, alloc_failure_context);
+    tcase_add_loop_test(t, alloc_failure_context, 0, 2);
     suite_add_tcase(s, t);
     t = tcase_create("golden_errors");
     tcase_add_unchecked_fixture(t, setup, teardown);

@@ -27,6 +27,7 @@ typedef struct Fixture {
     float *x, *zh, *yhf, *y, *dy, igain[8], zigain[4], z[24], dz[24], zbits[4 * 9];
     int32_t zlo[4];
     uint8_t free[96], rate[96], zfree[6];
+    int16_t ypred[8 * 2 * LWC_YPRED_TAPS];
 } Fixture;
 
 /* with_z: also search z at the hyper positions (0, 1) and (1, 1) of 2 x 3,
@@ -58,7 +59,7 @@ static void fixture_init(Fixture *f, int with_z)
     for (int c = 0; c < M; c++) f->igain[c] = 0.05f;
     for (int c = 0; c < k_arch.Nz; c++) f->zigain[c] = 2.0f - 0.3f * c; /* the gradient passes the z gains */
     LwcLatentTask t = { f->x, f->zh, f->yhf, f->free, f->rate, 0, 8 * h, 0, 8 * w, f->igain, 1e-3, 0.5f, 7,
-                        NULL, NULL, NULL, 0, f->zigain };
+                        NULL, NULL, NULL, 0, f->zigain, NULL };
     f->t = t;
     for (int i = 0; i < 24; i++) f->z[i] = f->zh[i] + (float)(0.8 * trng_uniform(&r) - 0.4);
     for (int c = 0; c < 4; c++) {
@@ -105,12 +106,17 @@ static int check_fd(Fixture *f, float *v, const float *an, int i, double amax)
 /* Central differences on free latents (rate through the context and the
  * annealed rounding, distortion through the synthesis) and exact zeros on
  * the fixed ones; with z searched, on the free z too (rate through the
- * table and the hyper synthesis). */
-static void check_gradients(int with_z)
+ * table and the hyper synthesis); with the in-pass prediction, the rate
+ * also through the shifted means of the positions whose taps they are. */
+static void check_gradients(int with_z, int with_pred)
 {
     lwc_gemm_force_reference(1);
     Fixture f;
     fixture_init(&f, with_z);
+    if (with_pred) {
+        for (int k = 0; k < 8 * 2 * LWC_YPRED_TAPS; k++) f.ypred[k] = (int16_t)((k * 5 % 13 - 6) * 500);
+        f.t.ypred = f.ypred;
+    }
     LwcLatentStats st;
     ck_assert_int_eq(lwc_graph_latent_step(f.g, f.y, with_z ? f.z : NULL, f.dy, with_z ? f.dz : NULL, &st), 0);
     ck_assert(st.bits > 0 && st.se > 0);
@@ -138,10 +144,13 @@ static void check_gradients(int with_z)
     lwc_gemm_force_reference(0);
 }
 
-START_TEST(latent_gradient) { check_gradients(0); }
+START_TEST(latent_gradient) { check_gradients(0, 0); }
 END_TEST
 
-START_TEST(latent_gradient_with_z) { check_gradients(1); }
+START_TEST(latent_gradient_with_z) { check_gradients(1, 0); }
+END_TEST
+
+START_TEST(latent_gradient_with_prediction) { check_gradients(0, 1); }
 END_TEST
 
 /* The same seed and temperature give the same loss; another seed another. */
@@ -191,7 +200,10 @@ static double image_se(const LwcImage *a, const LwcImage *b)
 }
 
 /* The float twin of the shipped model, at the first pass's latents with
- * hard rounding, predicts the real coder's y bits and the decoded error. */
+ * hard rounding, predicts the real coder's y bits (within 10 %: the twin
+ * shifts its Gaussians by the in-pass prediction, the coder's tables are
+ * fitted to what the prediction leaves, which is narrower; measured +7.6 %
+ * with b7bafd76c35e33ce, +16 % without the shift) and the decoded error. */
 START_TEST(twin_predicts_the_coder)
 {
     LwcModel *m = shipped_model();
@@ -225,13 +237,13 @@ START_TEST(twin_predicts_the_coder)
     lwc_model_zigains_q(m, q100, ziq); /* 1 for a version-1 model */
     for (int c2 = 0; c2 < m->a.Nz; c2++) zig[c2] = (float)ziq[c2] / LWC_ZIGAIN_ONE;
     LwcLatentTask t = { x, zh, lat.y, all, all, 0, img.height, 0, img.width, igain, lwc_model_lambda(m, 50), 0, 1,
-                        NULL, NULL, NULL, 0, zig };
+                        NULL, NULL, NULL, 0, zig, m->ypred };
     ck_assert_int_eq(lwc_graph_latent_begin(gr, &t), 0);
     LwcLatentStats ls;
     ck_assert_int_eq(lwc_graph_latent_step(gr, lat.y, NULL, NULL, NULL, &ls), 0);
     double real_bits = 8.0 * st.bytes_y, real_se = image_se(&img, &rec);
     if (getenv("LWC_TEST_VERBOSE")) printf("twin bits %.0f real %.0f; twin se %.4f real %.4f\n", ls.bits, real_bits, ls.se, real_se);
-    ck_assert_msg(fabs(ls.bits / real_bits - 1) < 0.06, "bits: twin %.0f, coder %.0f", ls.bits, real_bits);
+    ck_assert_msg(fabs(ls.bits / real_bits - 1) < 0.10, "bits: twin %.0f, coder %.0f", ls.bits, real_bits);
     ck_assert_msg(fabs(ls.se / real_se - 1) < 0.03, "squared error: twin %.5f, decoder %.5f", ls.se, real_se);
     lwc_graph_latent_end(gr);
     lwc_graph_free(&gr);
@@ -377,6 +389,7 @@ int main(void)
     tcase_set_timeout(t, 600);
     tcase_add_test(t, latent_gradient);
     tcase_add_test(t, latent_gradient_with_z);
+    tcase_add_test(t, latent_gradient_with_prediction);
     tcase_add_test(t, latent_noise_is_seeded);
     tcase_add_test(t, twin_predicts_the_coder);
     tcase_add_test(t, effort_bounds_and_default);

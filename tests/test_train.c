@@ -18,6 +18,7 @@
 #include "learn/graph.h"
 #include "learn/likelihood.h"
 #include "learn/net.h"
+#include "learn/predfit.h"
 #include "learn/tablefit.h"
 #include "tools/train/trainer.h"
 #include "transforms/gemm.h"
@@ -989,6 +990,29 @@ START_TEST(fitted_tables_per_level)
 }
 END_TEST
 
+/* Model mf's streams decode to the pixels of ref (coded with plain
+ * rounding), the same with 1 and 3 threads and with one stripe or six of
+ * one row (other stripe tables, other bytes). Returns the bytes of y with
+ * one stripe. */
+static size_t same_pixels_any_split(const uint8_t *mf, size_t lf, const LwcImage *ref)
+{
+    size_t y1, z1, y2, z2, l1, l2;
+    LwcImage r1, r2;
+    uint8_t *s1, *s2;
+    code_with_opts(mf, lf, 1, 0, &y1, &z1, &r1, &s1, &l1);
+    ck_assert_int_eq(memcmp(ref->data, r1.data, (size_t)ref->height * ref->stride), 0);
+    code_with_opts(mf, lf, 3, 1, &y2, &z2, &r2, &s2, &l2); /* six stripes of one row */
+    ck_assert_int_eq(memcmp(r1.data, r2.data, (size_t)r1.height * r1.stride), 0);
+    ck_assert_uint_ne(l1, l2);
+    lwc_image_free(&r2);
+    lwc_free(s2);
+    code_with_opts(mf, lf, 3, 0, &y2, &z2, &r2, &s2, &l2);
+    ck_assert(l1 == l2 && !memcmp(s1, s2, l1));
+    lwc_image_free(&r1); lwc_image_free(&r2);
+    lwc_free(s1); lwc_free(s2);
+    return y1;
+}
+
 /* Tables per parity and context class: model version 6. Every symbol is
  * counted once, in more than one class of each parity; the streams decode
  * to the encoder's reconstruction, the Gaussian export's pixels (plain
@@ -1033,19 +1057,10 @@ START_TEST(fitted_tables_per_context)
     ck_assert_int_eq(m->gauss.count, 8 * LWC_SCALE_LEVELS);
     ck_assert_int_eq(lwc_model_ytable(m, 10000), 0);
     lwc_model_free(&m);
-    size_t yg, zg, yf, zf, l1, l2;
-    LwcImage rg, rf, r2;
-    uint8_t *s1, *s2;
+    size_t yg, zg;
+    LwcImage rg;
     code_with(mg, lg, &yg, &zg, &rg);
-    code_with_opts(mf, lf, 1, 0, &yf, &zf, &rf, &s1, &l1);
-    ck_assert_int_eq(memcmp(rg.data, rf.data, (size_t)rg.height * rg.stride), 0);
-    code_with_opts(mf, lf, 3, 1, &yf, &zf, &r2, &s2, &l2); /* six stripes of one row */
-    ck_assert_int_eq(memcmp(rf.data, r2.data, (size_t)rf.height * rf.stride), 0);
-    ck_assert_uint_ne(l1, l2); /* other stripe tables, the same symbols */
-    lwc_image_free(&r2);
-    lwc_free(s2);
-    code_with_opts(mf, lf, 3, 0, &yf, &zf, &r2, &s2, &l2);
-    ck_assert(l1 == l2 && !memcmp(s1, s2, l1));
+    same_pixels_any_split(mf, lf, &rg);
     /* a corrupt model: the edges out of order, or missing */
     uint8_t *e = NULL;
     for (size_t i = 0; i + 10 < lf && !e; i++)
@@ -1056,9 +1071,136 @@ START_TEST(fitted_tables_per_context)
     ck_assert_int_eq(lwc_model_load(&m, mf, lf), LWC_ERR_CORRUPT);
     lwc_wr32(mg + 4, 6); /* version 4's tensors */
     ck_assert_int_eq(lwc_model_load(&m, mg, lg), LWC_ERR_CORRUPT);
-    lwc_image_free(&rg); lwc_image_free(&rf); lwc_image_free(&r2);
-    lwc_free(mg); lwc_free(mf); lwc_free(s1); lwc_free(s2);
+    lwc_image_free(&rg);
+    lwc_free(mg); lwc_free(mf);
     lwc_tablefit_free(&f); lwc_tablefit_free(&f2);
+    free_small(&n, g, x);
+}
+END_TEST
+
+/* The prediction's least squares: on maps where each symbol repeats the
+ * one two columns to its left (but at the first two columns), the weights
+ * solve the normal equations (to the Q12 rounding), that tap's weight is
+ * near one and the largest; a channel with no symbols gets zeros. */
+START_TEST(prediction_fit_by_hand)
+{
+    int h = 9, w = 41, M = 2, T = LWC_YPRED_TAPS;
+    LwcPredFit f;
+    ck_assert_int_eq(lwc_predfit_init(&f, M), 0);
+    int32_t *q = calloc((size_t)M * h * w, sizeof(int32_t));
+    TestRng r;
+    trng_seed(&r, 5);
+    for (int k = 0; k < 8; k++) {
+        for (int i = 0; i < h; i++) {
+            int32_t a = (int32_t)(trng_u64(&r) % 9) - 4, b = (int32_t)(trng_u64(&r) % 9) - 4;
+            for (int j = 0; j < w; j++) q[(size_t)i * w + j] = j & 1 ? b : a; /* channel 0; channel 1 stays 0 */
+        }
+        lwc_predfit_add(&f, q, h, w);
+    }
+    int16_t wt[2 * 2 * LWC_YPRED_TAPS];
+    ck_assert_int_eq(lwc_predfit_solve(&f, wt), 0);
+    for (int par = 0; par < 2; par++) {
+        const double *A = f.ata + (size_t)par * T * T, *b = f.atb + (size_t)par * T;
+        for (int u = 0; u < T; u++) {
+            double s = 0, mag = 0;
+            for (int v = 0; v < T; v++) s += A[u * T + v] * wt[par * T + v] / 4096.0, mag += fabs(A[u * T + v]);
+            ck_assert_double_le(fabs(s - b[u]), 1e-3 * mag + 1e-6 * A[u * T + u] * T + 1e-2);
+        }
+        for (int n = 0; n < T; n++) {
+            int left = lwc_ypred_off[n][0] == 0 && lwc_ypred_off[n][1] == -2;
+            if (left) ck_assert_int_gt(wt[par * T + n], 3300);
+            else ck_assert_int_lt(abs(wt[par * T + n]), 800);
+            ck_assert_int_eq(wt[(2 + par) * T + n], 0);
+        }
+    }
+    free(q);
+    lwc_predfit_free(&f);
+}
+END_TEST
+
+/* In-pass prediction (model version 7): the weights fitted on the graph's
+ * symbols lower their squared error; the tables count every symbol once;
+ * the export loads with the same weights; its streams decode to the
+ * encoder's reconstruction, the Gaussian export's pixels (plain rounding:
+ * the quantiser is unchanged), for any thread count and stripe split, and
+ * are smaller than without the prediction on smooth content. A version 7
+ * without weights is refused. */
+START_TEST(fitted_prediction)
+{
+    LwcNet n;
+    int size = 64, L = k_arch.L;
+    float *x;
+    LwcGraph *g = small_graph(&n, 6, size, 0, &x);
+    const double means[3] = { 0.01, 0.5, 1.5 };
+    LwcYCtx yc;
+    ck_assert_int_eq(lwc_yctx_from_means(&yc, means, 3), 0);
+    LwcPredFit pf;
+    LwcTableFit f, f6;
+    ck_assert_int_eq(lwc_predfit_init(&pf, k_arch.M), 0);
+    ck_assert_int_eq(lwc_tablefit_init(&f, 2 * 4 * LWC_SCALE_LEVELS), 0);
+    ck_assert_int_eq(lwc_tablefit_init(&f6, 2 * 4 * LWC_SCALE_LEVELS), 0);
+    f.ctx = f6.ctx = yc;
+    int16_t *wt = malloc((size_t)k_arch.M * 2 * LWC_YPRED_TAPS * sizeof(int16_t));
+    for (int pass = 0; pass < 2; pass++)
+        for (int l = 0; l < L; l++) {
+            smooth_image(x, size, 70 + (uint64_t)l);
+            uint64_t rng = 1;
+            LwcStepStats st;
+            ck_assert_int_eq(lwc_graph_run(g, x, l, 0, &rng, 0, NULL, NULL, NULL, &st), 0);
+            if (pass == 0) ck_assert_int_eq(lwc_graph_fit_pred(g, &pf), 0);
+            if (pass == 0) ck_assert_int_eq(lwc_graph_fit_tables(g, &f6, 0), 0);
+            if (pass == 1) ck_assert_int_eq(lwc_graph_fit_tables(g, &f, 0), 0);
+            if (pass == 0 && l == L - 1) {
+                ck_assert_int_eq(lwc_predfit_solve(&pf, wt), 0);
+                f.pred = wt;
+            }
+        }
+    double total = 0;
+    int nonzero = 0;
+    for (int t = 0; t < f.tables; t++) total += lwc_tablefit_total(&f, t);
+    ck_assert_double_eq(total, (double)L * k_arch.M * (size / 8) * (size / 8));
+    for (int k = 0; k < k_arch.M * 2 * LWC_YPRED_TAPS; k++) nonzero += wt[k] != 0;
+    ck_assert_int_gt(nonzero, 0);
+    /* the fitted weights explain part of the symbols: lower squared error than none */
+    double e0 = 0, e1 = 0;
+    for (int k = 0; k < k_arch.M * 2; k++) {
+        const double *a = pf.ata + (size_t)k * LWC_YPRED_TAPS * LWC_YPRED_TAPS, *b = pf.atb + (size_t)k * LWC_YPRED_TAPS;
+        for (int u = 0; u < LWC_YPRED_TAPS; u++) {
+            double wu = wt[k * LWC_YPRED_TAPS + u] / 4096.0;
+            e1 -= 2 * wu * b[u];
+            for (int v = 0; v < LWC_YPRED_TAPS; v++) e1 += wu * a[u * LWC_YPRED_TAPS + v] * wt[k * LWC_YPRED_TAPS + v] / 4096.0;
+        }
+    }
+    ck_assert(e1 < e0 - 1.0); /* sum (q - w.x)^2 - sum q^2 */
+    uint8_t *mg, *mf, *m6, *bad;
+    size_t lg, lf, l6, lb;
+    static float am[LWC_ACT_SLOTS];
+    for (int i = 0; i < LWC_ACT_SLOTS; i++) am[i] = 8.0f;
+    ck_assert_int_eq(lwc_net_export_flags(&n, am, LWC_EXPORT_INT_SYNTHESIS, &mg, &lg), 0);
+    ck_assert_int_eq(lwc_net_export_fitted(&n, am, LWC_EXPORT_INT_SYNTHESIS, &f, NULL, &mf, &lf), 0);
+    ck_assert_int_eq(lwc_net_export_fitted(&n, am, LWC_EXPORT_INT_SYNTHESIS, &f6, NULL, &m6, &l6), 0);
+    LwcTableFit noctx = f;
+    noctx.ctx.edges = 0;
+    ck_assert_int_eq(lwc_net_export_fitted(&n, am, LWC_EXPORT_INT_SYNTHESIS, &noctx, NULL, &bad, &lb), LWC_ERR_INVAL);
+    LwcModel *m;
+    ck_assert_int_eq(lwc_model_load(&m, mf, lf), 0);
+    ck_assert_int_eq(m->version, 7);
+    ck_assert_ptr_nonnull(m->ypred);
+    ck_assert_int_eq(memcmp(m->ypred, wt, (size_t)k_arch.M * 2 * LWC_YPRED_TAPS * sizeof(int16_t)), 0);
+    lwc_model_free(&m);
+    size_t yg, zg, y6, z6;
+    LwcImage rg, r6;
+    code_with(mg, lg, &yg, &zg, &rg);
+    code_with(m6, l6, &y6, &z6, &r6);
+    ck_assert_int_eq(memcmp(rg.data, r6.data, (size_t)rg.height * rg.stride), 0);
+    ck_assert_uint_lt(same_pixels_any_split(mf, lf, &rg), y6);
+    lwc_wr32(m6 + 4, 7); /* version 6's tensors */
+    ck_assert_int_eq(lwc_model_load(&m, m6, l6), LWC_ERR_CORRUPT);
+    lwc_image_free(&rg); lwc_image_free(&r6);
+    lwc_free(mg); lwc_free(mf); lwc_free(m6);
+    lwc_tablefit_free(&f); lwc_tablefit_free(&f6);
+    lwc_predfit_free(&pf);
+    free(wt);
     free_small(&n, g, x);
 }
 END_TEST
@@ -1158,6 +1300,8 @@ static Suite *train_suite(void)
     tcase_add_test(t, fitted_tables_export_and_code);
     tcase_add_test(t, fitted_tables_per_level);
     tcase_add_test(t, fitted_tables_per_context);
+    tcase_add_test(t, prediction_fit_by_hand);
+    tcase_add_test(t, fitted_prediction);
     tcase_add_test(t, graph_runs_between_levels);
     tcase_add_test(t, graph_gradients_between_levels);
     suite_add_tcase(s, t);

@@ -67,6 +67,12 @@ LWC_MODEL=$G/tiny-is.lwcm enc "$t/deep.ppm" -o $G/is-deep16-q70.lwc -q 70
 LWC_MODEL=$G/tiny-ctx.lwcm enc "$t/rgb.ppm" -o $G/ctx-rgb-q0.lwc -q 0
 LWC_MODEL=$G/tiny-ctx.lwcm enc "$t/rgb.ppm" -o $G/ctx-rgb-q60-s3.lwc -q 60 --stripe-rows 3
 LWC_MODEL=$G/tiny-ctx.lwcm enc "$t/tall.pgm" -o $G/ctx-tall-q100-s5.lwc -q 100 --stripe-rows 5
+# Model version 7 (in-pass prediction of y's symbols, every channel's and
+# parity's weights different): tiny-pred.lwcm, frozen; as version 6 otherwise.
+[[ -f $G/tiny-pred.lwcm ]] || "$B/tests/lwc_test_mkmodel" $G/tiny-pred.lwcm 23 - int,ctx,pred
+LWC_MODEL=$G/tiny-pred.lwcm enc "$t/rgb.ppm" -o $G/pred-rgb-q0.lwc -q 0
+LWC_MODEL=$G/tiny-pred.lwcm enc "$t/rgb.ppm" -o $G/pred-rgb-q60-s3.lwc -q 60 --stripe-rows 3
+LWC_MODEL=$G/tiny-pred.lwcm enc "$t/tall.pgm" -o $G/pred-tall-q100-s5.lwc -q 100 --stripe-rows 5
 src=$G/rgb-q30.lwc; n=$(stat -c %s $src)
 head -c 20 $src > $G/err-truncated-header.lwc
 head -c $((n - 5)) $src > $G/err-truncated-payload.lwc

@@ -326,7 +326,7 @@ static int run(const BenchOpts *o, LwcContext *ctx, char **files, int n, const L
         t.bytes += fr[i].bytes;
     }
     t.rss = peak_rss_kib();
-    LwcMacs k = lwc_model_macs(&m->a, m->ab);
+    LwcMacs k = lwc_model_macs_of(m);
     if (!ret && o->json) print_json(o, m, model_path, &k, fr, n, &t);
     else if (!ret) print_text(o, m, model_path, &k, fr, n, &t);
     free(fr);

@@ -54,7 +54,7 @@ static void model_info(const char *path, const LwcModel *m)
 {
     const LwcArch *a = &m->a;
     int ms = a->M / a->S;
-    LwcMacs k = lwc_model_macs(a, m->ab);
+    LwcMacs k = lwc_model_macs_of(m);
     double syn = k.syn, ent = k.ent, hyp = k.hyp, enc = k.enc;
     double conv = 0; /* weights + biases of every layer, plus the gain vectors */
     conv += 192.0 * a->M + a->M + 9.0 * a->M * a->N + a->N + 9.0 * a->N * a->Nz + a->Nz;
@@ -66,6 +66,7 @@ static void model_info(const char *path, const LwcModel *m)
     conv += 2.0 * a->L * a->M;
     if (m->zigain) conv += 2.0 * a->L * a->Nz;
     conv += (192.0 + 1 + a->M) * m->ab;
+    if (m->ypred) conv += 2.0 * a->M * LWC_YPRED_TAPS;
     printf("%s: lwc model v%u, id %016" PRIx64 ", %.0f parameters\n", path, m->version, m->id, conv);
     printf("  arch: M=%d Nz=%d N=%d Ch=%d slices=%d Cc=%d P=%d D=%d blocks=%d levels=%d\n", a->M, a->Nz,
            a->N, a->Ch, a->S, a->Cc, a->P, a->D, a->B, a->L);
@@ -76,6 +77,9 @@ static void model_info(const char *path, const LwcModel *m)
                lwc_yctx_classes(&m->yctx), LWC_NUM_SCALES);
         for (int e = 0; e < m->yctx.edges; e++) printf("%s%g", e ? ", " : " ", m->yctx.edge[e] / 256.0);
         printf("\n");
+        if (m->ypred)
+            printf("  y symbols: predicted from the %d coded before each in its pass (in-pass prediction)\n",
+                   LWC_YPRED_TAPS);
     } else if (m->gauss.count != LWC_NUM_SCALES) {
         printf("  y tables: one set per rate level (%d x %d tables)\n", m->a.L, LWC_NUM_SCALES);
     }

@@ -24,6 +24,8 @@ static void usage(FILE *f, const LwcTrainOpts *d)
                "  --fit-context E,.. with --fit-tables and --int-synthesis: y's tables per context class, the\n"
                "                    classes cut at these mean |symbol| values of the coded neighbours\n"
                "                    (1..7 increasing values, e.g. 0.01,0.5,1.5; model version 6)\n"
+               "  --fit-pred        with --fit-context: predict each symbol of y from those coded before it in\n"
+               "                    its pass, weights fitted by least squares on the same crops (model version 7)\n"
                "  --between-levels  train at qualities anywhere between the rate levels (gains and lambda\n"
                "                    interpolated as the codec does, z coded with the nearer level's density)\n"
                "  --diagnose        with --export-only: also print the validation PSNR without quantisation\n"
@@ -144,6 +146,7 @@ static int parse_opt(int c, const char *arg, LwcTrainOpts *o)
     case 'U': o->fit_per_level = 1; break;
     case 'x': if (parse_context(arg, &o->fit_context)) return bad("--fit-context", arg); break;
     case 'H': o->between_levels = 1; break;
+    case 'N': o->fit_pred = 1; break;
     case 'g': if (lwc_cli_parse_int(arg, 1, 4096, &o->grow_analysis)) return bad("--grow-analysis", arg); break;
     case 'Q': o->grow_zdensity = 1; break;
     case 'X': if (lwc_cli_parse_int(arg, 1, 512, &o->val_crops)) return bad("--val-crops", arg); break;
@@ -169,6 +172,7 @@ int lwc_cmd_train(int argc, char **argv)
         { "val-crops", 1, 0, 'X' }, { "diagnose", 0, 0, 'Z' }, { "grow-analysis", 1, 0, 'g' },
         { "grow-zdensity", 0, 0, 'Q' }, { "int-synthesis", 0, 0, 'I' }, { "fit-tables", 1, 0, 'F' },
         { "fit-per-level", 0, 0, 'U' }, { "between-levels", 0, 0, 'H' }, { "fit-context", 1, 0, 'x' },
+        { "fit-pred", 0, 0, 'N' },
         { "parity", 1, 0, 'p' }, { "parity-level", 1, 0, 'e' }, { "parity-seed", 1, 0, 'n' }, { "parity-grad", 1, 0, 'j' },
         { 0, 0, 0, 0 } };
     LwcTrainOpts o;
@@ -197,6 +201,7 @@ int lwc_cmd_train(int argc, char **argv)
         return lwc_cli_error("train", "--fit-per-level needs --fit-tables N and --int-synthesis") + 1;
     if (o.fit_context.edges && (!o.fit_tables || !o.int_synthesis || o.fit_per_level))
         return lwc_cli_error("train", "--fit-context needs --fit-tables N and --int-synthesis, without --fit-per-level") + 1;
+    if (o.fit_pred && !o.fit_context.edges) return lwc_cli_error("train", "--fit-pred needs --fit-context") + 1;
     if (o.sched_given && o.sched_kind == LWC_SCHED_COSINE) {
         if (o.budget <= o.warmup) return lwc_cli_error("train", "--schedule cosine needs --budget N above --warmup") + 1;
         if (o.lr_min >= o.lr) return lwc_cli_error("train", "--lr-min must be below --lr") + 1;

@@ -128,7 +128,8 @@ def cost(p, keys, s):
     return -np.log2(p.ravel()[cells(keys, s)]).sum()
 
 
-def main():
+def arguments():
+    """The arguments this script shares with y_predict_oracle.py."""
     ap = argparse.ArgumentParser()
     ap.add_argument("checkpoint")
     ap.add_argument("model")
@@ -136,6 +137,11 @@ def main():
     ap.add_argument("--eval", required=True)
     ap.add_argument("--levels", default="0,2,5,8,10")
     ap.add_argument("--fit-files", type=int, default=40)
+    return ap
+
+
+def main():
+    ap = arguments()
     ap.add_argument("--edges", default=",".join("%g" % e for e in CLASS_EDGES),
                     help="class edges of the context value; several sets separated by ';'")
     a = ap.parse_args()

@@ -13,6 +13,7 @@
 #include "learn/adam.h"
 #include "tools/train/data.h"
 #include "learn/graph.h"
+#include "learn/predfit.h"
 #include "learn/tablefit.h"
 #include "codec/ystripes.h"
 #include "tools/train/pca.h"
@@ -280,19 +281,31 @@ static void measure_export(Trainer *t, const uint8_t *model, size_t len, const V
 
 static void log_val(Trainer *t, const ValResult *v);
 
-/* Fitted tables of y and z (tablefit.h). */
-typedef struct TableFits { LwcTableFit y, z; } TableFits;
+/* Fitted tables of y and z (tablefit.h), and in a first sweep the in-pass
+ * prediction of y (predfit.h; pred_sweep set). */
+typedef struct TableFits {
+    LwcTableFit y, z;
+    LwcPredFit p;
+    int pred_sweep;
+    int16_t *pred; /* the solved weights, [M][2][LWC_YPRED_TAPS] */
+} TableFits;
 
 static void free_fits(TableFits *f)
 {
     lwc_tablefit_free(&f->y);
     lwc_tablefit_free(&f->z);
+    lwc_predfit_free(&f->p);
+    lwc_free(f->pred);
+    f->pred = NULL;
 }
 
-static int init_fits(TableFits *f, const Trainer *t)
+/* The prediction sweep's fits need only the least squares. */
+static int init_fits(TableFits *f, const Trainer *t, int pred_sweep)
 {
     const LwcNet *n = &t->st.net;
     memset(f, 0, sizeof(*f));
+    f->pred_sweep = pred_sweep;
+    if (pred_sweep) return lwc_predfit_init(&f->p, n->a.M);
     const LwcYCtx *yc = &t->o->fit_context;
     int sets = yc->edges ? 2 * lwc_yctx_classes(yc) : t->o->fit_per_level ? n->a.L : 1;
     int r = lwc_tablefit_init(&f->y, sets * LWC_SCALE_LEVELS);
@@ -304,8 +317,22 @@ static int init_fits(TableFits *f, const Trainer *t)
 
 static void fit_counts(Worker *w)
 {
+    if (w->fit->pred_sweep) {
+        w->err = lwc_graph_fit_pred(w->g, &w->fit->p);
+        return;
+    }
     w->err = lwc_graph_fit_tables(w->g, &w->fit->y, w->fit_yset);
     lwc_graph_fit_z(w->g, &w->fit->z, w->fit_z0);
+}
+
+static void merge_fits(TableFits *dst, const TableFits *src)
+{
+    if (dst->pred_sweep) {
+        lwc_predfit_merge(&dst->p, &src->p);
+        return;
+    }
+    lwc_tablefit_merge(&dst->y, &src->y);
+    lwc_tablefit_merge(&dst->z, &src->z);
 }
 
 /* The crops of table set l at position u (0..FIT_STEPS-1) of the qualities
@@ -320,16 +347,18 @@ static void fit_position(int l, int u, int L, int *level, float *frac)
     *frac = (float)(q - *level);
 }
 
-/* --fit-tables N: the coder's values of y and z on N training crops (the
- * same crops at every export), spread evenly over the qualities that use
- * each level's tables (a quality codes with its nearest level's). */
-static int fit_tables(Trainer *t, TableFits *fit)
+/* One sweep of --fit-tables N: the coder's values of y and z on N training
+ * crops (the same crops at every export and in both sweeps), spread evenly
+ * over the qualities that use each level's tables (a quality codes with its
+ * nearest level's), counted into fit (initialised for the sweep). */
+static int fit_sweep(Trainer *t, TableFits *fit)
 {
     const LwcNet *net = &t->st.net;
     int L = net->a.L, n = t->o->fit_tables, r = LWC_OK, batches = L * FIT_STEPS;
     TableFits wf[MAX_WORKERS];
     memset(wf, 0, sizeof(wf));
-    for (int i = 0; i < t->nw && r == LWC_OK; i++) r = init_fits(&wf[i], t);
+    for (int i = 0; i < t->nw && r == LWC_OK; i++) r = init_fits(&wf[i], t, fit->pred_sweep);
+    for (int i = 0; i < t->nw && r == LWC_OK; i++) wf[i].y.pred = fit->y.pred;
     uint64_t rng = 0x7AB1EF17ull;
     for (int b = 0; b < batches && r == LWC_OK; b++) {
         int l = b / FIT_STEPS, level;
@@ -350,16 +379,37 @@ static int fit_tables(Trainer *t, TableFits *fit)
         r = run_workers(t);
     }
     for (int i = 0; i < t->nw; i++) {
-        if (r == LWC_OK) lwc_tablefit_merge(&fit->y, &wf[i].y);
-        if (r == LWC_OK) lwc_tablefit_merge(&fit->z, &wf[i].z);
+        if (r == LWC_OK) merge_fits(fit, &wf[i]);
         free_fits(&wf[i]);
         t->w[i].fit = NULL;
         lwc_graph_set_frac(t->w[i].g, 0);
     }
+    return r;
+}
+
+/* --fit-pred: the prediction's weights from a first sweep, into fit->pred. */
+static int fit_prediction(Trainer *t, TableFits *fit)
+{
+    TableFits pf;
+    int M = t->st.net.a.M, r = init_fits(&pf, t, 1);
+    if (r == LWC_OK) r = fit_sweep(t, &pf);
+    if (r == LWC_OK && !(fit->pred = lwc_malloc_array((size_t)M * 2 * LWC_YPRED_TAPS, sizeof(int16_t))))
+        r = LWC_ERR_NOMEM;
+    if (r == LWC_OK) r = lwc_predfit_solve(&pf.p, fit->pred);
+    free_fits(&pf);
+    fit->y.pred = r == LWC_OK ? fit->pred : NULL;
+    return r;
+}
+
+static int fit_tables(Trainer *t, TableFits *fit)
+{
+    int r = t->o->fit_pred ? fit_prediction(t, fit) : LWC_OK;
+    if (r == LWC_OK) r = fit_sweep(t, fit);
     if (r == LWC_OK && !t->o->quiet)
-        printf("y tables (%s) and z tables fitted on %d training crops\n",
+        printf("y tables (%s%s) and z tables fitted on %d training crops\n",
                fit->y.ctx.edges ? "one set per parity and context class"
-               : t->o->fit_per_level ? "one set per rate level" : "one set", n);
+               : t->o->fit_per_level ? "one set per rate level" : "one set",
+               fit->y.pred ? ", of the symbols minus their in-pass prediction" : "", t->o->fit_tables);
     return r;
 }
 
@@ -378,8 +428,9 @@ static int export_model(Trainer *t)
     uint8_t *buf = NULL;
     size_t len;
     int flags = t->o->int_synthesis ? LWC_EXPORT_INT_SYNTHESIS : 0;
-    TableFits fit = { { 0 }, { 0 } };
-    if (r == LWC_OK && t->o->fit_tables) r = init_fits(&fit, t);
+    TableFits fit;
+    memset(&fit, 0, sizeof(fit));
+    if (r == LWC_OK && t->o->fit_tables) r = init_fits(&fit, t, 0);
     if (r == LWC_OK && t->o->fit_tables) r = fit_tables(t, &fit);
     int fitted = fit.y.count != NULL;
     if (r == LWC_OK)
