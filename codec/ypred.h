@@ -31,17 +31,25 @@
  * spells them out). */
 extern const int8_t lwc_ypred_off[LWC_YPRED_TAPS][2];
 
+/* A symbol as a tap: clamped to +-LWC_YPRED_CLAMP. */
+static inline int16_t lwc_ypred_tap(int32_t q)
+{
+    return (int16_t)(q < -LWC_YPRED_CLAMP ? -LWC_YPRED_CLAMP : q > LWC_YPRED_CLAMP ? LWC_YPRED_CLAMP : q);
+}
+
+/* floor(acc / 2^12) without shifting a negative value. */
+static inline int32_t lwc_ypred_round(int32_t acc)
+{
+    return acc >= 0 ? acc >> LWC_YPRED_SHIFT : -((-acc + (1 << LWC_YPRED_SHIFT) - 1) >> LWC_YPRED_SHIFT);
+}
+
 /* The prediction from the taps' symbols x (unclamped). Any int16 weights:
  * the clamp keeps the sum within +-6 * 2^15 * 2^12 < 2^30. */
 static inline int32_t lwc_ypred_apply(const int16_t *w, const int32_t *x)
 {
     int32_t acc = 1 << (LWC_YPRED_SHIFT - 1);
-    for (int n = 0; n < LWC_YPRED_TAPS; n++) {
-        int32_t v = x[n] < -LWC_YPRED_CLAMP ? -LWC_YPRED_CLAMP : x[n] > LWC_YPRED_CLAMP ? LWC_YPRED_CLAMP : x[n];
-        acc += (int32_t)w[n] * v;
-    }
-    /* floor division by 2^12 without shifting a negative value */
-    return acc >= 0 ? acc >> LWC_YPRED_SHIFT : -((-acc + (1 << LWC_YPRED_SHIFT) - 1) >> LWC_YPRED_SHIFT);
+    for (int n = 0; n < LWC_YPRED_TAPS; n++) acc += (int32_t)w[n] * lwc_ypred_tap(x[n]);
+    return lwc_ypred_round(acc);
 }
 
 /* The coder's form: at points at the symbol's place in a plane of clamped
@@ -50,14 +58,8 @@ static inline int32_t lwc_ypred_apply(const int16_t *w, const int32_t *x)
  * The same value as lwc_ypred_apply of the taps. */
 static inline int32_t lwc_ypred_plane(const int16_t *w, const int16_t *at, ptrdiff_t W)
 {
-    int32_t acc = (1 << (LWC_YPRED_SHIFT - 1)) + w[0] * at[-2 * W - 2] + w[1] * at[-2 * W] + w[2] * at[-2 * W + 2] +
-                  w[3] * at[-W - 1] + w[4] * at[-W + 1] + w[5] * at[-2];
-    return acc >= 0 ? acc >> LWC_YPRED_SHIFT : -((-acc + (1 << LWC_YPRED_SHIFT) - 1) >> LWC_YPRED_SHIFT);
-}
-
-static inline int16_t lwc_ypred_tap(int32_t q)
-{
-    return (int16_t)(q < -LWC_YPRED_CLAMP ? -LWC_YPRED_CLAMP : q > LWC_YPRED_CLAMP ? LWC_YPRED_CLAMP : q);
+    return lwc_ypred_round((1 << (LWC_YPRED_SHIFT - 1)) + w[0] * at[-2 * W - 2] + w[1] * at[-2 * W] +
+                           w[2] * at[-2 * W + 2] + w[3] * at[-W - 1] + w[4] * at[-W + 1] + w[5] * at[-2]);
 }
 
 /* The taps of position (i, j) from a full map q ([h][w], row stride w) of

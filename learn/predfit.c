@@ -24,8 +24,6 @@ void lwc_predfit_free(LwcPredFit *f)
     f->ata = f->atb = NULL;
 }
 
-static int32_t clamp_tap(int32_t v) { return LWC_CLAMP(v, -LWC_YPRED_CLAMP, LWC_YPRED_CLAMP); }
-
 void lwc_predfit_add(LwcPredFit *f, const int32_t *q, int h, int w)
 {
     for (int c = 0; c < f->M; c++) {
@@ -37,10 +35,10 @@ void lwc_predfit_add(LwcPredFit *f, const int32_t *q, int h, int w)
                 size_t k = (size_t)c * 2 + ((i + j) & 1);
                 double *a = f->ata + k * T * T, *b = f->atb + k * T;
                 for (int u = 0; u < T; u++) {
-                    double xu = clamp_tap(x[u]);
+                    double xu = lwc_ypred_tap(x[u]);
                     if (xu == 0) continue;
                     b[u] += xu * m[(size_t)i * w + j];
-                    for (int v = 0; v < T; v++) a[u * T + v] += xu * clamp_tap(x[v]);
+                    for (int v = 0; v < T; v++) a[u * T + v] += xu * lwc_ypred_tap(x[v]);
                 }
             }
     }
