@@ -18,10 +18,15 @@ static int decode_z(const LwcModel *m, const LwcGeom *g, int q100, const LwcSect
     LWC_FWD(lwc_rans_dec_init(&d, sec->data, sec->size));
     size_t hw = (size_t)g->hz * g->wz;
     int t0 = lwc_model_ztable(m, q100);
+    const int32_t *ref = lwc_model_zref(m, q100);
     for (int c = 0; c < m->a.Nz; c++) {
-        int n, off;
-        const uint32_t *cdf = lwc_cdf_table(&m->fact, t0 + c, &n, &off);
-        for (size_t i = 0; i < hw; i++) LWC_FWD(lwc_cdf_decode_value(&d, cdf, n, off, &zhat[c * hw + i]));
+        int32_t *plane = zhat + c * hw;
+        for (int i = 0; i < g->hz; i++)
+            for (int j = 0; j < g->wz; j++) {
+                int n, off, t = lwc_model_zsym_table(m, t0, ref, plane, g->hz, g->wz, c, i, j);
+                const uint32_t *cdf = lwc_cdf_table(&m->fact, t, &n, &off);
+                LWC_FWD(lwc_cdf_decode_value(&d, cdf, n, off, &plane[(size_t)i * g->wz + j]));
+            }
     }
     return lwc_rans_dec_finish(&d);
 }

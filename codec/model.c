@@ -319,14 +319,35 @@ static int load_int_synthesis(Parser *ps)
 }
 
 /* Versions 1, 2: Nz tables (one density); 3: L * Nz (one per level);
- * 4: either. */
+ * 4: either; 8: the sets of "zctx.ref", times the classes. */
 static int fact_count(Parser *ps)
 {
-    const LwcArch *a = &ps->m->a;
-    if (ps->m->version < 3) return a->Nz;
-    if (ps->m->version == 3) return a->L * a->Nz;
+    const LwcModel *m = ps->m;
+    const LwcArch *a = &m->a;
+    if (m->version < 3) return a->Nz;
+    if (m->version == 3) return a->L * a->Nz;
+    if (m->version >= 8) return m->zsets * m->zclasses * a->Nz;
     const Entry *e = find_entry(ps, "fact.starts");
     return e && e->count == (size_t)a->Nz ? a->Nz : a->L * a->Nz;
+}
+
+/* Version 8: z's context classes and reference values (zctx.h). */
+static int load_zctx(Parser *ps)
+{
+    LwcModel *m = ps->m;
+    int32_t *k;
+    LWC_FWD(get(ps, "zctx.classes", LWC_DT_I32, 1, (void **)&k));
+    LWC_RET_IF(*k < 2 || *k > LWC_ZCTX_CLASSES_MAX, LWC_ERR_CORRUPT);
+    const Entry *e = find_entry(ps, "zctx.ref");
+    size_t nz = (size_t)m->a.Nz;
+    LWC_RET_IF(!e || (e->count != nz && e->count != (size_t)m->a.L * nz), LWC_ERR_CORRUPT);
+    int32_t *ref;
+    LWC_FWD(get(ps, "zctx.ref", LWC_DT_I32, e->count, (void **)&ref));
+    for (size_t i = 0; i < e->count; i++) LWC_RET_IF(ref[i] < -LWC_ZCTX_REF_MAX || ref[i] > LWC_ZCTX_REF_MAX, LWC_ERR_CORRUPT);
+    m->zclasses = *k;
+    m->zsets = (int)(e->count / nz);
+    m->zref = ref;
+    return LWC_OK;
 }
 
 /* Before version 5: one set of y tables; 5: one or one per level; 6: one
@@ -379,6 +400,8 @@ static int load_all(Parser *ps)
     }
     LWC_FWD(get_cdfs(ps, "gauss", &m->gauss, gauss_count(ps)));
     LWC_FWD(add_guides(m, &m->gauss));
+    m->zclasses = 1;
+    if (m->version >= 8) LWC_FWD(load_zctx(ps));
     LWC_FWD(get_cdfs(ps, "fact", &m->fact, fact_count(ps)));
     return m->version >= 4 ? load_int_synthesis(ps) : LWC_OK;
 }
@@ -468,7 +491,21 @@ static int nearest_level(const LwcModel *m, int quality_x100)
 
 int lwc_model_ztable(const LwcModel *m, int quality_x100)
 {
-    return m->fact.count == m->a.Nz ? 0 : nearest_level(m, quality_x100) * m->a.Nz;
+    int per_set = m->zclasses * m->a.Nz;
+    return m->fact.count == per_set ? 0 : nearest_level(m, quality_x100) * per_set;
+}
+
+const int32_t *lwc_model_zref(const LwcModel *m, int quality_x100)
+{
+    if (!m->zref) return NULL;
+    return m->zsets == 1 ? m->zref : m->zref + (size_t)nearest_level(m, quality_x100) * m->a.Nz;
+}
+
+int lwc_model_zsym_table(const LwcModel *m, int t0, const int32_t *ref, const int32_t *plane, int hz, int wz, int c,
+                         int i, int j)
+{
+    if (!ref) return t0 + c;
+    return t0 + lwc_zctx_class(plane, hz, wz, i, j, ref[c], m->zclasses) * m->a.Nz + c;
 }
 
 int lwc_model_ytable(const LwcModel *m, int quality_x100)

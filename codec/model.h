@@ -31,6 +31,10 @@
  * Version 7 is version 6 with in-pass prediction of y's symbols
  * (codec/ypred.h): "ypred.w" (i16 [M][2][LWC_YPRED_TAPS], Q12; lwc train
  * --fit-pred).
+ * Version 8 is version 7 with context classes for z's tables
+ * (codec/zctx.h): "zctx.classes" (i32 [1], 2..LWC_ZCTX_CLASSES_MAX) and
+ * "zctx.ref" (i32 [sets][Nz], sets 1 or L, |ref| <= LWC_ZCTX_REF_MAX);
+ * "fact" holds sets * classes * Nz tables (lwc train --fit-zctx).
  * The model id is a 64-bit FNV-1a hash of the whole file. */
 #ifndef LWC_MODEL_H
 #define LWC_MODEL_H
@@ -42,6 +46,7 @@
 #include "entropy/intconv.h"
 #include "codec/yctx.h"
 #include "codec/ypred.h"
+#include "codec/zctx.h"
 #include "lwc.h"
 
 #define LWC_WPT_LEVELS 3
@@ -51,9 +56,9 @@
 #define LWC_MAX_RB 8
 #define LWC_MAX_LEVELS 16
 #define LWC_MODEL_VERSION 2     /* written for a shared z density; versions 1..3 are read */
-#define LWC_MODEL_VERSION_MAX 7 /* 3: one z density (Nz tables) per rate level; 4: integer synthesis;
+#define LWC_MODEL_VERSION_MAX 8 /* 3: one z density (Nz tables) per rate level; 4: integer synthesis;
                                  * 5: y tables per rate level; 6: y tables per context class;
-                                 * 7: in-pass prediction */
+                                 * 7: in-pass prediction; 8: z tables per context class */
 #define LWC_SYN_ACT 2047 /* the integer synthesis' activations lie in [-LWC_SYN_ACT, LWC_SYN_ACT] */
 #define LWC_SYN_IGAIN_MAX (1 << 30) /* bound of syn.igain */
 #define LWC_ZIGAIN_ONE 65536 /* zigain's fixed point: Q16 */
@@ -113,7 +118,9 @@ struct LwcModel {
                                       * 2 * classes sets (version 6) */
     LwcYCtx yctx;                    /* y's context classes (version 6; edges = 0: none) */
     const int16_t *ypred;            /* [M][2][LWC_YPRED_TAPS] in-pass prediction (version 7), or NULL */
-    LwcCdfSet fact;                  /* Nz tables */
+    LwcCdfSet fact;                  /* Nz tables per density set, or classes * Nz (version 8) */
+    int zclasses, zsets;             /* z's context classes (codec/zctx.h; 1: none), sets of zref */
+    const int32_t *zref;             /* [zsets][Nz] their reference values (version 8), or NULL */
     /* storage */
     void **allocs;
     int nallocs, cap_allocs;
@@ -137,10 +144,18 @@ LwcMacs lwc_model_macs_of(const LwcModel *m);
 /* Gains for a quality in [0,100]: interpolated geometrically between the
  * two nearest rate levels. Only the encoder and synthesis use them (float). */
 void lwc_model_gains(const LwcModel *m, double quality, float *gain, float *igain);
-/* The first of the Nz z tables ("fact") for a quality in hundredths: 0 for
- * a shared density, else Nz times the nearest rate level,
+/* The first of the z tables ("fact") for a quality in hundredths: 0 for
+ * a shared density, else zclasses * Nz times the nearest rate level,
  * (q100 * (L - 1) + 5000) / 10000 with q100 clamped to [0, 10000]. */
 int lwc_model_ztable(const LwcModel *m, int quality_x100);
+/* z's reference values at that quality ([Nz]; codec/zctx.h), or NULL
+ * without context classes. */
+const int32_t *lwc_model_zref(const LwcModel *m, int quality_x100);
+/* The table of z symbol (i, j) of channel c (plane: the channel's symbols,
+ * hz x wz, coded up to there), from t0 = lwc_model_ztable and ref =
+ * lwc_model_zref. */
+int lwc_model_zsym_table(const LwcModel *m, int t0, const int32_t *ref, const int32_t *plane, int hz, int wz, int c,
+                         int i, int j);
 /* The first of y's LWC_NUM_SCALES tables ("gauss") at a quality: 0 for one
  * shared set, else LWC_NUM_SCALES times the nearest rate level (the rule of
  * lwc_model_ztable). */

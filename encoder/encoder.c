@@ -166,12 +166,18 @@ static int analyse(Enc *e, const LwcImage *img, const float *gain, int threads, 
 static int code_z(Enc *e, LwcRansEnc *re)
 {
     const LwcModel *m = e->m;
-    size_t hw = (size_t)e->g.hz * e->g.wz;
+    const LwcGeom *g = &e->g;
+    size_t hw = (size_t)g->hz * g->wz;
     int t0 = lwc_model_ztable(m, e->q100);
+    const int32_t *ref = lwc_model_zref(m, e->q100);
     for (int c = 0; c < m->a.Nz; c++) {
-        int n, off;
-        const uint32_t *cdf = lwc_cdf_table(&m->fact, t0 + c, &n, &off);
-        for (size_t i = 0; i < hw; i++) LWC_FWD(lwc_cdf_encode_value(re, cdf, n, off, e->zhat[c * hw + i]));
+        const int32_t *plane = e->zhat + c * hw;
+        for (int i = 0; i < g->hz; i++)
+            for (int j = 0; j < g->wz; j++) {
+                int n, off, t = lwc_model_zsym_table(m, t0, ref, plane, g->hz, g->wz, c, i, j);
+                const uint32_t *cdf = lwc_cdf_table(&m->fact, t, &n, &off);
+                LWC_FWD(lwc_cdf_encode_value(re, cdf, n, off, plane[(size_t)i * g->wz + j]));
+            }
     }
     return lwc_rans_enc_finish(re, &e->zbuf, &e->zlen);
 }

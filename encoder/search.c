@@ -332,26 +332,59 @@ static double real_cost(const LwcImage *img, const LwcImage *rec, size_t bytes, 
     return 8.0 * (double)bytes + lambda * 255.0 * 255.0 * image_se(img, rec);
 }
 
-/* Bits of every value of each z table (the escape's bits plus 8 beyond
- * the range, where the search should not go). */
+/* Share of channel c's z symbols in each context class (zctx.h) in the
+ * first pass: the weights of the search's mixed table. */
+static void zclass_weights(const Search *s, const int32_t *ref, int c, double *w)
+{
+    const LwcModel *m = s->m;
+    int hz = s->g.hz, wz = s->g.wz;
+    const int32_t *plane = s->in->zhat + (size_t)c * hz * wz;
+    for (int k = 0; k < m->zclasses; k++) w[k] = 0;
+    for (int i = 0; i < hz; i++)
+        for (int j = 0; j < wz; j++) w[lwc_zctx_class(plane, hz, wz, i, j, ref[c], m->zclasses)] += 1.0 / (hz * wz);
+}
+
+/* Probability of v under a table (the escape's share 2^-8 beyond its range,
+ * where the search should not go). */
+static double zprob(const uint32_t *cdf, int n, int off, int32_t v)
+{
+    int k = v + off;
+    if (k < 0 || k >= n - 1) return (cdf[n] - cdf[n - 1]) / 256.0 / 65536.0;
+    return (cdf[k + 1] - cdf[k]) / 65536.0;
+}
+
+/* Bits of every value of each channel's z table; with context classes,
+ * of the mixture of its class tables weighted by the first pass's shares. */
 static int make_zbits(Search *s)
 {
     const LwcModel *m = s->m;
-    int Nz = m->a.Nz, n, off, t0 = lwc_model_ztable(m, (int)lwc_quality_x100(s->q));
-    s->zn = 2;
-    for (int c = 0; c < Nz; c++) {
-        lwc_cdf_table(&m->fact, t0 + c, &n, &off);
-        s->zn = LWC_MAX(s->zn, n - 1);
-    }
-    s->zbits = lwc_malloc_array((size_t)Nz * s->zn, sizeof(float));
+    int q100 = (int)lwc_quality_x100(s->q), Nz = m->a.Nz, K = m->zclasses, n, off, t0 = lwc_model_ztable(m, q100);
+    const int32_t *ref = lwc_model_zref(m, q100);
+    int32_t hi = INT32_MIN;
     s->zlo = lwc_malloc_array((size_t)Nz, sizeof(int32_t));
-    LWC_RET_IF(!s->zbits || !s->zlo, LWC_ERR_NOMEM);
+    LWC_RET_IF(!s->zlo, LWC_ERR_NOMEM);
     for (int c = 0; c < Nz; c++) {
-        const uint32_t *cdf = lwc_cdf_table(&m->fact, t0 + c, &n, &off);
-        s->zlo[c] = -off;
-        double esc = 16.0 - log2((double)(cdf[n] - cdf[n - 1])) + 8.0;
-        for (int k = 0; k < s->zn; k++)
-            s->zbits[(size_t)c * s->zn + k] = (float)(k < n - 1 ? 16.0 - log2((double)(cdf[k + 1] - cdf[k])) : esc);
+        s->zlo[c] = INT32_MAX;
+        for (int k = 0; k < K; k++) {
+            lwc_cdf_table(&m->fact, t0 + k * Nz + c, &n, &off);
+            s->zlo[c] = LWC_MIN(s->zlo[c], -off);
+            hi = LWC_MAX(hi, n - 2 - off - s->zlo[c]);
+        }
+    }
+    s->zn = LWC_MAX(2, hi + 1);
+    s->zbits = lwc_malloc_array((size_t)Nz * s->zn, sizeof(float));
+    LWC_RET_IF(!s->zbits, LWC_ERR_NOMEM);
+    double w[LWC_ZCTX_CLASSES_MAX] = { 1.0 };
+    for (int c = 0; c < Nz; c++) {
+        if (ref) zclass_weights(s, ref, c, w);
+        for (int v = 0; v < s->zn; v++) {
+            double p = 0;
+            for (int k = 0; k < K; k++) {
+                const uint32_t *cdf = lwc_cdf_table(&m->fact, t0 + k * Nz + c, &n, &off);
+                p += w[k] * zprob(cdf, n, off, s->zlo[c] + v);
+            }
+            s->zbits[(size_t)c * s->zn + v] = (float)-log2(LWC_MAX(p, 1e-30));
+        }
     }
     return LWC_OK;
 }

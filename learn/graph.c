@@ -233,12 +233,26 @@ int lwc_graph_fit_tables(const LwcGraph *g, LwcTableFit *f, int set)
     return LWC_OK;
 }
 
-void lwc_graph_fit_z(const LwcGraph *g, LwcTableFit *f, int t0)
+int lwc_graph_fit_z(const LwcGraph *g, LwcTableFit *f, int set)
 {
-    size_t hw4 = g->hw / 16;
-    for (int c = 0; c < g->n->a.Nz; c++)
-        for (size_t i = 0; i < hw4; i++) lwc_tablefit_add(f, t0 + c, (long)g->zh[c * hw4 + i]);
+    int Nz = g->n->a.Nz, K = LWC_MAX(1, f->zclasses), hz = g->h / 4, wz = g->w / 4;
+    size_t hw4 = (size_t)hz * wz;
+    int32_t *plane = lwc_malloc_array(hw4, sizeof(int32_t));
+    LWC_RET_IF(!plane, LWC_ERR_NOMEM);
+    for (int c = 0; c < Nz; c++) {
+        for (size_t i = 0; i < hw4; i++) plane[i] = (int32_t)g->zh[c * hw4 + i];
+        int32_t ref = K > 1 ? f->zref[(size_t)set * Nz + c] : 0;
+        for (int i = 0; i < hz; i++)
+            for (int j = 0; j < wz; j++) {
+                int k = lwc_zctx_class(plane, hz, wz, i, j, ref, K);
+                lwc_tablefit_add(f, (set * K + k) * Nz + c, plane[(size_t)i * wz + j]);
+            }
+    }
+    lwc_free(plane);
+    return LWC_OK;
 }
+
+const float *lwc_graph_zhat(const LwcGraph *g) { return g->zh; }
 
 void lwc_graph_set_frac(LwcGraph *g, float frac) { g->frac = frac; }
 

@@ -63,8 +63,12 @@ int lwc_graph_fit_tables(const LwcGraph *g, struct LwcTableFit *f, int set);
  * (predfit.h). LWC_ERR_NOMEM. */
 struct LwcPredFit;
 int lwc_graph_fit_pred(const LwcGraph *g, struct LwcPredFit *f);
-/* The same for z_hat: channel c's values in table t0 + c. */
-void lwc_graph_fit_z(const LwcGraph *g, struct LwcTableFit *f, int t0);
+/* The same for z_hat of density set s: channel c's values in table s Nz + c,
+ * or with f->zclasses K > 1, (s K + k) Nz + c for a symbol of context class
+ * k (codec/zctx.h). LWC_ERR_NOMEM. */
+int lwc_graph_fit_z(const LwcGraph *g, struct LwcTableFit *f, int set);
+/* z_hat of the last run, [Nz][h/4][w/4] (integers as floats). */
+const float *lwc_graph_zhat(const LwcGraph *g);
 
 /* ---- Latent search (the encoder's --effort) -------------------------------
  * The same graph with the weights fixed and the latents y of one region as

@@ -392,7 +392,16 @@ static int put_int_synthesis(LwcModelWriter *w, const LwcNet *n, const float *am
 #define MAX_TAB 4096
 
 /* Append one table to a growing CDF set being built for the writer. */
-typedef struct CdfBuild { uint32_t starts[1024], sizes[1024]; int32_t offsets[1024]; uint32_t *data; uint32_t len, cap; int count; } CdfBuild;
+/* Tables of a set: up to LWC_CDF_BUILD_MAX (y: 2 * 8 * 64 with context
+ * classes; z: 16 * 16 * 32 with context classes at 16 levels and Nz 32). */
+#define LWC_CDF_BUILD_MAX 8192
+typedef struct CdfBuild {
+    uint32_t starts[LWC_CDF_BUILD_MAX], sizes[LWC_CDF_BUILD_MAX];
+    int32_t offsets[LWC_CDF_BUILD_MAX];
+    uint32_t *data;
+    uint32_t len, cap;
+    int count;
+} CdfBuild;
 
 static int cdf_add(CdfBuild *b, const double *pmf, int n, int offset)
 {
@@ -422,11 +431,51 @@ static void cdf_put(LwcModelWriter *w, const char *name, const CdfBuild *b)
     snprintf(nm, sizeof(nm), "%s.data", name); lwc_mw_tensor(w, nm, LWC_DT_U32, 1, &b->len, b->data);
 }
 
-static int put_tables(LwcModelWriter *w, const LwcNet *n, const LwcTableFit *fit, const LwcTableFit *zfit)
+/* z's tables: per density set and channel (L * Nz or Nz), or with context
+ * classes per set, class and channel (tablefit.h); zfit NULL: the trained
+ * density's. pmf holds MAX_TAB. */
+static int put_ztables(CdfBuild *f, const LwcNet *n, const LwcTableFit *zfit, double *pmf)
+{
+    int Nz = n->a.Nz, K = zfit && zfit->zclasses > 1 ? zfit->zclasses : 1, r = LWC_OK;
+    for (int s = 0; s < n->fact.channels / Nz && r == LWC_OK; s++)
+        for (int k = 0; k < K && r == LWC_OK; k++)
+            for (int c = 0; c < Nz && r == LWC_OK; c++) {
+                int off, cnt, t = s * Nz + c; /* the trained density's table */
+                r = lwc_factorized_pmf(&n->fact, t, MAX_TAB / 2 - 2, &off, pmf, &cnt);
+                if (r == LWC_OK && K > 1) {
+                    int t0 = s * K * Nz + c;
+                    lwc_tablefit_blend_sum(zfit, t0, Nz, K, 0, LWC_TABLEFIT_PRIOR, pmf, cnt, off); /* pooled */
+                    lwc_tablefit_blend_sum(zfit, t0 + k * Nz, Nz, 1, 0, LWC_TABLEFIT_CLASS_PRIOR, pmf, cnt, off);
+                } else if (r == LWC_OK && zfit) {
+                    lwc_tablefit_blend(zfit, t, 0, pmf, cnt, off);
+                }
+                if (r == LWC_OK) r = cdf_add(f, pmf, cnt, off);
+            }
+    return r;
+}
+
+/* The value each trained z table gives the most mass to ([n->fact.channels]):
+ * the reference values of z's context classes. */
+int lwc_net_zrefs(const LwcNet *n, int32_t *ref)
 {
     double *pmf = lwc_malloc_array(MAX_TAB, sizeof(double));
     LWC_RET_IF(!pmf, LWC_ERR_NOMEM);
-    CdfBuild g = { .count = 0 }, f = { .count = 0 };
+    int r = LWC_OK;
+    for (int t = 0; t < n->fact.channels && r == LWC_OK; t++) {
+        int off, cnt, best = 0;
+        r = lwc_factorized_pmf(&n->fact, t, MAX_TAB / 2 - 2, &off, pmf, &cnt);
+        for (int v = 1; r == LWC_OK && v < cnt - 1; v++) best = pmf[v] > pmf[best] ? v : best;
+        ref[t] = best - off;
+    }
+    lwc_free(pmf);
+    return r;
+}
+
+static int put_tables(LwcModelWriter *w, const LwcNet *n, const LwcTableFit *fit, const LwcTableFit *zfit)
+{
+    double *pmf = lwc_malloc_array(MAX_TAB, sizeof(double));
+    CdfBuild *gf = lwc_calloc(2, sizeof(CdfBuild)), *g = gf, *f = gf + 1; /* y's, z's */
+    if (!pmf || !gf) { lwc_free(pmf); lwc_free(gf); return LWC_ERR_NOMEM; }
     double levels[LWC_NUM_SCALES], bounds[LWC_NUM_SCALES];
     int32_t thr[LWC_NUM_SCALES];
     lwc_scale_levels(levels);
@@ -436,14 +485,9 @@ static int put_tables(LwcModelWriter *w, const LwcNet *n, const LwcTableFit *fit
     for (int i = 0; i < LWC_NUM_SCALES; i++) thr[i] = (int32_t)floor(log(bounds[i]) * 256.0 + 0.5);
     for (int t = 0; t < (fit ? fit->tables : LWC_NUM_SCALES) && r == LWC_OK; t++) {
         int R, cnt = lwc_tablefit_pmf(fit, t, pmf, MAX_TAB, &R);
-        r = cnt < 0 ? cnt : cdf_add(&g, pmf, cnt, R);
+        r = cnt < 0 ? cnt : cdf_add(g, pmf, cnt, R);
     }
-    for (int c = 0; c < n->fact.channels && r == LWC_OK; c++) { /* per level: L * Nz tables */
-        int off, cnt;
-        r = lwc_factorized_pmf(&n->fact, c, MAX_TAB / 2 - 2, &off, pmf, &cnt);
-        if (r == LWC_OK && zfit) lwc_tablefit_blend(zfit, c, 0, pmf, cnt, off);
-        if (r == LWC_OK) r = cdf_add(&f, pmf, cnt, off);
-    }
+    r = r == LWC_OK ? put_ztables(f, n, zfit, pmf) : r;
     if (r == LWC_OK) {
         uint32_t d = LWC_NUM_SCALES;
         lwc_mw_tensor(w, "scale_thr", LWC_DT_I32, 1, &d, thr);
@@ -451,10 +495,16 @@ static int put_tables(LwcModelWriter *w, const LwcNet *n, const LwcTableFit *fit
         if (ne) lwc_mw_tensor(w, "yctx.edges", LWC_DT_I32, 1, &ne, fit->ctx.edge);
         uint32_t pd[3] = { (uint32_t)n->a.M, 2, LWC_YPRED_TAPS };
         if (ne && fit->pred) lwc_mw_tensor(w, "ypred.w", LWC_DT_I16, 3, pd, fit->pred);
-        cdf_put(w, "gauss", &g);
-        cdf_put(w, "fact", &f);
+        cdf_put(w, "gauss", g);
+        cdf_put(w, "fact", f);
+        if (zfit && zfit->zclasses > 1) {
+            uint32_t one = 1, nr = (uint32_t)n->fact.channels;
+            int32_t k = zfit->zclasses;
+            lwc_mw_tensor(w, "zctx.classes", LWC_DT_I32, 1, &one, &k);
+            lwc_mw_tensor(w, "zctx.ref", LWC_DT_I32, 1, &nr, zfit->zref);
+        }
     }
-    lwc_free(pmf); lwc_free(g.data); lwc_free(f.data);
+    lwc_free(pmf); lwc_free(g->data); lwc_free(f->data); lwc_free(gf);
     return r;
 }
 
@@ -524,7 +574,9 @@ int lwc_net_export_fitted(const LwcNet *n, const float *act_max, int flags, cons
     LWC_RET_IF(ctx && (lwc_yctx_prepare(&yc) || fit->tables != 2 * lwc_yctx_classes(&fit->ctx) * LWC_NUM_SCALES),
                LWC_ERR_INVAL);
     LWC_RET_IF(fit && !ctx && fit->tables != LWC_NUM_SCALES && fit->tables != a->L * LWC_NUM_SCALES, LWC_ERR_INVAL);
-    LWC_RET_IF(zfit && zfit->tables != n->fact.channels, LWC_ERR_INVAL);
+    int zk = zfit && zfit->zclasses > 1 ? zfit->zclasses : 1; /* version 8: z tables per context class */
+    LWC_RET_IF(zfit && (zfit->tables != n->fact.channels * zk || zk > LWC_ZCTX_CLASSES_MAX), LWC_ERR_INVAL);
+    LWC_RET_IF(zk > 1 && !(fit && fit->pred), LWC_ERR_INVAL); /* version 8 builds on 7 */
     LWC_RET_IF(fit && fit->pred && !ctx, LWC_ERR_INVAL); /* version 7 builds on 6 */
     int per_level = fit && !ctx && fit->tables > LWC_NUM_SCALES; /* version 5: version 4 with y tables per level */
     LWC_RET_IF((per_level || ctx) && !(flags & LWC_EXPORT_INT_SYNTHESIS), LWC_ERR_INVAL);
@@ -534,6 +586,7 @@ int lwc_net_export_fitted(const LwcNet *n, const float *act_max, int flags, cons
     if (flags & LWC_EXPORT_INT_SYNTHESIS) w.version = 4;
     if (per_level) w.version = 5;
     if (ctx) w.version = fit->pred ? 7 : 6; /* 7: 6 with in-pass prediction */
+    if (zk > 1) w.version = 8;
     uint32_t d = LWC_ARCH_FIELDS, lm[2] = { (uint32_t)a->L, (uint32_t)a->M }, l1 = (uint32_t)a->L;
     lwc_mw_tensor(&w, "arch", LWC_DT_I32, 1, &d, &n->a);
     LwcLayerSpec t[LWC_MAX_LAYERS];

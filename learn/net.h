@@ -91,11 +91,17 @@ int lwc_net_from_model(LwcNet *n, const LwcModel *m);
 int lwc_net_export_flags(const LwcNet *n, const float *act_max, int flags, uint8_t **out, size_t *size);
 /* The same with y's and z's tables fitted to counted values (tablefit.h):
  * fit has LWC_NUM_SCALES tables, or L sets of them (model version 5, which
- * needs LWC_EXPORT_INT_SYNTHESIS); zfit one per z table. NULL keeps the
+ * needs LWC_EXPORT_INT_SYNTHESIS); zfit one per z table, or with
+ * zclasses K > 1 (model version 8, with fit->pred), K per z table and its
+ * zref. NULL keeps the
  * trained densities' tables, as lwc_net_export_flags. */
 struct LwcTableFit;
 int lwc_net_export_fitted(const LwcNet *n, const float *act_max, int flags, const struct LwcTableFit *fit,
                           const struct LwcTableFit *zfit, uint8_t **out, size_t *size);
+/* The value each table of the trained z density gives the most mass to
+ * ([n->fact.channels]): the reference values of z's context classes
+ * (codec/zctx.h). LWC_ERR_NOMEM / LWC_ERR_INVAL. */
+int lwc_net_zrefs(const LwcNet *n, int32_t *ref);
 /* lwc_net_export_flags with flags 0: float synthesis only. */
 int lwc_net_export(const LwcNet *n, const float *act_max, uint8_t **out, size_t *size);
 

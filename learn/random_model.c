@@ -58,6 +58,30 @@ static void ypred_weights(int16_t *w, int M)
     for (int k = 0; k < M * 2 * LWC_YPRED_TAPS; k++) w[k] = (int16_t)(((k * 7 + k / LWC_YPRED_TAPS * 3) % 11 - 5) * 700);
 }
 
+/* z tables per context class (LWC_RANDOM_MODEL_ZCTX): 4 classes, the
+ * reference value of table t (t = set * Nz + channel) (t % 3) - 1, and
+ * each class's tables counted from a Laplacian around it of its own width
+ * (0.4 to 2.2), so that a coder that takes another class's table cannot
+ * decode. ref: [tables]. */
+#define ZCTX_CLASSES 4
+static int zctx_fit(LwcTableFit *f, int tables, int Nz, int32_t *ref)
+{
+    LWC_FWD(lwc_tablefit_init(f, tables * ZCTX_CLASSES));
+    f->zclasses = ZCTX_CLASSES;
+    f->zref = ref;
+    for (int t = 0; t < tables; t++) {
+        ref[t] = t % 3 - 1;
+        int s = t / Nz, c = t % Nz;
+        for (int k = 0; k < ZCTX_CLASSES; k++) {
+            double b = 0.4 + 0.6 * k;
+            for (int v = -12; v <= 12; v++)
+                for (int q = (int)floor(4000.0 * exp(-fabs((double)v) / b) / b + 0.5); q > 0; q--)
+                    lwc_tablefit_add(f, (s * ZCTX_CLASSES + k) * Nz + c, ref[t] + v);
+        }
+    }
+    return LWC_OK;
+}
+
 int lwc_net_random_model_flags(const LwcArch *a, uint64_t seed, int zsets, int flags, uint8_t **out, size_t *size)
 {
     LwcNet n;
@@ -90,10 +114,18 @@ int lwc_net_random_model_flags(const LwcArch *a, uint64_t seed, int zsets, int f
         if (pw) ypred_weights(pw, a->M), fit.pred = pw;
         else r = LWC_ERR_NOMEM;
     }
+    LwcTableFit zfit = { 0 };
+    int32_t *zref = NULL;
+    if (r == LWC_OK && pw && (flags & LWC_RANDOM_MODEL_ZCTX)) {
+        zref = lwc_malloc_array((size_t)n.fact.channels, sizeof(int32_t));
+        r = zref ? zctx_fit(&zfit, n.fact.channels, a->Nz, zref) : LWC_ERR_NOMEM;
+    }
     if (r == LWC_OK)
-        r = lwc_net_export_fitted(&n, act_max, flags & ~(LWC_RANDOM_MODEL_YCTX | LWC_RANDOM_MODEL_YPRED),
-                                  fit.count ? &fit : NULL, NULL, out, size);
+        r = lwc_net_export_fitted(&n, act_max, flags & ~(LWC_RANDOM_MODEL_YCTX | LWC_RANDOM_MODEL_YPRED | LWC_RANDOM_MODEL_ZCTX),
+                                  fit.count ? &fit : NULL, zfit.count ? &zfit : NULL, out, size);
     lwc_tablefit_free(&fit);
+    lwc_tablefit_free(&zfit);
+    lwc_free(zref);
     lwc_free(pw);
     lwc_net_free(&n);
     lwc_free(act_max);

@@ -14,9 +14,12 @@ int lwc_net_random_model_z(const LwcArch *a, uint64_t seed, int zsets, uint8_t *
  * and LWC_RANDOM_MODEL_YCTX (with the integer synthesis: y tables per
  * parity and context class, each class's different; a version-6 model)
  * and LWC_RANDOM_MODEL_YPRED (with YCTX: in-pass prediction weights, every
- * channel's and parity's different; a version-7 model). */
+ * channel's and parity's different; a version-7 model) and
+ * LWC_RANDOM_MODEL_ZCTX (with YPRED: z tables per context class, 4 classes,
+ * each class's different; a version-8 model). */
 #define LWC_RANDOM_MODEL_YCTX 0x100
 #define LWC_RANDOM_MODEL_YPRED 0x200
+#define LWC_RANDOM_MODEL_ZCTX 0x400
 int lwc_net_random_model_flags(const LwcArch *a, uint64_t seed, int zsets, int flags, uint8_t **out, size_t *size);
 
 #endif

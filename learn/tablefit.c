@@ -61,17 +61,25 @@ static double count_of(const LwcTableFit *f, int t, long v, int symmetric)
     return symmetric ? 0.5 * (c[v] + c[-v]) : c[v];
 }
 
-void lwc_tablefit_blend(const LwcTableFit *f, int t, int symmetric, double *pmf, int n, int offset)
+void lwc_tablefit_blend_sum(const LwcTableFit *f, int t0, int stride, int count, int symmetric, double prior,
+                            double *pmf, int n, int offset)
 {
     long lo = -(long)offset, hi = (long)n - 2 - offset;
-    double tot = lwc_tablefit_total(f, t), in = 0;
-    double w = 1.0 / (tot + LWC_TABLEFIT_PRIOR);
+    double tot = 0, in = 0;
+    for (int k = 0; k < count; k++) tot += lwc_tablefit_total(f, t0 + k * stride);
+    double w = 1.0 / (tot + prior);
     for (long v = lo; v <= hi; v++) {
-        double cv = count_of(f, t, v, symmetric);
+        double cv = 0;
+        for (int k = 0; k < count; k++) cv += count_of(f, t0 + k * stride, v, symmetric);
         in += cv;
-        pmf[v - lo] = (cv + LWC_TABLEFIT_PRIOR * pmf[v - lo]) * w;
+        pmf[v - lo] = (cv + prior * pmf[v - lo]) * w;
     }
-    pmf[n - 1] = (tot - in + LWC_TABLEFIT_PRIOR * pmf[n - 1]) * w; /* the escape: all the rest */
+    pmf[n - 1] = (tot - in + prior * pmf[n - 1]) * w; /* the escape: all the rest */
+}
+
+void lwc_tablefit_blend(const LwcTableFit *f, int t, int symmetric, double *pmf, int n, int offset)
+{
+    lwc_tablefit_blend_sum(f, t, 0, 1, symmetric, LWC_TABLEFIT_PRIOR, pmf, n, offset);
 }
 
 int lwc_tablefit_pmf(const LwcTableFit *f, int t, double *pmf, int max_n, int *half_width)

@@ -24,7 +24,7 @@
  * Table t of a y fit is table k = t % LWC_SCALE_LEVELS of set
  * t / LWC_SCALE_LEVELS (one set shared by the rate levels, one per level, or
  * one per parity and context class, as in the model file's "gauss"); table
- * t of a z fit is "fact" table t. */
+ * t of a z fit is "fact" table t (with context classes, see zclasses). */
 #ifndef LWC_TABLEFIT_H
 #define LWC_TABLEFIT_H
 
@@ -45,7 +45,15 @@ typedef struct LwcTableFit {
     const int16_t *pred;         /* y, with ctx: in-pass prediction weights (model version 7; codec/ypred.h,
                                   * [M][2][LWC_YPRED_TAPS]): the counts are of the symbols minus their
                                   * prediction; NULL without */
+    int zclasses;                /* z: context classes (model version 8; codec/zctx.h), 0 or 1 without;
+                                  * then tables = sets * zclasses * Nz, table (s zclasses + k) Nz + c */
+    const int32_t *zref;         /* z, with zclasses: reference values [sets][Nz] */
 } LwcTableFit;
+
+/* z with context classes: each table is its class's counts blended with
+ * its channel's table (the counts of all its classes blended with the
+ * trained density), with this many pseudo counts. */
+#define LWC_TABLEFIT_CLASS_PRIOR 32.0
 
 int lwc_tablefit_init(LwcTableFit *f, int tables);
 void lwc_tablefit_free(LwcTableFit *f);
@@ -61,6 +69,10 @@ double lwc_tablefit_total(const LwcTableFit *f, int t);
  * values [-offset, n-2-offset] with the escape at n-1 (cdf.h layout);
  * symmetric: average the counts of v and -v first. */
 void lwc_tablefit_blend(const LwcTableFit *f, int t, int symmetric, double *pmf, int n, int offset);
+/* The same with the counts of tables t0 + k * stride, k < count, summed,
+ * and prior pseudo counts. */
+void lwc_tablefit_blend_sum(const LwcTableFit *f, int t0, int stride, int count, int symmetric, double prior,
+                            double *pmf, int n, int offset);
 /* y: table t's pmf over the support of Gaussian table t % LWC_SCALE_LEVELS
  * (lwc_gaussian_pmf's layout and return value: n = 2R+2 entries, the last
  * the escape, *half_width = R), blended; f == NULL gives the Gaussian. */

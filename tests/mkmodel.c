@@ -3,7 +3,8 @@
  * OPTIONS (comma-separated): "zlevels": one z density per rate level (model
  * version 3); "int": with the integer synthesis (model version 4); "ctx":
  * with "int", y tables per context class (model version 6); "pred": with
- * "ctx", in-pass prediction (model version 7). */
+ * "ctx", in-pass prediction (model version 7); "zctx": with "pred", z
+ * tables per context class (model version 8). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ int main(int argc, char **argv)
     int flags = argc > 4 && strstr(argv[4], "int") ? LWC_EXPORT_INT_SYNTHESIS : 0;
     if (argc > 4 && strstr(argv[4], "ctx")) flags |= LWC_RANDOM_MODEL_YCTX;
     if (argc > 4 && strstr(argv[4], "pred")) flags |= LWC_RANDOM_MODEL_YPRED;
+    if (argc > 4 && strstr(argv[4], "zctx")) flags |= LWC_RANDOM_MODEL_ZCTX;
     uint8_t *buf;
     size_t len;
     int r = lwc_net_random_model_flags(&a, seed, zsets, flags, &buf, &len);

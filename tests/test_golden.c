@@ -4,8 +4,9 @@
  * streams: version 3, one z density per rate level, or tiny-is.lwcm for the
  * is-* streams: version 4, integer synthesis, or tiny-ctx.lwcm for the ctx-*
  * streams: version 6, y tables per context class, or tiny-pred.lwcm for the
- * pred-* streams: version 7, in-pass prediction; the reference kernels) to
- * a recorded
+ * pred-* streams: version 7, in-pass prediction, or tiny-zctx.lwcm for the
+ * zctx-* streams: version 8, z tables per context class; the reference
+ * kernels) to a recorded
  * FNV-1a hash of the pixels, with one thread and with three (the stripes of
  * a version-2 stream decode in parallel), and broken streams that must keep
  * failing with a recorded error code. Regenerate only on a deliberate format
@@ -87,35 +88,39 @@ static void close_decoders(Decoders *d)
 START_TEST(golden)
 {
     lwc_gemm_force_reference(1);
-    Decoders d1, dz, dl, di, dc, dp;
+    Decoders d1, dz, dl, di, dc, dp, dx;
     open_decoders(&d1, "tests/golden/tiny.lwcm");
     open_decoders(&dz, "tests/golden/tiny-zg.lwcm");
     open_decoders(&dl, "tests/golden/tiny-zl.lwcm");
     open_decoders(&di, "tests/golden/tiny-is.lwcm");
     open_decoders(&dc, "tests/golden/tiny-ctx.lwcm");
     open_decoders(&dp, "tests/golden/tiny-pred.lwcm");
+    open_decoders(&dx, "tests/golden/tiny-zctx.lwcm");
     ck_assert_int_eq(d1.m->version, 1);
     ck_assert_int_eq(dz.m->version, 2);
     ck_assert_int_eq(dl.m->version, 3);
     ck_assert_int_eq(di.m->version, 4);
     ck_assert_int_eq(dc.m->version, 6);
     ck_assert_int_eq(dp.m->version, 7);
+    ck_assert_int_eq(dx.m->version, 8);
+    ck_assert(dx.m->zclasses == 4 && dx.m->zsets == dx.m->a.L);
     ck_assert(di.m->int_synthesis && !dl.m->int_synthesis);
     FILE *f = fopen("tests/golden/MANIFEST", "r");
     ck_assert_ptr_nonnull(f);
     char line[512], name[256], kind[32], val[64];
-    int n = 0, errors = 0, zg = 0, zl = 0, is = 0, ctx = 0, pred = 0;
+    int n = 0, errors = 0, zg = 0, zl = 0, is = 0, ctx = 0, pred = 0, zctx = 0;
     while (fgets(line, sizeof(line), f)) {
         if (line[0] == '#' || sscanf(line, "%255s %31s %63s", name, kind, val) != 3) continue;
         const Decoders *d = !strncmp(name, "zg-", 3) ? &dz : !strncmp(name, "zl-", 3) ? &dl
                           : !strncmp(name, "is-", 3) ? &di : !strncmp(name, "ctx-", 4) ? &dc
-                          : !strncmp(name, "pred-", 5) ? &dp : &d1;
+                          : !strncmp(name, "pred-", 5) ? &dp : !strncmp(name, "zctx-", 5) ? &dx : &d1;
         LwcContext *c = d->c, *c3 = d->c3;
         zg += d == &dz;
         zl += d == &dl;
         is += d == &di;
         ctx += d == &dc;
         pred += d == &dp;
+        zctx += d == &dx;
         char path[300];
         snprintf(path, sizeof(path), "tests/golden/%s", name);
         size_t len;
@@ -133,7 +138,7 @@ START_TEST(golden)
             ck_assert_msg(lwc_decode(c3, b, len, &img, NULL) == 0, "%s: decode with 3 threads failed", name);
             ck_assert_msg(pixel_hash(&img) == h1, "%s: 3 threads decode other pixels", name);
             lwc_image_free(&img);
-            if (d == &di || d == &dc || d == &dp) same_with_every_kernel_set(d->m, b, len, h1, name);
+            if (d == &di || d == &dc || d == &dp || d == &dx) same_with_every_kernel_set(d->m, b, len, h1, name);
         } else {
             if (getenv("LWC_GOLDEN_RECORD")) printf("%s error %d  # %s\n", name, r, lwc_strerror(r));
             else ck_assert_msg(r == atoi(val), "%s: got %d (%s), recorded %s", name, r, lwc_strerror(r), val);
@@ -151,9 +156,11 @@ START_TEST(golden)
     ck_assert_int_ge(is, 5);
     ck_assert_int_ge(ctx, 3);
     ck_assert_int_ge(pred, 3);
+    ck_assert_int_ge(zctx, 3);
     close_decoders(&d1);
     close_decoders(&dc);
     close_decoders(&dp);
+    close_decoders(&dx);
     close_decoders(&di);
     close_decoders(&dz);
     close_decoders(&dl);

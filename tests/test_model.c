@@ -247,6 +247,66 @@ START_TEST(broken_gains_and_versions_are_refused)
 }
 END_TEST
 
+/* z's context classes (codec/zctx.h) by hand: the six taps, the cap per
+ * tap and in all, the reference value, the map's edges, values far apart. */
+START_TEST(zctx_class_by_hand)
+{
+    /* 3 x 4 plane; class of (2, 2): W (2,1), N (1,2), NW (1,1), NE (1,3), WW (2,0), NN (0,2) */
+    int32_t z[12] = { 5, 5, 7, 5,
+                      5, 6, 5, 9,
+                      4, 5, 0, 0 };
+    ck_assert_int_eq(lwc_zctx_class(z, 3, 4, 2, 2, 5, 16), 0 + 0 + 1 + 4 + 1 + 2);
+    ck_assert_int_eq(lwc_zctx_class(z, 3, 4, 2, 2, 5, 4), 3);                 /* capped in all */
+    ck_assert_int_eq(lwc_zctx_class(z, 3, 4, 2, 2, 5, 9), 0 + 0 + 1 + 4 + 1 + 2); /* 8 */
+    ck_assert_int_eq(lwc_zctx_class(z, 3, 4, 2, 2, 5, 1), 0);
+    ck_assert_int_eq(lwc_zctx_class(z, 3, 4, 0, 0, 0, 16), 0);                /* no taps */
+    ck_assert_int_eq(lwc_zctx_class(z, 3, 4, 0, 1, 5, 16), 0);                /* W only */
+    ck_assert_int_eq(lwc_zctx_class(z, 3, 4, 1, 0, 0, 16), 5 + 5);            /* N, NE */
+    ck_assert_int_eq(lwc_zctx_class(z, 3, 4, 1, 3, 5, 16), 0 + 0 + 2 + 1);    /* W, N, NW, WW (no NE, NN) */
+    ck_assert_int_eq(lwc_zctx_class(z, 3, 4, 2, 3, 0, 16), 15);                /* 0 + 9 + 5 + 5 + 5: capped */
+    int32_t far[2] = { INT32_MIN, 0 };
+    ck_assert_int_eq(lwc_zctx_class(far, 1, 2, 0, 1, LWC_ZCTX_REF_MAX, 16), 15); /* no overflow */
+}
+END_TEST
+
+/* Version 8: the classes and reference values load; bad ones, or a
+ * version 8 without them, are corrupt. */
+START_TEST(zctx_is_checked)
+{
+    uint8_t *b;
+    size_t len;
+    LwcModel *m = load("tests/golden/tiny-zctx.lwcm", &b, &len);
+    ck_assert(m->version == 8 && m->zclasses == 4 && m->zsets == m->a.L);
+    ck_assert_int_eq(m->fact.count, m->a.L * 4 * m->a.Nz);
+    for (int t = 0; t < m->a.L * m->a.Nz; t++) ck_assert_int_eq(m->zref[t], t % 3 - 1);
+    ck_assert_ptr_eq(lwc_model_zref(m, 10000), m->zref + (m->a.L - 1) * m->a.Nz);
+    ck_assert_int_eq(lwc_model_ztable(m, 10000), (m->a.L - 1) * 4 * m->a.Nz);
+    lwc_model_free(&m);
+    uint8_t *x = malloc(len);
+    int32_t bad_k[] = { 1, 0, LWC_ZCTX_CLASSES_MAX + 1, 5 }, bad_ref[] = { LWC_ZCTX_REF_MAX + 1, -LWC_ZCTX_REF_MAX - 1 };
+    for (size_t k = 0; k < 4; k++) { /* 5 classes: the tables no longer add up */
+        memcpy(x, b, len);
+        memcpy(x + tensor_payload(x, len, "zctx.classes"), &bad_k[k], 4);
+        ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_CORRUPT);
+    }
+    for (size_t k = 0; k < 2; k++) {
+        memcpy(x, b, len);
+        memcpy(x + tensor_payload(x, len, "zctx.ref") + 12, &bad_ref[k], 4);
+        ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_CORRUPT);
+    }
+    memcpy(x, b, len);
+    x[tensor_payload(x, len, "zctx.ref") - 8] = 'x'; /* renamed: no reference values */
+    ck_assert_int_eq(lwc_model_load(&m, x, len), LWC_ERR_CORRUPT);
+    free(x);
+    free(b);
+    m = load("tests/golden/tiny-pred.lwcm", &b, &len);
+    lwc_model_free(&m);
+    b[4] = 8; /* a version 7 read as 8: no classes */
+    ck_assert_int_eq(lwc_model_load(&m, b, len), LWC_ERR_CORRUPT);
+    free(b);
+}
+END_TEST
+
 static void check_table(const char *path)
 {
     uint8_t *b;
@@ -310,6 +370,8 @@ static Suite *model_suite(void)
     tcase_add_test(t, integer_synthesis_is_checked);
     tcase_add_test(t, syn_igains_follow_the_geometric_path);
     tcase_add_test(t, layer_table_matches_models);
+    tcase_add_test(t, zctx_class_by_hand);
+    tcase_add_test(t, zctx_is_checked);
     suite_add_tcase(s, t);
     return s;
 }

@@ -709,9 +709,10 @@ START_TEST(broken_model)
 END_TEST
 
 /* The same with a version-6 model (context classes: their state is
- * allocated per encode and decode) and a version-7 one (in-pass
- * prediction: its row table too). */
-static const char *const k_ctx_models[] = { "tests/golden/tiny-ctx.lwcm", "tests/golden/tiny-pred.lwcm" };
+ * allocated per encode and decode), a version-7 one (in-pass prediction:
+ * its row table too) and a version-8 one (z's context classes). */
+static const char *const k_ctx_models[] = { "tests/golden/tiny-ctx.lwcm", "tests/golden/tiny-pred.lwcm",
+                                            "tests/golden/tiny-zctx.lwcm" };
 
 START_TEST(alloc_failure_context)
 {
@@ -721,7 +722,8 @@ START_TEST(alloc_failure_context)
     g_model_buf = test_slurp(k_ctx_models[_i], &g_model_len);
     ck_assert_int_eq(lwc_model_load(&g_model, g_model_buf, g_model_len), 0);
     ck_assert_int_eq(g_model->yctx.edges, 3);
-    ck_assert_int_eq(g_model->ypred != NULL, _i == 1);
+    ck_assert_int_eq(g_model->ypred != NULL, _i >= 1);
+    ck_assert_int_eq(g_model->zclasses, _i == 2 ? 4 : 1);
     ck_assert_int_gt(fail_each_allocation("lwc_model_load", op_model_load, (void *)1), 10);
     LwcContext *c = open_ctx(0);
     LwcImage img;
@@ -863,7 +865,7 @@ static Suite *robust_suite(void)
     tcase_add_unchecked_fixture(t, setup, teardown);
     tcase_set_timeout(t, 300);
     tcase_add_test(t, alloc_failure);
-    tcase_add_loop_test(t, alloc_failure_context, 0, 2);
+    tcase_add_loop_test(t, alloc_failure_context, 0, 3);
     suite_add_tcase(s, t);
     t = tcase_create("golden_errors");
     tcase_add_unchecked_fixture(t, setup, teardown);

@@ -900,7 +900,7 @@ START_TEST(fitted_tables_export_and_code)
         LwcStepStats st;
         ck_assert_int_eq(lwc_graph_run(g, x, l, 0, &rng, 0, NULL, NULL, NULL, &st), 0);
         lwc_graph_fit_tables(g, &f, 0);
-        lwc_graph_fit_z(g, &fz, 0);
+        ck_assert_int_eq(lwc_graph_fit_z(g, &fz, 0), 0);
     }
     double sym = 0, zsym = 0;
     for (int k = 0; k < LWC_SCALE_LEVELS; k++) sym += lwc_tablefit_total(&f, k);
@@ -1205,6 +1205,87 @@ START_TEST(fitted_prediction)
 }
 END_TEST
 
+/* z tables per context class (model version 8): the fit counts every z
+ * symbol once, in the class codec/zctx.h gives it; the export loads with
+ * its classes and reference values (the trained density's modes); its
+ * streams code y byte for byte as the version-7 export and decode to the
+ * same pixels (only z's tables differ), for any split; a version 7 with
+ * the version-8 tables, or an export without the prediction, is refused. */
+START_TEST(fitted_z_classes)
+{
+    LwcNet n;
+    int size = 64, L = k_arch.L, K = 4; /* K != L: a version 7 would read K Nz tables as L Nz */
+    float *x;
+    LwcGraph *g = small_graph(&n, 6, size, 0, &x);
+    const double means[3] = { 0.01, 0.5, 1.5 };
+    LwcTableFit f, fz;
+    ck_assert_int_eq(lwc_tablefit_init(&f, 2 * 4 * LWC_SCALE_LEVELS), 0);
+    ck_assert_int_eq(lwc_yctx_from_means(&f.ctx, means, 3), 0);
+    int16_t *wt = calloc((size_t)k_arch.M * 2 * LWC_YPRED_TAPS, sizeof(int16_t));
+    wt[0] = 2048;
+    f.pred = wt;
+    int nt = n.fact.channels, Nz = k_arch.Nz, hz = size / 32;
+    int32_t *ref = malloc((size_t)nt * sizeof(int32_t));
+    ck_assert_int_eq(lwc_net_zrefs(&n, ref), 0);
+    ck_assert_int_eq(lwc_tablefit_init(&fz, nt * K), 0);
+    fz.zclasses = K;
+    fz.zref = ref;
+    double want[4] = { 0 };
+    int32_t plane[4];
+    for (int l = 0; l < L; l++) {
+        smooth_image(x, size, 90 + (uint64_t)l);
+        uint64_t rng = 1;
+        LwcStepStats st;
+        ck_assert_int_eq(lwc_graph_run(g, x, l, 0, &rng, 0, NULL, NULL, NULL, &st), 0);
+        ck_assert_int_eq(lwc_graph_fit_tables(g, &f, 0), 0);
+        ck_assert_int_eq(lwc_graph_fit_z(g, &fz, 0), 0);
+        /* by hand on the 2 x 2 planes: (0,0) has no taps; (0,1) has W;
+         * (1,0) N and NE; (1,1) W, N, NW */
+        const float *zh = lwc_graph_zhat(g);
+        for (int c = 0; c < Nz; c++) {
+            for (int i = 0; i < 4; i++) plane[i] = (int32_t)zh[c * 4 + i] - ref[c];
+            int d[4];
+            for (int i = 0; i < 4; i++) d[i] = LWC_MIN(abs(plane[i]), K - 1);
+            int cls[4] = { 0, d[0], d[0] + d[1], d[2] + d[0] + d[1] };
+            for (int i = 0; i < 4; i++) want[LWC_MIN(cls[i], K - 1)] += 1;
+        }
+    }
+    ck_assert_int_eq(hz * hz, 4);
+    for (int k = 0; k < K; k++) {
+        double got = 0;
+        for (int c = 0; c < Nz; c++) got += lwc_tablefit_total(&fz, k * Nz + c);
+        ck_assert_double_eq(got, want[k]);
+    }
+    ck_assert(want[0] < L * Nz * 4); /* the classes are used */
+    uint8_t *m7, *m8, *bad;
+    size_t l7, l8, lb;
+    static float am[LWC_ACT_SLOTS];
+    for (int i = 0; i < LWC_ACT_SLOTS; i++) am[i] = 8.0f;
+    ck_assert_int_eq(lwc_net_export_fitted(&n, am, LWC_EXPORT_INT_SYNTHESIS, &f, NULL, &m7, &l7), 0);
+    ck_assert_int_eq(lwc_net_export_fitted(&n, am, LWC_EXPORT_INT_SYNTHESIS, &f, &fz, &m8, &l8), 0);
+    LwcTableFit nopred = f;
+    nopred.pred = NULL;
+    ck_assert_int_eq(lwc_net_export_fitted(&n, am, LWC_EXPORT_INT_SYNTHESIS, &nopred, &fz, &bad, &lb), LWC_ERR_INVAL);
+    LwcModel *m;
+    ck_assert_int_eq(lwc_model_load(&m, m8, l8), 0);
+    ck_assert(m->version == 8 && m->zclasses == K && m->zsets == nt / Nz && m->fact.count == nt * K);
+    ck_assert_int_eq(memcmp(m->zref, ref, (size_t)nt * sizeof(int32_t)), 0);
+    lwc_model_free(&m);
+    size_t y7, z7;
+    LwcImage r7;
+    code_with(m7, l7, &y7, &z7, &r7);
+    ck_assert_uint_eq(same_pixels_any_split(m8, l8, &r7), y7);
+    lwc_wr32(m8 + 4, 7);
+    ck_assert_int_eq(lwc_model_load(&m, m8, l8), LWC_ERR_CORRUPT);
+    lwc_image_free(&r7);
+    lwc_free(m7); lwc_free(m8);
+    lwc_tablefit_free(&f); lwc_tablefit_free(&fz);
+    free(ref);
+    free(wt);
+    free_small(&n, g, x);
+}
+END_TEST
+
 /* Runs between levels: with level 1's gains copied from level 0, any
  * fraction gives level 0's run exactly; with gains of its own, a fraction
  * gives a third result; the last level refuses a fraction. */
@@ -1302,6 +1383,7 @@ static Suite *train_suite(void)
     tcase_add_test(t, fitted_tables_per_context);
     tcase_add_test(t, prediction_fit_by_hand);
     tcase_add_test(t, fitted_prediction);
+    tcase_add_test(t, fitted_z_classes);
     tcase_add_test(t, graph_runs_between_levels);
     tcase_add_test(t, graph_gradients_between_levels);
     suite_add_tcase(s, t);

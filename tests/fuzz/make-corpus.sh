@@ -186,4 +186,5 @@ PY
 "$B/tests/lwc_test_mkmodel" "$C/model/min-arch-int.lwcm" 3 "2,1,2,2,1,1,2,1,1,2" int   # model version 4
 "$B/tests/lwc_test_mkmodel" "$C/model/min-arch-ctx.lwcm" 3 "2,1,2,2,1,1,2,1,1,2" int,ctx   # model version 6
 "$B/tests/lwc_test_mkmodel" "$C/model/min-arch-pred.lwcm" 3 "2,1,2,2,1,1,2,1,1,2" int,ctx,pred   # model version 7
+"$B/tests/lwc_test_mkmodel" "$C/model/min-arch-zctx.lwcm" 3 "2,1,2,2,1,1,2,1,1,2" zlevels,int,ctx,pred,zctx   # model version 8
 du -sh "$C"/*

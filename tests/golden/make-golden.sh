@@ -73,6 +73,12 @@ LWC_MODEL=$G/tiny-ctx.lwcm enc "$t/tall.pgm" -o $G/ctx-tall-q100-s5.lwc -q 100 -
 LWC_MODEL=$G/tiny-pred.lwcm enc "$t/rgb.ppm" -o $G/pred-rgb-q0.lwc -q 0
 LWC_MODEL=$G/tiny-pred.lwcm enc "$t/rgb.ppm" -o $G/pred-rgb-q60-s3.lwc -q 60 --stripe-rows 3
 LWC_MODEL=$G/tiny-pred.lwcm enc "$t/tall.pgm" -o $G/pred-tall-q100-s5.lwc -q 100 --stripe-rows 5
+# Model version 8 (z tables per context class, each class's different, one
+# z density per rate level): tiny-zctx.lwcm, frozen; as version 7 otherwise.
+[[ -f $G/tiny-zctx.lwcm ]] || "$B/tests/lwc_test_mkmodel" $G/tiny-zctx.lwcm 29 - zlevels,int,ctx,pred,zctx
+LWC_MODEL=$G/tiny-zctx.lwcm enc "$t/rgb.ppm" -o $G/zctx-rgb-q0.lwc -q 0
+LWC_MODEL=$G/tiny-zctx.lwcm enc "$t/rgb.ppm" -o $G/zctx-rgb-q60-s3.lwc -q 60 --stripe-rows 3
+LWC_MODEL=$G/tiny-zctx.lwcm enc "$t/tall.pgm" -o $G/zctx-tall-q100-s5.lwc -q 100 --stripe-rows 5
 src=$G/rgb-q30.lwc; n=$(stat -c %s $src)
 head -c 20 $src > $G/err-truncated-header.lwc
 head -c $((n - 5)) $src > $G/err-truncated-payload.lwc

@@ -71,7 +71,11 @@ static void model_info(const char *path, const LwcModel *m)
     printf("  arch: M=%d Nz=%d N=%d Ch=%d slices=%d Cc=%d P=%d D=%d blocks=%d levels=%d\n", a->M, a->Nz,
            a->N, a->Ch, a->S, a->Cc, a->P, a->D, a->B, a->L);
     if (m->zigain || m->ab) printf("  hyper-latent gains: %s; analysis branch: %d channels\n", m->zigain ? "yes" : "no", m->ab);
-    if (m->fact.count != m->a.Nz) printf("  z density: one per rate level (%d x %d tables)\n", m->a.L, m->a.Nz);
+    if (m->zclasses > 1)
+        printf("  z tables: %d context classes per channel%s (%d tables)\n", m->zclasses,
+               m->zsets > 1 ? " and rate level" : "", m->fact.count);
+    else if (m->fact.count != m->a.Nz)
+        printf("  z density: one per rate level (%d x %d tables)\n", m->a.L, m->a.Nz);
     if (m->yctx.edges) {
         printf("  y tables: one set per parity and context class (2 x %d x %d tables), classes at mean |q|",
                lwc_yctx_classes(&m->yctx), LWC_NUM_SCALES);

@@ -26,6 +26,8 @@ static void usage(FILE *f, const LwcTrainOpts *d)
                "                    (1..7 increasing values, e.g. 0.01,0.5,1.5; model version 6)\n"
                "  --fit-pred        with --fit-context: predict each symbol of y from those coded before it in\n"
                "                    its pass, weights fitted by least squares on the same crops (model version 7)\n"
+               "  --fit-zctx K      with --fit-pred: z's tables per context class, K classes (2..16) by the\n"
+               "                    activity of the z values coded before each (model version 8)\n"
                "  --between-levels  train at qualities anywhere between the rate levels (gains and lambda\n"
                "                    interpolated as the codec does, z coded with the nearer level's density)\n"
                "  --diagnose        with --export-only: also print the validation PSNR without quantisation\n"
@@ -147,6 +149,7 @@ static int parse_opt(int c, const char *arg, LwcTrainOpts *o)
     case 'x': if (parse_context(arg, &o->fit_context)) return bad("--fit-context", arg); break;
     case 'H': o->between_levels = 1; break;
     case 'N': o->fit_pred = 1; break;
+    case 'z': if (lwc_cli_parse_int(arg, 2, LWC_ZCTX_CLASSES_MAX, &o->fit_zctx)) return bad("--fit-zctx", arg); break;
     case 'g': if (lwc_cli_parse_int(arg, 1, 4096, &o->grow_analysis)) return bad("--grow-analysis", arg); break;
     case 'Q': o->grow_zdensity = 1; break;
     case 'X': if (lwc_cli_parse_int(arg, 1, 512, &o->val_crops)) return bad("--val-crops", arg); break;
@@ -172,7 +175,7 @@ int lwc_cmd_train(int argc, char **argv)
         { "val-crops", 1, 0, 'X' }, { "diagnose", 0, 0, 'Z' }, { "grow-analysis", 1, 0, 'g' },
         { "grow-zdensity", 0, 0, 'Q' }, { "int-synthesis", 0, 0, 'I' }, { "fit-tables", 1, 0, 'F' },
         { "fit-per-level", 0, 0, 'U' }, { "between-levels", 0, 0, 'H' }, { "fit-context", 1, 0, 'x' },
-        { "fit-pred", 0, 0, 'N' },
+        { "fit-pred", 0, 0, 'N' }, { "fit-zctx", 1, 0, 'z' },
         { "parity", 1, 0, 'p' }, { "parity-level", 1, 0, 'e' }, { "parity-seed", 1, 0, 'n' }, { "parity-grad", 1, 0, 'j' },
         { 0, 0, 0, 0 } };
     LwcTrainOpts o;
@@ -202,6 +205,7 @@ int lwc_cmd_train(int argc, char **argv)
     if (o.fit_context.edges && (!o.fit_tables || !o.int_synthesis || o.fit_per_level))
         return lwc_cli_error("train", "--fit-context needs --fit-tables N and --int-synthesis, without --fit-per-level") + 1;
     if (o.fit_pred && !o.fit_context.edges) return lwc_cli_error("train", "--fit-pred needs --fit-context") + 1;
+    if (o.fit_zctx && !o.fit_pred) return lwc_cli_error("train", "--fit-zctx needs --fit-pred") + 1;
     if (o.sched_given && o.sched_kind == LWC_SCHED_COSINE) {
         if (o.budget <= o.warmup) return lwc_cli_error("train", "--schedule cosine needs --budget N above --warmup") + 1;
         if (o.lr_min >= o.lr) return lwc_cli_error("train", "--lr-min must be below --lr") + 1;

@@ -46,7 +46,7 @@ typedef struct Worker {
     float *grad, *fgrad, *crop;
     float *act_max;
     struct TableFits *fit; /* with train = 0: training crops, their values counted here */
-    int fit_yset, fit_z0;  /* the set of y tables and the first z table they count in */
+    int fit_yset, fit_zset; /* the sets of y and z tables they count in */
     const LwcDataset *ds;
     const LwcTrainOpts *o;
     /* task */
@@ -288,6 +288,7 @@ typedef struct TableFits {
     LwcPredFit p;
     int pred_sweep;
     int16_t *pred; /* the solved weights, [M][2][LWC_YPRED_TAPS] */
+    int32_t *zref; /* z's context classes: reference values [sets][Nz] (lwc_net_zrefs) */
 } TableFits;
 
 static void free_fits(TableFits *f)
@@ -296,7 +297,9 @@ static void free_fits(TableFits *f)
     lwc_tablefit_free(&f->z);
     lwc_predfit_free(&f->p);
     lwc_free(f->pred);
+    lwc_free(f->zref);
     f->pred = NULL;
+    f->zref = NULL;
 }
 
 /* The prediction sweep's fits need only the least squares. */
@@ -310,7 +313,9 @@ static int init_fits(TableFits *f, const Trainer *t, int pred_sweep)
     int sets = yc->edges ? 2 * lwc_yctx_classes(yc) : t->o->fit_per_level ? n->a.L : 1;
     int r = lwc_tablefit_init(&f->y, sets * LWC_SCALE_LEVELS);
     f->y.ctx = *yc;
-    if (r == LWC_OK) r = lwc_tablefit_init(&f->z, n->fact.channels);
+    int zk = t->o->fit_zctx > 1 ? t->o->fit_zctx : 1;
+    if (r == LWC_OK) r = lwc_tablefit_init(&f->z, n->fact.channels * zk);
+    f->z.zclasses = zk;
     if (r < 0) free_fits(f);
     return r;
 }
@@ -322,7 +327,7 @@ static void fit_counts(Worker *w)
         return;
     }
     w->err = lwc_graph_fit_tables(w->g, &w->fit->y, w->fit_yset);
-    lwc_graph_fit_z(w->g, &w->fit->z, w->fit_z0);
+    if (w->err == LWC_OK) w->err = lwc_graph_fit_z(w->g, &w->fit->z, w->fit_zset);
 }
 
 static void merge_fits(TableFits *dst, const TableFits *src)
@@ -358,7 +363,7 @@ static int fit_sweep(Trainer *t, TableFits *fit)
     TableFits wf[MAX_WORKERS];
     memset(wf, 0, sizeof(wf));
     for (int i = 0; i < t->nw && r == LWC_OK; i++) r = init_fits(&wf[i], t, fit->pred_sweep);
-    for (int i = 0; i < t->nw && r == LWC_OK; i++) wf[i].y.pred = fit->y.pred;
+    for (int i = 0; i < t->nw && r == LWC_OK; i++) wf[i].y.pred = fit->y.pred, wf[i].z.zref = fit->z.zref;
     uint64_t rng = 0x7AB1EF17ull;
     for (int b = 0; b < batches && r == LWC_OK; b++) {
         int l = b / FIT_STEPS, level;
@@ -369,7 +374,7 @@ static int fit_sweep(Trainer *t, TableFits *fit)
             w->nitems = 0; w->level = level; w->train = 0; w->act_max = NULL;
             w->fit = &wf[i];
             w->fit_yset = t->o->fit_per_level ? l : 0;
-            w->fit_z0 = lwc_net_zdensity_sets(net) > 1 ? l * net->a.Nz : 0;
+            w->fit_zset = lwc_net_zdensity_sets(net) > 1 ? l : 0;
             lwc_graph_set_frac(w->g, frac);
         }
         for (int v = 0; v < n / batches + (b < n % batches); v++) {
@@ -401,15 +406,26 @@ static int fit_prediction(Trainer *t, TableFits *fit)
     return r;
 }
 
+/* --fit-zctx: the reference values of z's context classes. */
+static int fit_zrefs(Trainer *t, TableFits *fit)
+{
+    const LwcNet *n = &t->st.net;
+    LWC_RET_IF(!(fit->zref = lwc_malloc_array((size_t)n->fact.channels, sizeof(int32_t))), LWC_ERR_NOMEM);
+    fit->z.zref = fit->zref;
+    return lwc_net_zrefs(n, fit->zref);
+}
+
 static int fit_tables(Trainer *t, TableFits *fit)
 {
     int r = t->o->fit_pred ? fit_prediction(t, fit) : LWC_OK;
+    if (r == LWC_OK && fit->z.zclasses > 1) r = fit_zrefs(t, fit);
     if (r == LWC_OK) r = fit_sweep(t, fit);
     if (r == LWC_OK && !t->o->quiet)
-        printf("y tables (%s%s) and z tables fitted on %d training crops\n",
+        printf("y tables (%s%s) and z tables%s fitted on %d training crops\n",
                fit->y.ctx.edges ? "one set per parity and context class"
                : t->o->fit_per_level ? "one set per rate level" : "one set",
-               fit->y.pred ? ", of the symbols minus their in-pass prediction" : "", t->o->fit_tables);
+               fit->y.pred ? ", of the symbols minus their in-pass prediction" : "",
+               fit->z.zclasses > 1 ? " (per context class)" : "", t->o->fit_tables);
     return r;
 }
 

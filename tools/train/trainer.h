@@ -31,6 +31,7 @@ typedef struct LwcTrainOpts {
     int fit_per_level; /* with fit_tables: one set per rate level (model version 5) */
     LwcYCtx fit_context; /* with fit_tables: y's tables per parity and context class (model version 6) */
     int fit_pred;      /* with fit_context: in-pass prediction of y's symbols (model version 7) */
+    int fit_zctx;      /* with fit_pred: z's tables per this many context classes (model version 8; 0: none) */
     int between_levels; /* train at qualities between the rate levels too (interpolated gains) */
     int diagnose;  /* with export_only: the autoencoder's ceiling and the coder's approximations */
     /* --parity: one crop file (raw f32 [3][s][s], values in [-0.5, 0.5])
