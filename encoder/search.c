@@ -348,7 +348,7 @@ static void zclass_weights(const Search *s, const int32_t *ref, int c, double *w
  * where the search should not go). */
 static double zprob(const uint32_t *cdf, int n, int off, int32_t v)
 {
-    int k = v + off;
+    int64_t k = (int64_t)v + off;
     if (k < 0 || k >= n - 1) return (cdf[n] - cdf[n - 1]) / 256.0 / 65536.0;
     return (cdf[k + 1] - cdf[k]) / 65536.0;
 }
@@ -360,18 +360,19 @@ static int make_zbits(Search *s)
     const LwcModel *m = s->m;
     int q100 = (int)lwc_quality_x100(s->q), Nz = m->a.Nz, K = m->zclasses, n, off, t0 = lwc_model_ztable(m, q100);
     const int32_t *ref = lwc_model_zref(m, q100);
-    int32_t hi = INT32_MIN;
     s->zlo = lwc_malloc_array((size_t)Nz, sizeof(int32_t));
     LWC_RET_IF(!s->zlo, LWC_ERR_NOMEM);
-    for (int c = 0; c < Nz; c++) {
-        s->zlo[c] = INT32_MAX;
+    s->zn = 2;
+    for (int c = 0; c < Nz; c++) { /* the union of the class tables' ranges, at most a table's width */
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
         for (int k = 0; k < K; k++) {
             lwc_cdf_table(&m->fact, t0 + k * Nz + c, &n, &off);
-            s->zlo[c] = LWC_MIN(s->zlo[c], -off);
-            hi = LWC_MAX(hi, n - 2 - off - s->zlo[c]);
+            lo = LWC_MIN(lo, -(int64_t)off);
+            hi = LWC_MAX(hi, (int64_t)n - 2 - off);
         }
+        s->zlo[c] = (int32_t)lo;
+        s->zn = (int)LWC_MAX(s->zn, LWC_MIN(hi - lo + 1, LWC_CDF_MAX_SYMBOLS));
     }
-    s->zn = LWC_MAX(2, hi + 1);
     s->zbits = lwc_malloc_array((size_t)Nz * s->zn, sizeof(float));
     LWC_RET_IF(!s->zbits, LWC_ERR_NOMEM);
     double w[LWC_ZCTX_CLASSES_MAX] = { 1.0 };

@@ -240,7 +240,7 @@ int lwc_graph_fit_z(const LwcGraph *g, LwcTableFit *f, int set)
     int32_t *plane = lwc_malloc_array(hw4, sizeof(int32_t));
     LWC_RET_IF(!plane, LWC_ERR_NOMEM);
     for (int c = 0; c < Nz; c++) {
-        for (size_t i = 0; i < hw4; i++) plane[i] = (int32_t)g->zh[c * hw4 + i];
+        for (size_t i = 0; i < hw4; i++) plane[i] = (int32_t)LWC_CLAMP(g->zh[c * hw4 + i], -1e9f, 1e9f);
         int32_t ref = K > 1 ? f->zref[(size_t)set * Nz + c] : 0;
         for (int i = 0; i < hz; i++)
             for (int j = 0; j < wz; j++) {
