@@ -465,7 +465,7 @@ int lwc_net_zrefs(const LwcNet *n, int32_t *ref)
         int off, cnt, best = 0;
         r = lwc_factorized_pmf(&n->fact, t, MAX_TAB / 2 - 2, &off, pmf, &cnt);
         for (int v = 1; r == LWC_OK && v < cnt - 1; v++) best = pmf[v] > pmf[best] ? v : best;
-        ref[t] = best - off;
+        ref[t] = LWC_CLAMP(best - off, -LWC_ZCTX_REF_MAX, LWC_ZCTX_REF_MAX); /* what a loader accepts */
     }
     lwc_free(pmf);
     return r;
