@@ -19,12 +19,13 @@ LOG=${LOG:-models/train-log.csv}
 ARGS=(--data "$DATA" --out "$OUT" --checkpoint "$CKPT" --steps 2000000
       --crop 256 --batch 4 --threads 2 --val-every 500 --ckpt-every 300
       --log "$LOG" --time-limit "$SECS" --int-synthesis --fit-tables 1100
-      --fit-context 0.01,0.3,0.6,1,1.6,2.5,4 --fit-pred)
+      --fit-context 0.01,0.3,0.6,1,1.6,2.5,4 --fit-pred --fit-zctx 9)
 # the export carries the integer synthesis (the same pixels on every build)
 # and y and z tables fitted on 1,100 training crops, y's per parity and
-# context class and of the symbols minus their in-pass prediction (model
-# version 7; about two minutes; models/README.md, "Fitted tables", "Context
-# classes" and "In-pass prediction"); resuming keeps the checkpoint's schedule
-# (pass --schedule ... to replace it)
+# context class and of the symbols minus their in-pass prediction, z's per
+# context class (model version 8; about two minutes; models/README.md,
+# "Fitted tables", "Context classes", "In-pass prediction" and "Context
+# classes for z"); resuming keeps the checkpoint's schedule (pass
+# --schedule ... to replace it)
 [[ -f $CKPT ]] && ARGS+=(--resume) || ARGS+=(--arch 128,32,64,64,4,32,64,96,3,8 --seed 1 --lr 3e-4)
 exec nice -n 5 "$LWC" train "${ARGS[@]}" "$@"
